@@ -1,0 +1,46 @@
+/* The `epcal` command: shared helpers for its subcommands. The CLI turns
+ * library results into messages and exit codes; it uses only the public
+ * header. */
+#ifndef EPCAL_CLI_H
+#define EPCAL_CLI_H
+
+#include "epcal/epcal.h"
+
+#include <getopt.h>
+
+enum {
+  EPCAL_EXIT_OK = 0,
+  EPCAL_EXIT_DATA = 1,    /* invalid input data: nothing written */
+  EPCAL_EXIT_USAGE = 2,   /* bad command line */
+  EPCAL_EXIT_IO = 3,      /* reading or writing failed */
+  EPCAL_EXIT_SKIPPED = 4, /* written, but invalid rows were skipped */
+};
+
+/* Maps a library status to the exit code documented in --help. */
+int epcal_cli_exit_code(epcal_status st);
+
+/* "epcal: FILE:LINE:COLUMN: [prefix: ]message" on standard error. */
+void epcal_cli_report(const char *prefix, const epcal_error *err);
+
+/* "epcal: message" on standard error. */
+void epcal_cli_message(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/* "epcal COMMAND: message" plus a pointer to --help. */
+void epcal_cli_usage_error(const char *command, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Reports the option getopt_long just rejected with `c` (':' missing value,
+ * '?' unknown), suggesting the closest known long option. */
+void epcal_cli_bad_option(const char *command, int c, char **argv,
+                          const struct option *longopts);
+
+int epcal_cli_generate(int argc, char **argv);
+
+#endif

@@ -1,0 +1,116 @@
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int epcal_cli_exit_code(epcal_status st) {
+  switch (st) {
+  case EPCAL_OK:
+    return EPCAL_EXIT_OK;
+  case EPCAL_EDATA:
+    return EPCAL_EXIT_DATA;
+  case EPCAL_EUSAGE:
+    return EPCAL_EXIT_USAGE;
+  case EPCAL_EIO:
+  case EPCAL_ENOMEM:
+  case EPCAL_ELOCKED:
+    return EPCAL_EXIT_IO;
+  }
+  return EPCAL_EXIT_IO;
+}
+
+void epcal_cli_report(const char *prefix, const epcal_error *err) {
+  fputs("epcal: ", stderr);
+  if (err->file[0] != '\0') {
+    fputs(err->file, stderr);
+    if (err->line > 0) {
+      fprintf(stderr, ":%lu", err->line);
+      if (err->column > 0) {
+        fprintf(stderr, ":%lu", err->column);
+      }
+    }
+    fputs(": ", stderr);
+  }
+  if (prefix != NULL) {
+    fprintf(stderr, "%s: ", prefix);
+  }
+  fprintf(stderr, "%s\n", err->msg);
+}
+
+void epcal_cli_message(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("epcal: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+void epcal_cli_usage_error(const char *command, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "epcal %s: ", command);
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\nTry 'epcal %s --help'.\n", command);
+  va_end(ap);
+}
+
+/* Edit distance, for "did you mean". */
+static size_t distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > 64 || lb > 64) {
+    return 99;
+  }
+  size_t row[65];
+  for (size_t j = 0; j <= lb; j++) {
+    row[j] = j;
+  }
+  for (size_t i = 1; i <= la; i++) {
+    size_t prev = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t cur = row[j];
+      size_t sub = prev + (a[i - 1] != b[j - 1]);
+      size_t del = row[j] + 1, ins = row[j - 1] + 1;
+      row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+      prev = cur;
+    }
+  }
+  return row[lb];
+}
+
+void epcal_cli_bad_option(const char *command, int c, char **argv,
+                          const struct option *longopts) {
+  const char *arg = argv[optind - 1];
+  if (c == ':') {
+    epcal_cli_usage_error(command, "option '%s' needs a value", arg);
+    return;
+  }
+  if (strncmp(arg, "--", 2) != 0) {
+    epcal_cli_usage_error(command, "unknown option '-%c'", optopt);
+    return;
+  }
+  char name[128];
+  snprintf(name, sizeof name, "%s", arg + 2);
+  char *eq = strchr(name, '=');
+  if (eq != NULL) {
+    *eq = '\0';
+  }
+  const char *best = NULL;
+  size_t best_d = 99;
+  for (const struct option *o = longopts; o->name != NULL; o++) {
+    size_t d = distance(name, o->name);
+    if (d < best_d) {
+      best_d = d;
+      best = o->name;
+    }
+  }
+  if (best != NULL && best_d <= 3 && best_d < strlen(name)) {
+    epcal_cli_usage_error(command, "unknown option '%s'; did you mean '--%s'?",
+                          arg, best);
+  } else {
+    epcal_cli_usage_error(command, "unknown option '%s'", arg);
+  }
+}

@@ -1,0 +1,244 @@
+/*
+ * publish: nothing reaches a target before the whole feed is rendered.
+ *
+ * A file target gets a temporary file in its own directory (so the final
+ * step is an atomic rename on the same file system), fsync'd before the
+ * rename; a target whose bytes would not change is not touched at all, so
+ * its inode, mtime and any web server's ETag stay as they were. Standard
+ * output gets a spool file that is copied out only on commit, so a failed
+ * run prints no half feed.
+ */
+#include "error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct epcal_output {
+  char *target;   /* NULL: standard output */
+  char *tmp_path; /* the temporary file, until renamed or removed */
+  int fd;
+  bool committed;
+};
+
+static int write_all(int fd, const char *buf, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, buf, len);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return -1;
+    }
+    buf += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+int epcal_output_write(void *ctx, const char *buf, size_t len) {
+  epcal_output *o = ctx;
+  return write_all(o->fd, buf, len);
+}
+
+/* "dir/name" -> "dir/.name.XXXXXX" */
+static char *temp_template(const char *target) {
+  size_t n = strlen(target);
+  const char *slash = strrchr(target, '/');
+  size_t dir_len = slash != NULL ? (size_t)(slash - target) + 1 : 0;
+  char *t = malloc(n + 16);
+  if (t == NULL) {
+    return NULL;
+  }
+  memcpy(t, target, dir_len);
+  snprintf(t + dir_len, n + 16 - dir_len, ".%s.XXXXXX", target + dir_len);
+  return t;
+}
+
+epcal_status epcal_output_open(epcal_output **out, const char *path,
+                               epcal_error *err) {
+  epcal_output *o = calloc(1, sizeof *o);
+  if (o == NULL) {
+    return epcal__fail(err, EPCAL_ENOMEM, path, 0, 0, "out of memory");
+  }
+  o->fd = -1;
+  bool to_stdout = path == NULL || strcmp(path, "-") == 0;
+  if (to_stdout) {
+    const char *dir = getenv("TMPDIR");
+    if (dir == NULL || *dir == '\0') {
+      dir = "/tmp";
+    }
+    size_t n = strlen(dir) + 32;
+    o->tmp_path = malloc(n);
+    if (o->tmp_path != NULL) {
+      snprintf(o->tmp_path, n, "%s/epcal-spool.XXXXXX", dir);
+    }
+  } else {
+    o->target = strdup(path);
+    o->tmp_path = o->target != NULL ? temp_template(path) : NULL;
+  }
+  if (o->tmp_path == NULL) {
+    epcal_output_free(o);
+    return epcal__fail(err, EPCAL_ENOMEM, path, 0, 0, "out of memory");
+  }
+  o->fd = mkstemp(o->tmp_path);
+  if (o->fd < 0) {
+    int e = errno;
+    free(o->tmp_path);
+    o->tmp_path = NULL;
+    epcal_output_free(o);
+    return epcal__fail(err, EPCAL_EIO, to_stdout ? "-" : path, 0, 0,
+                       "cannot create a temporary file %s: %s",
+                       to_stdout ? "for standard output" : "beside it",
+                       strerror(e));
+  }
+  if (to_stdout) {
+    /* The spool is private: no name needed once open. */
+    unlink(o->tmp_path);
+    free(o->tmp_path);
+    o->tmp_path = NULL;
+  }
+  *out = o;
+  return EPCAL_OK;
+}
+
+/* True when the file at `path` holds exactly the bytes of fd `a`. */
+static bool same_bytes(int a, const char *path) {
+  struct stat sa, sb;
+  int b = open(path, O_RDONLY);
+  if (b < 0) {
+    return false;
+  }
+  bool same = fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
+              S_ISREG(sb.st_mode) && sa.st_size == sb.st_size &&
+              lseek(a, 0, SEEK_SET) == 0;
+  char *ba = same ? malloc(2 * 65536) : NULL;
+  char *bb = ba != NULL ? ba + 65536 : NULL;
+  same = same && ba != NULL;
+  while (same) {
+    ssize_t na = read(a, ba, sizeof ba);
+    if (na <= 0) {
+      same = na == 0 && read(b, bb, 1) == 0;
+      break;
+    }
+    ssize_t got = 0;
+    while (got < na) {
+      ssize_t nb = read(b, bb + got, (size_t)(na - got));
+      if (nb <= 0) {
+        break;
+      }
+      got += nb;
+    }
+    same = got == na && memcmp(ba, bb, (size_t)na) == 0;
+  }
+  free(ba);
+  close(b);
+  return same;
+}
+
+static epcal_status copy_to_stdout(epcal_output *o, epcal_error *err) {
+  char buf[65536];
+  if (lseek(o->fd, 0, SEEK_SET) != 0) {
+    return epcal__fail(err, EPCAL_EIO, "-", 0, 0, "cannot rewind spool: %s",
+                       strerror(errno));
+  }
+  for (;;) {
+    ssize_t n = read(o->fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return epcal__fail(err, EPCAL_EIO, "-", 0, 0, "cannot read spool: %s",
+                         strerror(errno));
+    }
+    if (n == 0) {
+      return EPCAL_OK;
+    }
+    if (write_all(STDOUT_FILENO, buf, (size_t)n) != 0) {
+      return epcal__fail(err, EPCAL_EIO, "-", 0, 0,
+                         "cannot write to standard output: %s",
+                         strerror(errno));
+    }
+  }
+}
+
+/* fsync the directory holding `path`, so the rename itself is durable. */
+static void sync_dir(const char *path) {
+  char *copy = strdup(path);
+  if (copy == NULL) {
+    return;
+  }
+  int d = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+  if (d >= 0) {
+    fsync(d);
+    close(d);
+  }
+  free(copy);
+}
+
+epcal_status epcal_output_commit(epcal_output *o, bool *changed,
+                                 epcal_error *err) {
+  if (o->target == NULL) {
+    epcal_status st = copy_to_stdout(o, err);
+    if (st == EPCAL_OK) {
+      o->committed = true;
+      if (changed != NULL) {
+        *changed = true;
+      }
+    }
+    return st;
+  }
+  if (same_bytes(o->fd, o->target)) {
+    o->committed = true;
+    if (changed != NULL) {
+      *changed = false;
+    }
+    return EPCAL_OK; /* free() removes the temporary file */
+  }
+  /* An existing feed keeps its mode; a new one is world-readable, as a
+   * feed meant for publishing should be (mkstemp makes 0600). */
+  struct stat st;
+  mode_t mode = stat(o->target, &st) == 0 ? (st.st_mode & 07777) : 0644;
+  if (fchmod(o->fd, mode) != 0 || fsync(o->fd) != 0) {
+    return epcal__fail(err, EPCAL_EIO, o->target, 0, 0, "cannot write: %s",
+                       strerror(errno));
+  }
+  if (close(o->fd) != 0) {
+    o->fd = -1;
+    return epcal__fail(err, EPCAL_EIO, o->target, 0, 0, "cannot write: %s",
+                       strerror(errno));
+  }
+  o->fd = -1;
+  if (rename(o->tmp_path, o->target) != 0) {
+    return epcal__fail(err, EPCAL_EIO, o->target, 0, 0, "cannot replace: %s",
+                       strerror(errno));
+  }
+  free(o->tmp_path);
+  o->tmp_path = NULL;
+  sync_dir(o->target);
+  o->committed = true;
+  if (changed != NULL) {
+    *changed = true;
+  }
+  return EPCAL_OK;
+}
+
+void epcal_output_free(epcal_output *o) {
+  if (o == NULL) {
+    return;
+  }
+  if (o->fd >= 0) {
+    close(o->fd);
+  }
+  if (o->tmp_path != NULL) {
+    unlink(o->tmp_path);
+  }
+  free(o->tmp_path);
+  free(o->target);
+  free(o);
+}

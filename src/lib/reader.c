@@ -1,0 +1,684 @@
+/*
+ * read: CSV bytes -> typed, validated episodes.
+ *
+ * libcsv splits fields; this module feeds it one physical line at a time, so
+ * at most one record completes per call and the line counter is always
+ * right (libcsv has none). The raw bytes of the record being read are kept,
+ * so that any error can be placed at an exact line and column by re-scanning
+ * them, off the hot path.
+ *
+ * libcsv 3.0.3 quirks handled here: no BOM handling (stripped here), no line
+ * counter (counted here), CSV_STRICT_FINI only works together with
+ * CSV_STRICT (both set), fields point into the parser's buffer (copied in
+ * the callback), and the default 128-byte buffer growth (raised).
+ */
+#include "reader.h"
+
+#include "date.h"
+#include "error.h"
+#include "header.h"
+#include "row.h"
+
+#include <csv.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define READ_CHUNK (64 * 1024)
+/* A field longer than this is refused (and libcsv's buffer stops growing). */
+#define FIELD_MAX (1024 * 1024)
+/* libcsv's buffer grows in steps of this many bytes (its default is 128,
+ * which makes long fields cost one realloc per 128 bytes). */
+#define CSV_BLOCK (64 * 1024)
+/* libcsv's state for "between records": see libcsv.c, ROW_NOT_BEGUN. */
+#define LIBCSV_ROW_NOT_BEGUN 0
+
+typedef struct growbuf {
+  char *data;
+  size_t len;
+  size_t cap;
+} growbuf;
+
+static bool growbuf_reserve(growbuf *b, size_t extra) {
+  if (b->cap - b->len >= extra) {
+    return true;
+  }
+  size_t cap = b->cap != 0 ? b->cap : 256;
+  while (cap - b->len < extra) {
+    if (cap > SIZE_MAX / 2) {
+      return false;
+    }
+    cap *= 2;
+  }
+  char *p = realloc(b->data, cap);
+  if (p == NULL) {
+    return false;
+  }
+  b->data = p;
+  b->cap = cap;
+  return true;
+}
+
+static bool growbuf_append(growbuf *b, const char *s, size_t n) {
+  if (!growbuf_reserve(b, n)) {
+    return false;
+  }
+  memcpy(b->data + b->len, s, n);
+  b->len += n;
+  return true;
+}
+
+struct epcal_reader {
+  /* Source. */
+  epcal_read_fn read;
+  void *ctx;
+  FILE *fp; /* owned, when opened by path */
+  char *name;
+  char *date_format;
+  char delimiter; /* chosen delimiter, 0 until the header is seen */
+
+  /* Input buffer: bytes not yet fed to libcsv are in[pos, len). */
+  char *in;
+  size_t in_len;
+  size_t in_pos;
+  size_t in_cap;
+  bool eof;
+  bool started;    /* BOM and delimiter handled */
+  bool finished;   /* end of input reached and reported */
+  bool pending_cr; /* the last piece ended in '\r' (a '\n' may follow) */
+  unsigned long line; /* physical line of in[in_pos] */
+
+  struct csv_parser csv;
+  bool csv_live;
+
+  /* The record being read: its raw bytes and where they start. */
+  growbuf raw;
+  unsigned long raw_line;
+  unsigned long raw_col; /* byte column of raw[0] on raw_line, 0-based */
+
+  /* Its fields, copied out of libcsv: cells.data + cell_off[i]. */
+  growbuf cells;
+  size_t *cell_off;
+  size_t *cell_len;
+  size_t n_cells;
+  size_t cap_cells;
+  bool row_done;
+  bool oom;
+
+  bool have_header;
+  epcal__header header;
+  unsigned long rows;
+  epcal_episode ep;
+};
+
+/* ------------------------------------------------------------- callbacks */
+
+static void on_field(void *data, size_t len, void *user) {
+  epcal_reader *r = user;
+  if (r->oom) {
+    return;
+  }
+  if (r->n_cells == r->cap_cells) {
+    size_t cap = r->cap_cells != 0 ? r->cap_cells * 2 : 16;
+    size_t *off = realloc(r->cell_off, cap * sizeof *off);
+    if (off == NULL) {
+      r->oom = true;
+      return;
+    }
+    r->cell_off = off;
+    size_t *lens = realloc(r->cell_len, cap * sizeof *lens);
+    if (lens == NULL) {
+      r->oom = true;
+      return;
+    }
+    r->cell_len = lens;
+    r->cap_cells = cap;
+  }
+  if (!growbuf_reserve(&r->cells, len + 1)) {
+    r->oom = true;
+    return;
+  }
+  char *dst = r->cells.data + r->cells.len;
+  if (len > 0) {
+    memcpy(dst, data, len);
+  }
+  /* A line break inside a quoted field arrives as it was written; the
+   * episode model has only '\n'. */
+  if (len > 0 && memchr(dst, '\r', len) != NULL) {
+    size_t w = 0;
+    for (size_t i = 0; i < len; i++) {
+      if (dst[i] == '\r') {
+        dst[w++] = '\n';
+        if (i + 1 < len && dst[i + 1] == '\n') {
+          i++;
+        }
+      } else {
+        dst[w++] = dst[i];
+      }
+    }
+    len = w;
+  }
+  dst[len] = '\0';
+  r->cell_off[r->n_cells] = r->cells.len;
+  r->cell_len[r->n_cells] = len;
+  r->n_cells++;
+  r->cells.len += len + 1;
+}
+
+static void on_row(int c, void *user) {
+  (void)c;
+  epcal_reader *r = user;
+  r->row_done = true;
+}
+
+/* --------------------------------------------------------------- placing */
+
+/* Turns an offset into the raw record into a line and a character column. */
+static void raw_place(const epcal_reader *r, size_t off, unsigned long *line,
+                      unsigned long *column) {
+  unsigned long ln = r->raw_line;
+  unsigned long col = r->raw_col;
+  if (off > r->raw.len) {
+    off = r->raw.len;
+  }
+  for (size_t i = 0; i < off; i++) {
+    unsigned char c = (unsigned char)r->raw.data[i];
+    if (c == '\n' || (c == '\r' && (i + 1 >= r->raw.len ||
+                                    r->raw.data[i + 1] != '\n'))) {
+      ln++;
+      col = 0;
+    } else if (c == '\r') {
+      /* the '\n' of this CRLF ends the line */
+    } else if ((c & 0xC0) != 0x80) {
+      col++; /* count characters, not UTF-8 continuation bytes */
+    }
+  }
+  *line = ln;
+  *column = col + 1;
+}
+
+/*
+ * The raw offset where field `k` of the current record starts (at its
+ * opening quote, if any, after leading blanks), or of the record's end.
+ */
+static size_t raw_field_start(const epcal_reader *r, size_t k) {
+  const char *s = r->raw.data;
+  size_t n = r->raw.len, i = 0, field = 0;
+  bool quoted = false;
+  while (i < n && field < k) {
+    char c = s[i];
+    if (quoted) {
+      if (c == '"') {
+        if (i + 1 < n && s[i + 1] == '"') {
+          i++;
+        } else {
+          quoted = false;
+        }
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == r->delimiter) {
+      field++;
+    }
+    i++;
+  }
+  while (i < n && (s[i] == ' ' || (s[i] == '\t' && r->delimiter != '\t'))) {
+    i++;
+  }
+  return i;
+}
+
+/*
+ * The raw offset of byte `at` of field `k`'s decoded value: skips the
+ * opening quote and counts a doubled quote as one decoded byte.
+ */
+static size_t raw_field_byte(const epcal_reader *r, size_t k, size_t at) {
+  size_t i = raw_field_start(r, k);
+  const char *s = r->raw.data;
+  size_t n = r->raw.len;
+  bool quoted = i < n && s[i] == '"';
+  if (quoted) {
+    i++;
+  }
+  for (size_t done = 0; done < at && i < n; done++) {
+    if (quoted && s[i] == '"') {
+      i++;
+    }
+    if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n') {
+      i++; /* CRLF decoded as one '\n' */
+    }
+    i++;
+  }
+  return i;
+}
+
+epcal_status epcal__reader_fail_at(epcal_reader *r, epcal_error *err,
+                                   size_t field, size_t byte,
+                                   const char *fmt, ...) {
+  if (err == NULL) {
+    return EPCAL_EDATA;
+  }
+  unsigned long line, column;
+  raw_place(r, raw_field_byte(r, field, byte), &line, &column);
+  char msg[sizeof err->msg];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return epcal__fail(err, EPCAL_EDATA, r->name, line, column, "%s", msg);
+}
+
+/* ------------------------------------------------------------------ input */
+
+static epcal_status fill(epcal_reader *r, epcal_error *err) {
+  if (r->in_pos > 0) {
+    memmove(r->in, r->in + r->in_pos, r->in_len - r->in_pos);
+    r->in_len -= r->in_pos;
+    r->in_pos = 0;
+  }
+  if (r->in_cap - r->in_len < READ_CHUNK / 2) {
+    size_t cap = r->in_len + READ_CHUNK;
+    char *p = realloc(r->in, cap);
+    if (p == NULL) {
+      return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");
+    }
+    r->in = p;
+    r->in_cap = cap;
+  }
+  long n = r->read(r->ctx, r->in + r->in_len, r->in_cap - r->in_len);
+  if (n < 0) {
+    return epcal__fail(err, EPCAL_EIO, r->name, 0, 0, "cannot read: %s",
+                       strerror(errno));
+  }
+  if (n == 0) {
+    r->eof = true;
+  }
+  r->in_len += (size_t)n;
+  return EPCAL_OK;
+}
+
+/* Counts `c` outside double quotes on the first line of s[0, n). */
+static size_t count_unquoted(const char *s, size_t n, char c) {
+  size_t count = 0;
+  bool quoted = false;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '"') {
+      quoted = !quoted;
+    } else if (!quoted && (s[i] == '\n' || s[i] == '\r')) {
+      break;
+    } else if (!quoted && s[i] == c) {
+      count++;
+    }
+  }
+  return count;
+}
+
+static bool csv_start(epcal_reader *r) {
+  if (csv_init(&r->csv, CSV_STRICT | CSV_STRICT_FINI) != 0) {
+    return false;
+  }
+  csv_set_delim(&r->csv, (unsigned char)r->delimiter);
+  csv_set_blk_size(&r->csv, CSV_BLOCK);
+  r->csv_live = true;
+  return true;
+}
+
+static void csv_stop(epcal_reader *r) {
+  if (r->csv_live) {
+    csv_free(&r->csv);
+    r->csv_live = false;
+  }
+}
+
+/* Strips a UTF-8 BOM and chooses the delimiter from the header line. */
+static epcal_status start(epcal_reader *r, epcal_error *err) {
+  /* Read until the header line is complete (or 1 MiB, or the end). */
+  while (!r->eof && r->in_len < FIELD_MAX &&
+         memchr(r->in, '\n', r->in_len) == NULL &&
+         memchr(r->in, '\r', r->in_len) == NULL) {
+    epcal_status st = fill(r, err);
+    if (st != EPCAL_OK) {
+      return st;
+    }
+  }
+  if (r->in_len >= 3 && memcmp(r->in, "\xEF\xBB\xBF", 3) == 0) {
+    r->in_pos = 3;
+  }
+  if (r->delimiter == 0) {
+    const char *s = r->in + r->in_pos;
+    size_t n = r->in_len - r->in_pos;
+    size_t commas = count_unquoted(s, n, ',');
+    size_t semis = count_unquoted(s, n, ';');
+    size_t tabs = count_unquoted(s, n, '\t');
+    r->delimiter = ',';
+    if (semis > commas && semis >= tabs) {
+      r->delimiter = ';';
+    } else if (tabs > commas && tabs > semis) {
+      r->delimiter = '\t';
+    }
+  }
+  r->started = true;
+  if (!csv_start(r)) {
+    return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");
+  }
+  return EPCAL_OK;
+}
+
+/* Clears the current record's fields and raw bytes. */
+static void record_reset(epcal_reader *r) {
+  r->n_cells = 0;
+  r->cells.len = 0;
+  r->raw.len = 0;
+  r->row_done = false;
+}
+
+/*
+ * After a syntax error, starts again on the line after `line`: the bytes of
+ * the broken record past that line are fed again, ahead of the unread input,
+ * to a fresh parser. Nothing after the broken line is lost.
+ */
+static epcal_status resync_after(epcal_reader *r, unsigned long line,
+                                 epcal_error *err) {
+  /* Find the end of `line` in the raw record. */
+  size_t i = 0;
+  unsigned long ln = r->raw_line;
+  while (i < r->raw.len && ln <= line) {
+    char c = r->raw.data[i++];
+    if (c == '\n' ||
+        (c == '\r' && (i >= r->raw.len || r->raw.data[i] != '\n'))) {
+      ln++;
+    }
+  }
+  size_t keep = r->raw.len - i;
+  size_t unread = r->in_len - r->in_pos;
+  char *buf = malloc(keep + unread + READ_CHUNK);
+  if (buf == NULL) {
+    return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");
+  }
+  memcpy(buf, r->raw.data + i, keep);
+  memcpy(buf + keep, r->in + r->in_pos, unread);
+  free(r->in);
+  r->in = buf;
+  r->in_cap = keep + unread + READ_CHUNK;
+  r->in_len = keep + unread;
+  r->in_pos = 0;
+  r->line = ln;
+  r->pending_cr = false;
+  record_reset(r);
+  csv_stop(r);
+  if (!csv_start(r)) {
+    return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");
+  }
+  return EPCAL_OK;
+}
+
+/* Reports a quoted field that never closes, at its opening quote, and
+ * resumes on the next line. */
+static epcal_status fail_unterminated(epcal_reader *r, const char *why,
+                                      epcal_error *err) {
+  /* The open field is the one after the last complete field. */
+  size_t at = raw_field_start(r, r->n_cells);
+  unsigned long line, column;
+  raw_place(r, at, &line, &column);
+  epcal_error local;
+  epcal__fail(&local, EPCAL_EDATA, r->name, line, column, "%s", why);
+  epcal_status st = resync_after(r, line, err);
+  if (st != EPCAL_OK) {
+    return st;
+  }
+  if (err != NULL) {
+    *err = local;
+  }
+  return EPCAL_EDATA;
+}
+
+static epcal_status fail_syntax(epcal_reader *r, size_t raw_off,
+                                epcal_error *err) {
+  unsigned long line, column;
+  raw_place(r, raw_off, &line, &column);
+  char c = r->raw.data[raw_off];
+  epcal_error local;
+  if (c == '"') {
+    epcal__fail(&local, EPCAL_EDATA, r->name, line, column,
+                "stray '\"' in an unquoted field (quote the whole field and "
+                "double the quotes inside it)");
+  } else {
+    epcal__fail(&local, EPCAL_EDATA, r->name, line, column,
+                "unexpected text after a closing quote (a quote inside a "
+                "quoted field must be doubled)");
+  }
+  epcal_status st = resync_after(r, line, err);
+  if (st != EPCAL_OK) {
+    return st;
+  }
+  if (err != NULL) {
+    *err = local;
+  }
+  return EPCAL_EDATA;
+}
+
+/*
+ * Feeds libcsv line by line until a record is complete (r->row_done) or the
+ * input ends (r->finished).
+ */
+static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
+  while (!r->row_done) {
+    if (r->in_pos == r->in_len) {
+      if (!r->eof) {
+        epcal_status st = fill(r, err);
+        if (st != EPCAL_OK) {
+          return st;
+        }
+        continue;
+      }
+      if (csv_fini(&r->csv, on_field, on_row, r) != 0) {
+        return fail_unterminated(
+            r, "quoted field is never closed (missing '\"')", err);
+      }
+      if (r->oom) {
+        return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");
+      }
+      if (!r->row_done) {
+        r->finished = true;
+      }
+      return EPCAL_OK;
+    }
+
+    const char *piece = r->in + r->in_pos;
+    size_t avail = r->in_len - r->in_pos;
+    size_t len = 0;
+    bool ends_line = false;
+    if (r->pending_cr && piece[0] == '\n') {
+      len = 1; /* the LF of a CRLF split across reads: same line end */
+      r->pending_cr = false;
+    } else {
+      const char *lf = memchr(piece, '\n', avail);
+      size_t scan = lf != NULL ? (size_t)(lf - piece) : avail;
+      const char *cr = memchr(piece, '\r', scan);
+      if (cr != NULL) {
+        len = (size_t)(cr - piece) + 1;
+        if (len < avail && piece[len] == '\n') {
+          len++;
+        } else if (len == avail && !r->eof) {
+          r->pending_cr = true;
+        }
+        ends_line = true;
+      } else if (lf != NULL) {
+        len = scan + 1;
+        ends_line = true;
+      } else {
+        len = avail;
+      }
+    }
+
+    if (r->csv.pstate == LIBCSV_ROW_NOT_BEGUN && r->n_cells == 0) {
+      r->raw.len = 0;
+      r->raw_line = r->line;
+      r->raw_col = 0;
+    }
+    if (!growbuf_append(&r->raw, piece, len)) {
+      return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");
+    }
+    size_t done = csv_parse(&r->csv, piece, len, on_field, on_row, r);
+    r->in_pos += len;
+    if (ends_line) {
+      r->line++;
+    }
+    if (r->oom) {
+      return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");
+    }
+    if (done < len) {
+      if (csv_error(&r->csv) == CSV_EPARSE) {
+        return fail_syntax(r, r->raw.len - len + done, err);
+      }
+      return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");
+    }
+    if (r->csv.entry_pos > FIELD_MAX) {
+      return fail_unterminated(
+          r,
+          r->csv.quoted
+              ? "quoted field is longer than 1 MiB (is a closing '\"' missing?)"
+              : "field is longer than 1 MiB",
+          err);
+    }
+  }
+  return EPCAL_OK;
+}
+
+/* ------------------------------------------------------------------ public */
+
+static long read_stdio(void *ctx, char *buf, size_t cap) {
+  FILE *fp = ctx;
+  size_t n = fread(buf, 1, cap, fp);
+  if (n == 0 && ferror(fp)) {
+    return -1;
+  }
+  return (long)n;
+}
+
+epcal_status epcal_reader_open_fn(epcal_reader **out, epcal_read_fn read,
+                                  void *ctx, const char *name,
+                                  const epcal_read_options *opts,
+                                  epcal_error *err) {
+  epcal_reader *r = calloc(1, sizeof *r);
+  if (r == NULL) {
+    return epcal__fail(err, EPCAL_ENOMEM, name, 0, 0, "out of memory");
+  }
+  r->read = read;
+  r->ctx = ctx;
+  r->line = 1;
+  r->name = strdup(name != NULL ? name : "-");
+  if (opts != NULL) {
+    r->delimiter = opts->delimiter;
+    if (opts->date_format != NULL) {
+      r->date_format = strdup(opts->date_format);
+      if (r->date_format == NULL) {
+        epcal_reader_free(r);
+        return epcal__fail(err, EPCAL_ENOMEM, name, 0, 0, "out of memory");
+      }
+    }
+  }
+  if (r->name == NULL) {
+    epcal_reader_free(r);
+    return epcal__fail(err, EPCAL_ENOMEM, name, 0, 0, "out of memory");
+  }
+  *out = r;
+  return EPCAL_OK;
+}
+
+epcal_status epcal_reader_open(epcal_reader **out, const char *path,
+                               const epcal_read_options *opts,
+                               epcal_error *err) {
+  bool is_stdin = path == NULL || strcmp(path, "-") == 0;
+  FILE *fp = is_stdin ? stdin : fopen(path, "rb");
+  if (fp == NULL) {
+    return epcal__fail(err, EPCAL_EIO, path, 0, 0, "cannot open: %s",
+                       strerror(errno));
+  }
+  epcal_reader *r;
+  epcal_status st = epcal_reader_open_fn(&r, read_stdio, fp,
+                                         is_stdin ? "-" : path, opts, err);
+  if (st != EPCAL_OK) {
+    if (!is_stdin) {
+      fclose(fp);
+    }
+    return st;
+  }
+  r->fp = is_stdin ? NULL : fp;
+  *out = r;
+  return EPCAL_OK;
+}
+
+epcal_status epcal_reader_next(epcal_reader *r, const epcal_episode **out,
+                               epcal_error *err) {
+  for (;;) {
+    if (r->finished) {
+      *out = NULL;
+      return EPCAL_OK;
+    }
+    if (!r->started) {
+      epcal_status st = start(r, err);
+      if (st != EPCAL_OK) {
+        return st;
+      }
+    }
+    record_reset(r);
+    epcal_status st = feed_record(r, err);
+    if (st != EPCAL_OK) {
+      return st;
+    }
+    if (!r->row_done) {
+      continue; /* finished */
+    }
+    if (!r->have_header) {
+      st = epcal__header_map(&r->header, r, (const char *)r->cells.data,
+                             r->cell_off, r->cell_len, r->n_cells, err);
+      if (st != EPCAL_OK) {
+        /* Without a header no row can be read: stop here. */
+        r->finished = true;
+        return st;
+      }
+      r->have_header = true;
+      continue;
+    }
+    r->rows++;
+    st = epcal__row_convert(r, &r->header, r->cells.data, r->cell_off,
+                            r->cell_len, r->n_cells, r->date_format, &r->ep,
+                            err);
+    if (st != EPCAL_OK) {
+      return st;
+    }
+    r->ep.file = r->name;
+    r->ep.line = r->raw_line;
+    *out = &r->ep;
+    return EPCAL_OK;
+  }
+}
+
+unsigned long epcal_reader_rows(const epcal_reader *r) { return r->rows; }
+
+size_t epcal_reader_columns(const epcal_reader *r) {
+  return r->have_header ? r->header.n_columns : 0;
+}
+
+const char *epcal__reader_name(const epcal_reader *r) { return r->name; }
+
+void epcal_reader_free(epcal_reader *r) {
+  if (r == NULL) {
+    return;
+  }
+  csv_stop(r);
+  if (r->fp != NULL) {
+    fclose(r->fp);
+  }
+  free(r->in);
+  free(r->raw.data);
+  free(r->cells.data);
+  free(r->cell_off);
+  free(r->cell_len);
+  free(r->name);
+  free(r->date_format);
+  free(r);
+}

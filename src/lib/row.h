@@ -1,0 +1,18 @@
+/* One CSV record (after the header) -> a typed, validated episode. */
+#ifndef EPCAL_ROW_H
+#define EPCAL_ROW_H
+
+#include "header.h"
+
+/*
+ * Converts the record's cells (cells[i] = data + off[i], len[i] bytes, each
+ * NUL-terminated and writable) into *ep, whose strings point into `data`.
+ * Fails with EPCAL_EDATA placed at the offending cell.
+ */
+epcal_status epcal__row_convert(epcal_reader *r, const epcal__header *h,
+                                char *data, const size_t *off,
+                                const size_t *len, size_t n,
+                                const char *date_format, epcal_episode *ep,
+                                epcal_error *err);
+
+#endif

@@ -1,0 +1,15 @@
+/* UTF-8 validation, shared by read (input) and render (folding). */
+#ifndef EPCAL_UTF8_H
+#define EPCAL_UTF8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Checks that s[0, n) is valid UTF-8 (no overlongs, surrogates or values
+ * past U+10FFFF). Returns n when valid, else the offset of the first bad
+ * byte.
+ */
+size_t epcal__utf8_valid_prefix(const char *s, size_t n);
+
+#endif
