@@ -62,6 +62,9 @@ static bool growbuf_reserve(growbuf *b, size_t extra) {
 }
 
 static bool growbuf_append(growbuf *b, const char *s, size_t n) {
+  if (n == 0) {
+    return true;
+  }
   if (!growbuf_reserve(b, n)) {
     return false;
   }
@@ -88,6 +91,7 @@ struct epcal_reader {
   bool started;    /* BOM and delimiter handled */
   bool finished;   /* end of input reached and reported */
   bool pending_cr; /* the last piece ended in '\r' (a '\n' may follow) */
+  bool skip_line;  /* drop input up to the next line end (after an error) */
   unsigned long line; /* physical line of in[in_pos] */
 
   struct csv_parser csv;
@@ -336,8 +340,8 @@ static void csv_stop(epcal_reader *r) {
 static epcal_status start(epcal_reader *r, epcal_error *err) {
   /* Read until the header line is complete (or 1 MiB, or the end). */
   while (!r->eof && r->in_len < FIELD_MAX &&
-         memchr(r->in, '\n', r->in_len) == NULL &&
-         memchr(r->in, '\r', r->in_len) == NULL) {
+         (r->in_len == 0 || (memchr(r->in, '\n', r->in_len) == NULL &&
+                             memchr(r->in, '\r', r->in_len) == NULL))) {
     epcal_status st = fill(r, err);
     if (st != EPCAL_OK) {
       return st;
@@ -391,20 +395,27 @@ static epcal_status resync_after(epcal_reader *r, unsigned long line,
       ln++;
     }
   }
+  /* The line may go on past what was read: drop the rest of it from the
+   * input before parsing again. */
+  r->skip_line = ln <= line;
   size_t keep = r->raw.len - i;
   size_t unread = r->in_len - r->in_pos;
   char *buf = malloc(keep + unread + READ_CHUNK);
   if (buf == NULL) {
     return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");
   }
-  memcpy(buf, r->raw.data + i, keep);
-  memcpy(buf + keep, r->in + r->in_pos, unread);
+  if (keep > 0) {
+    memcpy(buf, r->raw.data + i, keep);
+  }
+  if (unread > 0) {
+    memcpy(buf + keep, r->in + r->in_pos, unread);
+  }
   free(r->in);
   r->in = buf;
   r->in_cap = keep + unread + READ_CHUNK;
   r->in_len = keep + unread;
   r->in_pos = 0;
-  r->line = ln;
+  r->line = r->skip_line ? line : ln;
   r->pending_cr = false;
   record_reset(r);
   csv_stop(r);
@@ -459,6 +470,26 @@ static epcal_status fail_syntax(epcal_reader *r, size_t raw_off,
   return EPCAL_EDATA;
 }
 
+/* Drops available input up to and including the next line end. */
+static void skip_rest_of_line(epcal_reader *r) {
+  const char *p = r->in + r->in_pos;
+  size_t avail = r->in_len - r->in_pos;
+  for (size_t i = 0; i < avail; i++) {
+    if (p[i] == '\n' || p[i] == '\r') {
+      if (p[i] == '\r' && i + 1 < avail && p[i + 1] == '\n') {
+        i++;
+      } else if (p[i] == '\r' && i + 1 == avail && !r->eof) {
+        r->pending_cr = true;
+      }
+      r->in_pos += i + 1;
+      r->line++;
+      r->skip_line = false;
+      return;
+    }
+  }
+  r->in_pos = r->in_len;
+}
+
 /*
  * Feeds libcsv line by line until a record is complete (r->row_done) or the
  * input ends (r->finished).
@@ -488,6 +519,10 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
 
     const char *piece = r->in + r->in_pos;
     size_t avail = r->in_len - r->in_pos;
+    if (r->skip_line) {
+      skip_rest_of_line(r);
+      continue;
+    }
     size_t len = 0;
     bool ends_line = false;
     if (r->pending_cr && piece[0] == '\n') {

@@ -1,0 +1,215 @@
+/*
+ * The reader, fed in chunks of every size from 1 byte up: chunk boundaries
+ * must never change what is read, nor where an error is placed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "epcal/epcal.h"
+
+typedef struct source {
+  const char *data;
+  size_t len;
+  size_t pos;
+  size_t chunk;
+} source;
+
+static long read_chunk(void *ctx, char *buf, size_t cap) {
+  source *s = ctx;
+  size_t n = s->len - s->pos;
+  if (n > s->chunk) {
+    n = s->chunk;
+  }
+  if (n > cap) {
+    n = cap;
+  }
+  memcpy(buf, s->data + s->pos, n);
+  s->pos += n;
+  return (long)n;
+}
+
+/* Reads everything; returns one line per episode or error, for comparing. */
+static char *read_all(const char *csv, size_t chunk,
+                      const epcal_read_options *opts) {
+  source s = {csv, strlen(csv), 0, chunk};
+  epcal_reader *r;
+  assert_int_equal(epcal_reader_open_fn(&r, read_chunk, &s, "in.csv", opts,
+                                        NULL),
+                   EPCAL_OK);
+  size_t cap = 1 << 16, len = 0;
+  char *out = malloc(cap);
+  out[0] = '\0';
+  for (int guard = 0; guard < 1000; guard++) {
+    const epcal_episode *ep;
+    epcal_error err;
+    epcal_status st = epcal_reader_next(r, &ep, &err);
+    if (st == EPCAL_EDATA) {
+      len += (size_t)snprintf(out + len, cap - len, "E %lu:%lu %s\n",
+                              err.line, err.column, err.msg);
+      if (epcal_reader_columns(r) == 0) {
+        break;
+      }
+      continue;
+    }
+    assert_int_equal(st, EPCAL_OK);
+    if (ep == NULL) {
+      break;
+    }
+    char date[16] = "-";
+    if (ep->scheduled) {
+      snprintf(date, sizeof date, "%04d-%02d-%02d", ep->date.year,
+               ep->date.month, ep->date.day);
+    }
+    len += (size_t)snprintf(out + len, cap - len, "%lu|%s|%ld|%ld|%s|%s|%s\n",
+                            ep->line, ep->show, ep->season, ep->number, date,
+                            ep->title ? ep->title : "(null)",
+                            ep->description ? ep->description : "(null)");
+  }
+  epcal_reader_free(r);
+  return out;
+}
+
+/* Reads with every chunk size 1..40 and 64K; all must agree with `want`. */
+static void expect_read(const char *csv, const char *want) {
+  for (size_t chunk = 1; chunk <= 41; chunk++) {
+    char *got = read_all(csv, chunk == 41 ? 65536 : chunk, NULL);
+    if (strcmp(got, want) != 0) {
+      fail_msg("chunk %zu:\n--- want\n%s--- got\n%s", chunk, want, got);
+    }
+    free(got);
+  }
+}
+
+static void seed_forms(void **state) {
+  (void)state;
+  expect_read("Show,Number,Series title,Release date\n"
+              "Star Trek: Picard,2x01,Series 1,\"March 3, 2022\"\n"
+              "Star Trek: Picard,2x10,Series 10,May 5 2022\n",
+              "2|Star Trek: Picard|2|1|2022-03-03|Series 1|(null)\n"
+              "3|Star Trek: Picard|2|10|2022-05-05|Series 10|(null)\n");
+}
+
+static void bom_crlf_blank_lines_and_quoted_breaks(void **state) {
+  (void)state;
+  expect_read("\xEF\xBB\xBFshow,season,episode,air_date,title,description\r\n"
+              "\r\n"
+              "A,1,1,2022-01-01,\"T, one\",\"x\r\ny\"\r\n"
+              "\r\n"
+              /* a lone CR inside quotes is a line break too */
+              "A,1,2,2022-01-08,\"say \"\"hi\"\"\",\"a\rb\"\r\n"
+              "A,1,3,TBA,,\n",
+              "3|A|1|1|2022-01-01|T, one|x\ny\n"
+              "6|A|1|2|2022-01-08|say \"hi\"|a\nb\n"
+              "8|A|1|3|-|(null)|(null)\n");
+}
+
+static void cr_only_line_ends(void **state) {
+  (void)state;
+  expect_read("show,season,episode,date\rA,1,1,2022-01-01\rA,1,2,bad\r",
+              "2|A|1|1|2022-01-01|(null)|(null)\n"
+              "E 3:7 unrecognised date \"bad\" (expected YYYY-MM-DD or a form "
+              "like \"March 3, 2022\")\n");
+}
+
+static void delimiters_are_detected(void **state) {
+  (void)state;
+  expect_read("show;season;episode;date;title\nA;1;1;2022-01-01;x, y\n",
+              "2|A|1|1|2022-01-01|x, y|(null)\n");
+  expect_read("show\tseason\tepisode\tdate\nA\t1\t1\t2022-01-01\n",
+              "2|A|1|1|2022-01-01|(null)|(null)\n");
+}
+
+static void header_aliases(void **state) {
+  (void)state;
+  expect_read("Series Name,Season Number,Episode Number,Air Date,Episode "
+              "Title,Overview\nA,1,1,2022-01-01,T,D\n",
+              "2|A|1|1|2022-01-01|T|D\n");
+  expect_read("Program,Code,Premiere\nA,S03E04,2022-01-01\n",
+              "2|A|3|4|2022-01-01|(null)|(null)\n");
+}
+
+static void errors_are_placed_and_reading_goes_on(void **state) {
+  (void)state;
+  expect_read("show,season,episode,date\n"
+              "A,1,1,2022-02-30\n"
+              "A,x,2,2022-01-01\n"
+              "\xC3\xA9\xC3\xA9,1,3,2022-01-01,extra\n"
+              "A,1,4,2022-01-04\n",
+              "E 2:7 date \"2022-02-30\" is not a real calendar date\n"
+              "E 3:3 season \"x\" is not a number\n"
+              "E 4:19 row has 5 fields but the header has 4 (does a field "
+              "with a delimiter lack its quotes?)\n"
+              "5|A|1|4|2022-01-04|(null)|(null)\n");
+}
+
+static void stray_and_unterminated_quotes(void **state) {
+  (void)state;
+  expect_read("show,season,episode,date,title\n"
+              "A,1,1,2022-01-01,bad\"quote\n"
+              "A,1,2,2022-01-02,\"closed\"junk\n"
+              "A,1,3,2022-01-03,\"never closed\n"
+              "A,1,4,2022-01-04,ok\n",
+              "E 2:21 stray '\"' in an unquoted field (quote the whole field "
+              "and double the quotes inside it)\n"
+              "E 3:26 unexpected text after a closing quote (a quote inside a "
+              "quoted field must be doubled)\n"
+              "E 4:18 quoted field is never closed (missing '\"')\n"
+              "5|A|1|4|2022-01-04|ok|(null)\n");
+}
+
+static void header_problems_are_final(void **state) {
+  (void)state;
+  expect_read("season,episode,date\nA,1,1\n",
+              "E 1:1 missing required column \"show\" (also read as series, "
+              "show name, program)\n");
+  expect_read("show,season,episode,date,Air Date\nA,1,1,x,y\n",
+              "E 1:26 columns \"date\" (column 4) and \"Air Date\" (column 5) "
+              "both mean air_date; rename or remove one\n");
+}
+
+static void invalid_utf8_is_placed(void **state) {
+  (void)state;
+  expect_read("show,season,episode,date,title\n"
+              "A,1,1,2022-01-01,caf\xE9 ok\n",
+              "E 2:21 invalid UTF-8 (byte 0xE9) in title; convert the file "
+              "to UTF-8\n");
+}
+
+static void huge_field_is_refused(void **state) {
+  (void)state;
+  size_t n = 1200 * 1024;
+  char *csv = malloc(n + 200);
+  int k = snprintf(csv, 200, "show,season,episode,date,title\nA,1,1,2022-01-01,\"");
+  memset(csv + k, 'x', n);
+  strcpy(csv + k + n, "\"\nA,1,2,2022-01-02,fine\n");
+  char *got = read_all(csv, 65536, NULL);
+  assert_string_equal(got,
+                      "E 2:18 quoted field is longer than 1 MiB (is a closing "
+                      "'\"' missing?)\n"
+                      "3|A|1|2|2022-01-02|fine|(null)\n");
+  free(got);
+  free(csv);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(seed_forms),
+      cmocka_unit_test(bom_crlf_blank_lines_and_quoted_breaks),
+      cmocka_unit_test(cr_only_line_ends),
+      cmocka_unit_test(delimiters_are_detected),
+      cmocka_unit_test(header_aliases),
+      cmocka_unit_test(errors_are_placed_and_reading_goes_on),
+      cmocka_unit_test(stray_and_unterminated_quotes),
+      cmocka_unit_test(header_problems_are_final),
+      cmocka_unit_test(invalid_utf8_is_placed),
+      cmocka_unit_test(huge_field_is_refused),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
