@@ -164,7 +164,13 @@ typedef struct epcal_selection {
   const char *const *shows; /**< show names (exact, case-insensitive) */
   size_t n_shows;           /**< 0: every show */
   const epcal_season_range *seasons;
-  size_t n_seasons; /**< 0: every season */
+  size_t n_seasons;    /**< 0: every season */
+  bool has_from;       /**< only episodes on or after `from` */
+  epcal_date from;
+  bool has_to;         /**< only episodes on or before `to` */
+  epcal_date to;
+  bool premieres_only; /**< only episode 1 of each season */
+  bool no_specials;    /**< leave out season 0 */
 } epcal_selection;
 
 /** True when `ep` is scheduled and matches every filter of `sel`. */
@@ -229,6 +235,14 @@ void epcal_renderer_free(epcal_renderer *r);
  * the NUL), like snprintf.
  */
 size_t epcal_episode_uid(const epcal_episode *ep, char *buf, size_t cap);
+
+/**
+ * Writes a URL- and file-name-safe slug of `text` into buf (NUL-terminated):
+ * ASCII letters and digits in lower case, every other run of characters as
+ * one '-', no leading or trailing '-'; "show" when nothing is left. At most
+ * 40 characters. Returns its length. `cap` must be at least 41.
+ */
+size_t epcal_slug(const char *text, char *buf, size_t cap);
 
 /* ----------------------------------------------------------------- publish */
 

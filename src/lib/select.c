@@ -1,4 +1,5 @@
 /* select: pure predicates over episodes. No I/O. */
+#include "date.h"
 #include "error.h"
 
 #include <ctype.h>
@@ -14,6 +15,18 @@ bool epcal_selection_matches(const epcal_selection *sel,
   }
   if (sel == NULL) {
     return true;
+  }
+  if (sel->no_specials && ep->season == 0) {
+    return false;
+  }
+  if (sel->premieres_only && ep->number != 1) {
+    return false;
+  }
+  if (sel->has_from && epcal__date_cmp(ep->date, sel->from) < 0) {
+    return false;
+  }
+  if (sel->has_to && epcal__date_cmp(ep->date, sel->to) > 0) {
+    return false;
   }
   if (sel->n_shows > 0) {
     bool found = false;

@@ -23,34 +23,40 @@ static uint64_t fnv1a64(const char *s) {
   return h;
 }
 
+size_t epcal_slug(const char *text, char *buf, size_t cap) {
+  size_t max = cap - 1 < 40 ? cap - 1 : 40;
+  size_t n = 0;
+  bool dash = false;
+  for (const char *p = text; *p != '\0' && n < max; p++) {
+    unsigned char c = (unsigned char)*p;
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+      buf[n++] = (char)c;
+      dash = false;
+    } else if (c >= 'A' && c <= 'Z') {
+      buf[n++] = (char)(c - 'A' + 'a');
+      dash = false;
+    } else if (!dash && n > 0) {
+      buf[n++] = '-';
+      dash = true;
+    }
+  }
+  while (n > 0 && buf[n - 1] == '-') {
+    n--;
+  }
+  if (n == 0) {
+    memcpy(buf, "show", 4);
+    n = 4;
+  }
+  buf[n] = '\0';
+  return n;
+}
+
 size_t epcal_episode_uid(const epcal_episode *ep, char *buf, size_t cap) {
   if (ep->uid != NULL) {
     return (size_t)snprintf(buf, cap, "%s", ep->uid);
   }
   char slug[41];
-  size_t n = 0;
-  bool dash = false;
-  for (const char *p = ep->show; *p != '\0' && n < sizeof slug - 1; p++) {
-    unsigned char c = (unsigned char)*p;
-    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-      slug[n++] = (char)c;
-      dash = false;
-    } else if (c >= 'A' && c <= 'Z') {
-      slug[n++] = (char)(c - 'A' + 'a');
-      dash = false;
-    } else if (!dash && n > 0) {
-      slug[n++] = '-';
-      dash = true;
-    }
-  }
-  while (n > 0 && slug[n - 1] == '-') {
-    n--;
-  }
-  if (n == 0) {
-    memcpy(slug, "show", 4);
-    n = 4;
-  }
-  slug[n] = '\0';
+  epcal_slug(ep->show, slug, sizeof slug);
   return (size_t)snprintf(buf, cap, "%s-s%02lde%02ld-%016llx@epcal", slug,
                           ep->season, ep->number,
                           (unsigned long long)fnv1a64(ep->show));
