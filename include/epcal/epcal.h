@@ -184,6 +184,33 @@ epcal_status epcal_season_range_parse(const char *text,
                                       epcal_season_range *out,
                                       epcal_error *err);
 
+/* ---------------------------------------------------------------- previous */
+
+/**
+ * What a previous feed (the file being replaced) said about its events:
+ * their UIDs, DTSTAMP, SEQUENCE, LAST-MODIFIED and a fingerprint of the rest.
+ * Holds one small entry per event, never the feed itself.
+ */
+typedef struct epcal_previous epcal_previous;
+
+/**
+ * Loads the previous feed at `path`. A file that does not exist is the
+ * first run: EPCAL_OK with *out = NULL. A file that is not a well-formed
+ * calendar gives EPCAL_EDATA (callers warn and treat it as absent); an
+ * unreadable one EPCAL_EIO.
+ */
+epcal_status epcal_previous_load(epcal_previous **out, const char *path,
+                                 epcal_error *err);
+
+/** Number of events the previous feed holds (0 for NULL). */
+size_t epcal_previous_events(const epcal_previous *p);
+
+/** Number of previous events no renderer has rendered again (removed). */
+unsigned long epcal_previous_unseen(const epcal_previous *p);
+
+/** Frees the index. NULL is a no-op. */
+void epcal_previous_free(epcal_previous *p);
+
 /* ------------------------------------------------------------------ render */
 
 /**
@@ -196,7 +223,21 @@ typedef int (*epcal_write_fn)(void *ctx, const char *buf, size_t len);
 typedef struct epcal_render_options {
   const char *calendar_name; /**< NAME / X-WR-CALNAME; NULL: "Episodes" */
   int64_t now;               /**< DTSTAMP, seconds since the epoch (UTC) */
+  /**
+   * Optional, borrowed: the feed being replaced. An event whose content is
+   * unchanged keeps its DTSTAMP, SEQUENCE and LAST-MODIFIED; a changed one
+   * gets SEQUENCE+1 and DTSTAMP = LAST-MODIFIED = now; a new one SEQUENCE 0.
+   * The renderer marks the events it renders as seen.
+   */
+  epcal_previous *previous;
 } epcal_render_options;
+
+/** How the rendered events compare with the previous feed. */
+typedef struct epcal_render_counts {
+  unsigned long added;     /**< not in the previous feed (or no previous) */
+  unsigned long changed;   /**< in it, with other content: SEQUENCE+1 */
+  unsigned long unchanged; /**< in it, same content: stamps kept */
+} epcal_render_counts;
 
 typedef struct epcal_renderer epcal_renderer;
 
@@ -224,6 +265,9 @@ epcal_status epcal_renderer_end(epcal_renderer *r, epcal_error *err);
 
 /** Number of events written so far. */
 unsigned long epcal_renderer_events(const epcal_renderer *r);
+
+/** How the events written so far compare with the previous feed. */
+epcal_render_counts epcal_renderer_counts(const epcal_renderer *r);
 
 /** Frees the renderer (it does not end the calendar). NULL is a no-op. */
 void epcal_renderer_free(epcal_renderer *r);
@@ -289,6 +333,12 @@ typedef struct epcal_generate_options {
   epcal_selection select;
   epcal_render_options render;
   bool skip_invalid;    /**< skip invalid rows (with a warning) */
+  /**
+   * Optional: the previous feed's path, for change tracking (see
+   * epcal_render_options.previous). A missing file is a first run; a damaged
+   * one is reported through `warn` and treated as absent.
+   */
+  const char *previous;
   epcal_warn_fn warn;   /**< optional */
   void *warn_ctx;
 } epcal_generate_options;
@@ -300,6 +350,9 @@ typedef struct epcal_generate_stats {
   unsigned long unscheduled; /**< rows without a date (TBA, empty) */
   unsigned long filtered;    /**< scheduled rows left out by the filters */
   unsigned long skipped;     /**< invalid rows skipped (skip_invalid) */
+  unsigned long duplicates;  /**< identical repeats dropped */
+  epcal_render_counts counts; /**< added / changed / unchanged events */
+  unsigned long removed;     /**< previous events no longer in the input */
 } epcal_generate_stats;
 
 /**

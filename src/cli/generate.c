@@ -17,6 +17,10 @@ static const char usage_text[] =
     "output);\n"
     "                           an unchanged feed is left untouched\n"
     "      --calendar-name NAME calendar name (default: from the selection)\n"
+    "      --previous FEED      the feed being replaced (default: the -o "
+    "file):\n"
+    "                           unchanged events keep DTSTAMP and SEQUENCE,\n"
+    "                           changed ones get SEQUENCE+1\n"
     "\n"
     "Selection:\n"
     "      --show NAME          only this show (repeatable; case-insensitive)\n"
@@ -45,7 +49,7 @@ typedef struct generate_args {
 
 static void on_warning(void *ctx, const epcal_error *w) {
   (void)ctx;
-  epcal_cli_report("warning: skipped row", w);
+  epcal_cli_report("warning", w);
 }
 
 /* "Star Trek: Picard, Season 2": what was selected, for the calendar name. */
@@ -94,7 +98,8 @@ int epcal_cli_generate(int argc, char **argv) {
     OPT_NAME,
     OPT_DELIM,
     OPT_DATEFMT,
-    OPT_SKIP
+    OPT_SKIP,
+    OPT_PREVIOUS
   };
   static const struct option longopts[] = {
       {"output", required_argument, NULL, 'o'},
@@ -104,6 +109,7 @@ int epcal_cli_generate(int argc, char **argv) {
       {"delimiter", required_argument, NULL, OPT_DELIM},
       {"date-format", required_argument, NULL, OPT_DATEFMT},
       {"skip-invalid", no_argument, NULL, OPT_SKIP},
+      {"previous", required_argument, NULL, OPT_PREVIOUS},
       {"verbose", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
@@ -159,6 +165,9 @@ int epcal_cli_generate(int argc, char **argv) {
     case OPT_SKIP:
       g.skip_invalid = true;
       break;
+    case OPT_PREVIOUS:
+      g.previous = optarg;
+      break;
     case 'v':
       a.verbose = true;
       break;
@@ -179,6 +188,10 @@ int epcal_cli_generate(int argc, char **argv) {
   g.select.seasons = a.seasons;
   g.select.n_seasons = a.n_seasons;
   g.warn = on_warning;
+  /* The feed being replaced is the natural previous feed. */
+  if (g.previous == NULL && a.output != NULL && strcmp(a.output, "-") != 0) {
+    g.previous = a.output;
+  }
   g.render.now = epcal_now();
   char *name = calendar_name != NULL ? strdup(calendar_name) : default_name(&a);
   g.render.calendar_name = name;
@@ -208,10 +221,13 @@ int epcal_cli_generate(int argc, char **argv) {
   }
   if (a.verbose) {
     fprintf(stderr,
-            "epcal: %lu rows read, %lu events written, %lu unscheduled, "
-            "%lu filtered out, %lu skipped; %s %s\n",
-            stats.rows, stats.events, stats.unscheduled, stats.filtered,
-            stats.skipped, a.output != NULL ? a.output : "standard output",
+            "epcal: %lu rows read, %lu events (%lu new, %lu changed, %lu "
+            "unchanged, %lu removed), %lu unscheduled, %lu filtered out, "
+            "%lu skipped; %s %s\n",
+            stats.rows, stats.events, stats.counts.added,
+            stats.counts.changed, stats.counts.unchanged, stats.removed,
+            stats.unscheduled, stats.filtered, stats.skipped,
+            a.output != NULL ? a.output : "standard output",
             changed ? "written" : "unchanged");
   }
   code = stats.skipped > 0 ? EPCAL_EXIT_SKIPPED : EPCAL_EXIT_OK;

@@ -1,7 +1,22 @@
 /* The pipeline, end to end: read -> select -> render, one row at a time. */
 #include "error.h"
 
+#include <stdio.h>
 #include <string.h>
+
+/* Puts `prefix` before the message (truncating its end if need be). */
+static void prefix_message(epcal_error *e, const char *prefix) {
+  size_t pl = strlen(prefix), ml = strlen(e->msg);
+  if (pl >= sizeof e->msg) {
+    return;
+  }
+  if (ml > sizeof e->msg - 1 - pl) {
+    ml = sizeof e->msg - 1 - pl;
+  }
+  memmove(e->msg + pl, e->msg, ml);
+  memcpy(e->msg, prefix, pl);
+  e->msg[pl + ml] = '\0';
+}
 
 /* Reads one input to its end, rendering what the selection keeps. */
 static epcal_status run_input(const epcal_generate_options *opts,
@@ -20,6 +35,7 @@ static epcal_status run_input(const epcal_generate_options *opts,
         epcal_reader_columns(rd) > 0) {
       stats->skipped++;
       if (opts->warn != NULL) {
+        prefix_message(&row_err, "skipped row: ");
         opts->warn(opts->warn_ctx, &row_err);
       }
       continue;
@@ -59,9 +75,30 @@ epcal_status epcal_generate(const epcal_generate_options *opts,
     stats = &local;
   }
   memset(stats, 0, sizeof *stats);
+  epcal_render_options ro = opts->render;
+  epcal_previous *prev = NULL;
+  if (opts->previous != NULL && ro.previous == NULL) {
+    epcal_error perr;
+    epcal_status pst = epcal_previous_load(&prev, opts->previous, &perr);
+    if (pst == EPCAL_EDATA) {
+      /* A damaged previous feed must not stop a regeneration: it is only
+       * a hint for stable stamps. */
+      if (opts->warn != NULL) {
+        prefix_message(&perr, "previous feed ignored: ");
+        opts->warn(opts->warn_ctx, &perr);
+      }
+    } else if (pst != EPCAL_OK) {
+      if (err != NULL) {
+        *err = perr;
+      }
+      return pst;
+    }
+    ro.previous = prev;
+  }
   epcal_renderer *ren;
-  epcal_status st = epcal_renderer_new(&ren, &opts->render, write, ctx, err);
+  epcal_status st = epcal_renderer_new(&ren, &ro, write, ctx, err);
   if (st != EPCAL_OK) {
+    epcal_previous_free(prev);
     return st;
   }
   st = epcal_renderer_begin(ren, err);
@@ -75,6 +112,9 @@ epcal_status epcal_generate(const epcal_generate_options *opts,
     st = epcal_renderer_end(ren, err);
   }
   stats->events = epcal_renderer_events(ren);
+  stats->counts = epcal_renderer_counts(ren);
+  stats->removed = epcal_previous_unseen(ro.previous);
   epcal_renderer_free(ren);
+  epcal_previous_free(prev);
   return st;
 }

@@ -159,6 +159,20 @@ static void text(epcal__icsout *o, const char *s, size_t n, bool one_line) {
   }
 }
 
+size_t epcal__text_escape(const char *s, size_t n, char *dst) {
+  size_t w = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char cls = text_class((unsigned char)s[i]);
+    if (cls == 0) {
+      dst[w++] = s[i];
+    } else if (cls != 1) {
+      dst[w++] = '\\';
+      dst[w++] = (char)cls;
+    }
+  }
+  return w;
+}
+
 void epcal__icsout_text(epcal__icsout *o, const char *s, size_t n) {
   text(o, s, n, false);
 }
@@ -184,6 +198,22 @@ void epcal__icsout_end(epcal__icsout *o) {
   reserve(o, 2);
   o->buf[o->len++] = '\r';
   o->buf[o->len++] = '\n';
+  o->col = 0;
+}
+
+void epcal__icsout_bytes(epcal__icsout *o, const char *s, size_t n) {
+  if (n > o->cap - o->len) {
+    epcal__icsout_flush(o);
+    if (n > o->cap) {
+      if (!o->failed && o->write(o->ctx, s, n) != 0) {
+        o->failed = true;
+        o->saved_errno = errno;
+      }
+      return;
+    }
+  }
+  memcpy(o->buf + o->len, s, n);
+  o->len += n;
   o->col = 0;
 }
 

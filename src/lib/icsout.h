@@ -49,6 +49,10 @@ void epcal__icsout_raw(epcal__icsout *o, const char *s, size_t n);
  * "\\n", '\r' and other control characters except TAB dropped. */
 void epcal__icsout_text(epcal__icsout *o, const char *s, size_t n);
 
+/* Escapes s[0, n) as TEXT into dst (room for 2 * n bytes), without folding.
+ * Returns the escaped length. */
+size_t epcal__text_escape(const char *s, size_t n, char *dst);
+
 /* Like epcal__icsout_text(), but every run of blanks (space, TAB, line
  * breaks) becomes one space: for one-line values such as SUMMARY. */
 void epcal__icsout_text_line(epcal__icsout *o, const char *s, size_t n);
@@ -59,6 +63,10 @@ void epcal__icsout_uri(epcal__icsout *o, const char *s, size_t n);
 
 /* Ends the content line with CRLF. */
 void epcal__icsout_end(epcal__icsout *o);
+
+/* Appends bytes already formatted as content lines (folded, CRLF-ended),
+ * such as an event body rendered elsewhere. */
+void epcal__icsout_bytes(epcal__icsout *o, const char *s, size_t n);
 
 /* A whole line of constant text ("BEGIN:VEVENT"): no escaping. */
 void epcal__icsout_line(epcal__icsout *o, const char *text);

@@ -9,6 +9,7 @@
 #include "date.h"
 #include "error.h"
 #include "icsout.h"
+#include "previous.h"
 #include "utf8.h"
 
 #include <errno.h>
@@ -19,10 +20,47 @@
 #define OUT_BUFFER (64 * 1024)
 #define PRODID "-//epcal//epcal " EPCAL_VERSION "//EN"
 
+/* A growable byte buffer that an icsout can write into. */
+typedef struct scratch {
+  char *data;
+  size_t len;
+  size_t cap;
+} scratch;
+
+static int scratch_write(void *ctx, const char *buf, size_t len) {
+  scratch *s = ctx;
+  if (s->cap - s->len < len) {
+    size_t cap = s->cap != 0 ? s->cap : 4096;
+    while (cap - s->len < len) {
+      cap *= 2;
+    }
+    char *p = realloc(s->data, cap);
+    if (p == NULL) {
+      errno = ENOMEM;
+      return -1;
+    }
+    s->data = p;
+    s->cap = cap;
+  }
+  memcpy(s->data + s->len, buf, len);
+  s->len += len;
+  return 0;
+}
+
 struct epcal_renderer {
   epcal__icsout out;
+  /* Each event's body (every line but BEGIN, UID, DTSTAMP, SEQUENCE,
+   * LAST-MODIFIED and END) is rendered here first, so that it can be
+   * fingerprinted and compared with the previous feed before the stamps
+   * that depend on the comparison are written. */
+  epcal__icsout body_out;
+  scratch body;
+  scratch uid;
   char *calendar_name;
-  char dtstamp[17]; /* YYYYMMDDTHHMMSSZ */
+  int64_t now;
+  char now_text[17]; /* YYYYMMDDTHHMMSSZ */
+  epcal_previous *previous;
+  epcal_render_counts counts;
   unsigned long events;
 };
 
@@ -67,7 +105,8 @@ epcal_status epcal_renderer_new(epcal_renderer **out,
                          : "Episodes";
   r->calendar_name = strdup(name);
   if (r->calendar_name == NULL ||
-      !epcal__icsout_init(&r->out, OUT_BUFFER, write, ctx)) {
+      !epcal__icsout_init(&r->out, OUT_BUFFER, write, ctx) ||
+      !epcal__icsout_init(&r->body_out, 4096, scratch_write, &r->body)) {
     epcal_renderer_free(r);
     return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
   }
@@ -76,7 +115,9 @@ epcal_status epcal_renderer_new(epcal_renderer **out,
     return epcal__fail(err, EPCAL_EUSAGE, NULL, 0, 0,
                        "calendar name is not valid UTF-8");
   }
-  format_utc(opts != NULL ? opts->now : 0, r->dtstamp);
+  r->now = opts != NULL ? opts->now : 0;
+  r->previous = opts != NULL ? opts->previous : NULL;
+  format_utc(r->now, r->now_text);
   *out = r;
   return EPCAL_OK;
 }
@@ -123,6 +164,74 @@ static void text_property(epcal__icsout *o, const char *name,
   }
 }
 
+/* Writes the event's body into r->body. */
+static void render_body(epcal_renderer *r, const epcal_episode *ep) {
+  epcal__icsout *o = &r->body_out;
+  char buf[64];
+  r->body.len = 0;
+
+  format_date(ep->date, buf);
+  epcal__icsout_begin(o, "DTSTART;VALUE=DATE");
+  epcal__icsout_raw(o, buf, 8);
+  epcal__icsout_end(o);
+  /* DTEND is exclusive: the next day makes a one-day event that reads as
+   * the same date in every time zone. */
+  format_date(epcal__date_next(ep->date), buf);
+  epcal__icsout_begin(o, "DTEND;VALUE=DATE");
+  epcal__icsout_raw(o, buf, 8);
+  epcal__icsout_end(o);
+
+  epcal__icsout_begin(o, "SUMMARY");
+  epcal__icsout_text_line(o, ep->show, strlen(ep->show));
+  size_t n = (size_t)snprintf(buf, sizeof buf, " S%02ldE%02ld", ep->season,
+                              ep->number);
+  epcal__icsout_raw(o, buf, n);
+  if (ep->title != NULL && *ep->title != '\0') {
+    epcal__icsout_raw(o, " \xE2\x80\x93 ", 5); /* en dash */
+    epcal__icsout_text_line(o, ep->title, strlen(ep->title));
+  }
+  epcal__icsout_end(o);
+
+  text_property(o, "DESCRIPTION", ep->description);
+  if (ep->url != NULL && *ep->url != '\0') {
+    epcal__icsout_begin(o, "URL");
+    epcal__icsout_uri(o, ep->url, strlen(ep->url));
+    epcal__icsout_end(o);
+  }
+  text_property(o, "CATEGORIES", ep->network);
+  epcal__icsout_line(o, "TRANSP:TRANSPARENT");
+  epcal__icsout_flush(o);
+}
+
+/* The fingerprint of the body: each physical line without its CRLF, the
+ * way the previous-feed scanner hashes it. */
+static uint64_t body_fingerprint(const scratch *b) {
+  uint64_t fp = 0x9E3779B97F4A7C15ULL;
+  const char *p = b->data, *end = b->data + b->len;
+  while (p < end) {
+    const char *cr = memchr(p, '\r', (size_t)(end - p));
+    size_t n = cr != NULL ? (size_t)(cr - p) : (size_t)(end - p);
+    fp = epcal__hash64(p, n) ^ (fp * 0x100000001B3ULL);
+    p += n + 2;
+  }
+  return fp;
+}
+
+/* The UID value as written: TEXT-escaped, unfolded (it is folded when
+ * written out). Its hash is the key into the previous feed. */
+static bool render_uid(epcal_renderer *r, const epcal_episode *ep) {
+  char buf[512];
+  size_t n = epcal_episode_uid(ep, buf, sizeof buf);
+  const char *uid = n < sizeof buf ? buf : ep->uid;
+  n = strlen(uid);
+  r->uid.len = 0;
+  if (n > SIZE_MAX / 2 || scratch_write(&r->uid, uid, 2 * n) != 0) {
+    return false;
+  }
+  r->uid.len = epcal__text_escape(uid, n, r->uid.data);
+  return true;
+}
+
 epcal_status epcal_renderer_add(epcal_renderer *r, const epcal_episode *ep,
                                 epcal_error *err) {
   if (!ep->scheduled) {
@@ -140,54 +249,60 @@ epcal_status epcal_renderer_add(epcal_renderer *r, const epcal_episode *ep,
     return epcal__fail(err, EPCAL_EDATA, ep->file, ep->line, 0,
                        "episode date is not a real calendar date");
   }
-  epcal__icsout *o = &r->out;
-  char buf[512];
+  render_body(r, ep);
+  if (!render_uid(r, ep) || r->body_out.failed) {
+    return epcal__fail(err, EPCAL_ENOMEM, ep->file, ep->line, 0,
+                       "out of memory");
+  }
 
-  epcal__icsout_line(o, "BEGIN:VEVENT");
-
-  size_t n = epcal_episode_uid(ep, buf, sizeof buf);
-  epcal__icsout_begin(o, "UID");
-  if (n < sizeof buf) {
-    epcal__icsout_text(o, buf, n);
+  /* Stamps: kept for an unchanged event, renewed for a changed one. */
+  const char *dtstamp = r->now_text;
+  char kept[17], modified[17];
+  const char *last_modified = NULL;
+  unsigned long sequence = 0;
+  epcal__prev_event *prev = NULL;
+  if (r->previous != NULL) {
+    prev = epcal__previous_find(r->previous,
+                                epcal__hash64(r->uid.data, r->uid.len));
+  }
+  if (prev == NULL) {
+    r->counts.added++;
+  } else if (prev->fingerprint == body_fingerprint(&r->body)) {
+    format_utc(prev->dtstamp, kept);
+    dtstamp = kept;
+    if (prev->last_modified != 0) {
+      format_utc(prev->last_modified, modified);
+      last_modified = modified;
+    }
+    sequence = prev->sequence;
+    r->counts.unchanged++;
   } else {
-    epcal__icsout_text(o, ep->uid, strlen(ep->uid)); /* a long uid column */
+    last_modified = r->now_text;
+    sequence = prev->sequence + 1UL;
+    r->counts.changed++;
   }
-  epcal__icsout_end(o);
+  if (prev != NULL) {
+    prev->seen = true;
+  }
 
+  epcal__icsout *o = &r->out;
+  char buf[32];
+  epcal__icsout_line(o, "BEGIN:VEVENT");
+  epcal__icsout_begin(o, "UID");
+  epcal__icsout_raw(o, r->uid.data, r->uid.len);
+  epcal__icsout_end(o);
   epcal__icsout_begin(o, "DTSTAMP");
-  epcal__icsout_raw(o, r->dtstamp, 16);
+  epcal__icsout_raw(o, dtstamp, 16);
   epcal__icsout_end(o);
-
-  format_date(ep->date, buf);
-  epcal__icsout_begin(o, "DTSTART;VALUE=DATE");
-  epcal__icsout_raw(o, buf, 8);
+  epcal__icsout_begin(o, "SEQUENCE");
+  epcal__icsout_raw(o, buf, (size_t)snprintf(buf, sizeof buf, "%lu", sequence));
   epcal__icsout_end(o);
-  /* DTEND is exclusive: the next day makes a one-day event that reads as
-   * the same date in every time zone. */
-  format_date(epcal__date_next(ep->date), buf);
-  epcal__icsout_begin(o, "DTEND;VALUE=DATE");
-  epcal__icsout_raw(o, buf, 8);
-  epcal__icsout_end(o);
-
-  epcal__icsout_begin(o, "SUMMARY");
-  epcal__icsout_text_line(o, ep->show, strlen(ep->show));
-  n = (size_t)snprintf(buf, sizeof buf, " S%02ldE%02ld", ep->season,
-                       ep->number);
-  epcal__icsout_raw(o, buf, n);
-  if (ep->title != NULL && *ep->title != '\0') {
-    epcal__icsout_raw(o, " \xE2\x80\x93 ", 5); /* en dash */
-    epcal__icsout_text_line(o, ep->title, strlen(ep->title));
-  }
-  epcal__icsout_end(o);
-
-  text_property(o, "DESCRIPTION", ep->description);
-  if (ep->url != NULL && *ep->url != '\0') {
-    epcal__icsout_begin(o, "URL");
-    epcal__icsout_uri(o, ep->url, strlen(ep->url));
+  if (last_modified != NULL) {
+    epcal__icsout_begin(o, "LAST-MODIFIED");
+    epcal__icsout_raw(o, last_modified, 16);
     epcal__icsout_end(o);
   }
-  text_property(o, "CATEGORIES", ep->network);
-  epcal__icsout_line(o, "TRANSP:TRANSPARENT");
+  epcal__icsout_bytes(o, r->body.data, r->body.len);
   epcal__icsout_line(o, "END:VEVENT");
   r->events++;
   return io_status(r, err);
@@ -203,11 +318,18 @@ unsigned long epcal_renderer_events(const epcal_renderer *r) {
   return r->events;
 }
 
+epcal_render_counts epcal_renderer_counts(const epcal_renderer *r) {
+  return r->counts;
+}
+
 void epcal_renderer_free(epcal_renderer *r) {
   if (r == NULL) {
     return;
   }
   epcal__icsout_free(&r->out);
+  epcal__icsout_free(&r->body_out);
+  free(r->body.data);
+  free(r->uid.data);
   free(r->calendar_name);
   free(r);
 }

@@ -65,7 +65,8 @@ def main():
     scratch = tempfile.mkdtemp(prefix="epcal-case-")
     try:
         out_path = os.path.join(scratch, "feed.ics")
-        sentinel = b"previous feed, must survive\r\n"
+        sentinel = (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//old//EN\r\n"
+                    b"END:VCALENDAR\r\n")  # a previous feed that must survive
         if kind == "error" and "OUTPUT" in args:
             with open(out_path, "wb") as f:
                 f.write(sentinel)

@@ -1,0 +1,378 @@
+/*
+ * Reads a previous feed into a compact index, streaming: the file is never
+ * held in memory, only one entry per VEVENT.
+ *
+ * This is a purpose-built scanner, not libical's parser: libical builds a
+ * whole component tree (gigabytes for a million events) and parses each
+ * event far slower than epcal renders one, while all change tracking needs
+ * is each event's UID, DTSTAMP, SEQUENCE, LAST-MODIFIED and the bytes of
+ * the rest. Anything that is not a well-formed calendar (no BEGIN:VCALENDAR,
+ * unbalanced BEGIN/END, an event without UID or DTSTAMP) is reported as
+ * damaged, and callers treat the feed as absent.
+ */
+#include "previous.h"
+
+#include "date.h"
+#include "error.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/types.h>
+
+struct epcal_previous {
+  epcal__prev_event *slots; /* open addressing; uid == 0 means empty */
+  size_t cap;               /* a power of two */
+  size_t count;
+};
+
+uint64_t epcal__hash64(const char *s, size_t n) {
+  const uint64_t k = 0x9E3779B97F4A7C15ULL;
+  uint64_t h = 0x243F6A8885A308D3ULL ^ (n * k);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    h = (h ^ w) * k;
+    h ^= h >> 29;
+  }
+  uint64_t tail = 0;
+  memcpy(&tail, s + i, n - i);
+  h = (h ^ tail) * k;
+  h ^= h >> 32;
+  h *= 0xD6E8FEB86659FD93ULL;
+  h ^= h >> 32;
+  return h != 0 ? h : 1; /* 0 marks an empty slot */
+}
+
+static bool grow(epcal_previous *p) {
+  size_t cap = p->cap != 0 ? p->cap * 2 : 1024;
+  epcal__prev_event *slots = calloc(cap, sizeof *slots);
+  if (slots == NULL) {
+    return false;
+  }
+  for (size_t i = 0; i < p->cap; i++) {
+    if (p->slots[i].uid != 0) {
+      size_t j = (size_t)p->slots[i].uid & (cap - 1);
+      while (slots[j].uid != 0) {
+        j = (j + 1) & (cap - 1);
+      }
+      slots[j] = p->slots[i];
+    }
+  }
+  free(p->slots);
+  p->slots = slots;
+  p->cap = cap;
+  return true;
+}
+
+epcal__prev_event *epcal__previous_find(epcal_previous *p, uint64_t uid) {
+  if (p == NULL || p->cap == 0) {
+    return NULL;
+  }
+  for (size_t j = (size_t)uid & (p->cap - 1);; j = (j + 1) & (p->cap - 1)) {
+    if (p->slots[j].uid == uid) {
+      return &p->slots[j];
+    }
+    if (p->slots[j].uid == 0) {
+      return NULL;
+    }
+  }
+}
+
+/* Adds e unless its UID is already there (the first one wins). */
+static bool insert(epcal_previous *p, const epcal__prev_event *e) {
+  if ((p->count + 1) * 4 > p->cap * 3 && !grow(p)) {
+    return false;
+  }
+  size_t j = (size_t)e->uid & (p->cap - 1);
+  while (p->slots[j].uid != 0) {
+    if (p->slots[j].uid == e->uid) {
+      return true;
+    }
+    j = (j + 1) & (p->cap - 1);
+  }
+  p->slots[j] = *e;
+  p->count++;
+  return true;
+}
+
+void epcal__previous_each_unseen(epcal_previous *p,
+                                 void (*fn)(void *ctx,
+                                            const epcal__prev_event *e),
+                                 void *ctx) {
+  if (p == NULL) {
+    return;
+  }
+  for (size_t i = 0; i < p->cap; i++) {
+    if (p->slots[i].uid != 0 && !p->slots[i].seen) {
+      fn(ctx, &p->slots[i]);
+    }
+  }
+}
+
+size_t epcal_previous_events(const epcal_previous *p) {
+  return p != NULL ? p->count : 0;
+}
+
+unsigned long epcal_previous_unseen(const epcal_previous *p) {
+  unsigned long n = 0;
+  for (size_t i = 0; p != NULL && i < p->cap; i++) {
+    n += p->slots[i].uid != 0 && !p->slots[i].seen;
+  }
+  return n;
+}
+
+void epcal_previous_free(epcal_previous *p) {
+  if (p != NULL) {
+    free(p->slots);
+    free(p);
+  }
+}
+
+bool epcal__parse_utc(const char *s, size_t n, int64_t *out) {
+  if (n != 16 || s[8] != 'T' || s[15] != 'Z') {
+    return false;
+  }
+  int v[6];
+  static const int at[6] = {0, 4, 6, 9, 11, 13};
+  static const int len[6] = {4, 2, 2, 2, 2, 2};
+  for (int k = 0; k < 6; k++) {
+    v[k] = 0;
+    for (int i = 0; i < len[k]; i++) {
+      char c = s[at[k] + i];
+      if (c < '0' || c > '9') {
+        return false;
+      }
+      v[k] = v[k] * 10 + (c - '0');
+    }
+  }
+  if (!epcal__date_valid(v[0], v[1], v[2]) || v[3] > 23 || v[4] > 59 ||
+      v[5] > 60) {
+    return false;
+  }
+  epcal_date d = {v[0], v[1], v[2]};
+  *out = epcal__date_to_days(d) * 86400 + v[3] * 3600 + v[4] * 60 + v[5];
+  return true;
+}
+
+/* ------------------------------------------------------------- scanning */
+
+/* Where the scanner is. */
+typedef struct scanner {
+  FILE *fp;
+  const char *path;
+  char *line; /* the current physical line, without its line end */
+  size_t len;
+  size_t cap;
+  unsigned long lineno;
+} scanner;
+
+/* Reads the next physical line (LF or CRLF ended). false at the end. */
+static bool next_line(scanner *s, bool *oom) {
+  errno = 0;
+  ssize_t n = getline(&s->line, &s->cap, s->fp);
+  if (n < 0) {
+    *oom = errno == ENOMEM;
+    return false;
+  }
+  s->len = (size_t)n;
+  if (s->len > 0 && s->line[s->len - 1] == '\n') {
+    s->len--;
+  }
+  if (s->len > 0 && s->line[s->len - 1] == '\r') {
+    s->len--;
+  }
+  s->lineno++;
+  return true;
+}
+
+static bool is_name(const char *line, size_t len, const char *name) {
+  size_t n = strlen(name);
+  return len > n && strncasecmp(line, name, n) == 0 &&
+         (line[n] == ':' || line[n] == ';');
+}
+
+/* The value after the first ':' of a content line. */
+static const char *value_of(const char *line, size_t len, size_t *vlen) {
+  const char *colon = memchr(line, ':', len);
+  if (colon == NULL) {
+    *vlen = 0;
+    return line + len;
+  }
+  *vlen = len - (size_t)(colon - line) - 1;
+  return colon + 1;
+}
+
+/* What a logical line is to the fingerprint. */
+enum role { BODY, KEY_UID, KEY_DTSTAMP, KEY_SEQUENCE, KEY_LASTMOD };
+
+epcal_status epcal_previous_load(epcal_previous **out, const char *path,
+                                 epcal_error *err) {
+  FILE *fp = fopen(path, "rb");
+  if (fp == NULL) {
+    if (errno == ENOENT) {
+      *out = NULL;
+      return EPCAL_OK; /* the first run: nothing to compare with */
+    }
+    return epcal__fail(err, EPCAL_EIO, path, 0, 0, "cannot open: %s",
+                       strerror(errno));
+  }
+  epcal_previous *p = calloc(1, sizeof *p);
+  scanner s = {fp, path, NULL, 0, 0, 0};
+  epcal_status st = EPCAL_OK;
+  bool oom = false;
+  int depth = 0; /* 1 in VCALENDAR, 2 in VEVENT, 3+ in VALARM etc. */
+  bool in_event = false, saw_calendar = false, ended = false;
+  epcal__prev_event ev;
+  memset(&ev, 0, sizeof ev);
+  bool have_stamp = false;
+  enum role role = BODY;
+  /* The UID may be folded: collect its unfolded value. */
+  char uid[1024];
+  size_t uid_len = 0;
+  uint64_t fp_state = 0x9E3779B97F4A7C15ULL;
+  unsigned long event_line = 0;
+  if (p == NULL) {
+    fclose(fp);
+    return epcal__fail(err, EPCAL_ENOMEM, path, 0, 0, "out of memory");
+  }
+
+  while (st == EPCAL_OK && next_line(&s, &oom)) {
+    const char *l = s.line;
+    size_t n = s.len;
+    bool continuation = n > 0 && (l[0] == ' ' || l[0] == '\t');
+    if (ended) {
+      if (n == 0) {
+        continue;
+      }
+      st = epcal__fail(err, EPCAL_EDATA, path, s.lineno, 1,
+                       "text after END:VCALENDAR");
+      break;
+    }
+    if (!continuation) {
+      /* A new logical line: decide its role. */
+      role = BODY;
+      if (s.lineno == 1 && n >= 3 && memcmp(l, "\xEF\xBB\xBF", 3) == 0) {
+        l += 3;
+        n -= 3;
+      }
+      if (is_name(l, n, "BEGIN")) {
+        size_t vn;
+        const char *v = value_of(l, n, &vn);
+        if (depth == 0) {
+          if (vn != 9 || strncasecmp(v, "VCALENDAR", 9) != 0) {
+            break;
+          }
+          saw_calendar = true;
+        } else if (depth == 1 && vn == 6 && strncasecmp(v, "VEVENT", 6) == 0) {
+          in_event = true;
+          memset(&ev, 0, sizeof ev);
+          have_stamp = false;
+          uid_len = 0;
+          fp_state = 0x9E3779B97F4A7C15ULL;
+          event_line = s.lineno;
+          depth++;
+          continue;
+        }
+        depth++;
+      } else if (is_name(l, n, "END")) {
+        if (depth == 0) {
+          st = epcal__fail(err, EPCAL_EDATA, path, s.lineno, 1,
+                           "END without BEGIN");
+          break;
+        }
+        depth--;
+        if (in_event && depth == 1) {
+          in_event = false;
+          if (uid_len == 0 || !have_stamp) {
+            st = epcal__fail(err, EPCAL_EDATA, path, event_line, 1,
+                             "event without %s",
+                             uid_len == 0 ? "UID" : "a valid DTSTAMP");
+            break;
+          }
+          ev.uid = epcal__hash64(uid, uid_len);
+          ev.fingerprint = fp_state;
+          if (!insert(p, &ev)) {
+            oom = true;
+            break;
+          }
+          continue;
+        }
+        if (depth == 0) {
+          ended = true;
+        }
+      } else if (depth == 0) {
+        break; /* not a calendar */
+      } else if (in_event && depth == 2) {
+        if (is_name(l, n, "UID")) {
+          role = KEY_UID;
+        } else if (is_name(l, n, "DTSTAMP")) {
+          role = KEY_DTSTAMP;
+        } else if (is_name(l, n, "SEQUENCE")) {
+          role = KEY_SEQUENCE;
+        } else if (is_name(l, n, "LAST-MODIFIED")) {
+          role = KEY_LASTMOD;
+        }
+      }
+    }
+    if (!in_event) {
+      continue;
+    }
+    size_t vn;
+    const char *v;
+    switch (role) {
+    case BODY:
+      /* The renderer hashes the same bytes: physical lines with CRLF. */
+      fp_state = epcal__hash64(l, n) ^ (fp_state * 0x100000001B3ULL);
+      break;
+    case KEY_UID:
+      v = continuation ? l + 1 : value_of(l, n, &vn);
+      vn = continuation ? n - 1 : vn;
+      if (uid_len + vn < sizeof uid) {
+        memcpy(uid + uid_len, v, vn);
+        uid_len += vn;
+      }
+      break;
+    case KEY_DTSTAMP:
+      v = value_of(l, n, &vn);
+      have_stamp = !continuation && epcal__parse_utc(v, vn, &ev.dtstamp);
+      break;
+    case KEY_LASTMOD:
+      v = value_of(l, n, &vn);
+      if (!continuation && !epcal__parse_utc(v, vn, &ev.last_modified)) {
+        ev.last_modified = 0;
+      }
+      break;
+    case KEY_SEQUENCE:
+      v = value_of(l, n, &vn);
+      ev.sequence = 0;
+      for (size_t i = 0; i < vn && i < 9 && v[i] >= '0' && v[i] <= '9'; i++) {
+        ev.sequence = ev.sequence * 10 + (uint32_t)(v[i] - '0');
+      }
+      break;
+    }
+  }
+  if (st == EPCAL_OK && oom) {
+    st = epcal__fail(err, EPCAL_ENOMEM, path, 0, 0, "out of memory");
+  } else if (st == EPCAL_OK && ferror(fp)) {
+    st = epcal__fail(err, EPCAL_EIO, path, 0, 0, "cannot read: %s",
+                     strerror(errno));
+  } else if (st == EPCAL_OK && !saw_calendar) {
+    st = epcal__fail(err, EPCAL_EDATA, path, s.lineno, 1,
+                     "not an iCalendar feed (no BEGIN:VCALENDAR)");
+  } else if (st == EPCAL_OK && !ended) {
+    st = epcal__fail(err, EPCAL_EDATA, path, s.lineno, 1,
+                     "feed is cut short (no END:VCALENDAR)");
+  }
+  free(s.line);
+  fclose(fp);
+  if (st != EPCAL_OK) {
+    epcal_previous_free(p);
+    return st;
+  }
+  *out = p;
+  return EPCAL_OK;
+}

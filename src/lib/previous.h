@@ -1,0 +1,41 @@
+/*
+ * The previous feed: what each event looked like when the file being
+ * replaced was written, so an unchanged event keeps its DTSTAMP and
+ * SEQUENCE and a changed one gets SEQUENCE+1.
+ *
+ * The index holds one small entry per event (UID hash, body fingerprint,
+ * stamps), not the events themselves. A body fingerprint is a hash of the
+ * event's content lines exactly as written (folded, CRLF), excluding UID,
+ * DTSTAMP, SEQUENCE and LAST-MODIFIED: the renderer hashes the same bytes.
+ */
+#ifndef EPCAL_PREVIOUS_H
+#define EPCAL_PREVIOUS_H
+
+#include "epcal/epcal.h"
+
+typedef struct epcal__prev_event {
+  uint64_t uid;         /* epcal__hash64 of the UID value as written */
+  uint64_t fingerprint; /* epcal__hash64 of the body lines */
+  int64_t dtstamp;
+  int64_t last_modified; /* 0: none */
+  uint32_t sequence;
+  bool seen; /* this run rendered the same UID */
+} epcal__prev_event;
+
+/* A fast 64-bit hash of s[0, n), word at a time. Not cryptographic: it
+ * tells "same bytes" from "changed bytes" and spreads keys in tables. */
+uint64_t epcal__hash64(const char *s, size_t n);
+
+/* The entry for `uid_hash`, or NULL. */
+epcal__prev_event *epcal__previous_find(epcal_previous *p, uint64_t uid_hash);
+
+/* Calls fn for every entry not marked seen. */
+void epcal__previous_each_unseen(epcal_previous *p,
+                                 void (*fn)(void *ctx,
+                                            const epcal__prev_event *e),
+                                 void *ctx);
+
+/* "YYYYMMDDTHHMMSSZ" -> seconds since the epoch; false when malformed. */
+bool epcal__parse_utc(const char *s, size_t n, int64_t *out);
+
+#endif
