@@ -20,6 +20,7 @@
 #ifndef EPCAL_EPCAL_H
 #define EPCAL_EPCAL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -339,8 +340,20 @@ typedef struct epcal_generate_options {
    * one is reported through `warn` and treated as absent.
    */
   const char *previous;
-  epcal_warn_fn warn;   /**< optional */
+  epcal_warn_fn warn;   /**< optional: skipped rows, dropped repeats */
   void *warn_ctx;
+  epcal_warn_fn note;   /**< optional: unscheduled rows (TBA, no date) */
+  void *note_ctx;
+  /**
+   * Optional: checked between rows; when it becomes non-zero (a signal
+   * handler sets it) the run stops with EPCAL_EIO "interrupted".
+   */
+  const volatile sig_atomic_t *cancel;
+  /**
+   * Only the last episode of each season (the highest number in the
+   * input). Needs a first pass over the inputs, so they must be files.
+   */
+  bool finales_only;
 } epcal_generate_options;
 
 /** What a run did. */
@@ -366,6 +379,22 @@ epcal_status epcal_generate(const epcal_generate_options *opts,
                             epcal_write_fn write, void *ctx,
                             epcal_generate_stats *stats, epcal_error *err);
 
+/* -------------------------------------------------------------------- lock */
+
+typedef struct epcal_lock epcal_lock;
+
+/**
+ * Takes the exclusive lock that serialises runs writing `target` (a hidden
+ * `.NAME.lock` file beside it, flock(2)), waiting up to `wait_seconds`.
+ * Returns EPCAL_OK, EPCAL_ELOCKED when another run still holds it, or
+ * EPCAL_EIO. The lock ends with epcal_lock_release() or the process.
+ */
+epcal_status epcal_lock_acquire(epcal_lock **out, const char *target,
+                                double wait_seconds, epcal_error *err);
+
+/** Releases the lock. NULL is a no-op. */
+void epcal_lock_release(epcal_lock *l);
+
 /* ---------------------------------------------------------------- utilities */
 
 /**
@@ -376,6 +405,9 @@ epcal_status epcal_generate(const epcal_generate_options *opts,
  */
 epcal_status epcal_date_parse(const char *text, const char *format,
                               epcal_date *out, epcal_error *err);
+
+/** The date `days` days after `d` (before, when negative). */
+epcal_date epcal_date_add_days(epcal_date d, long days);
 
 /**
  * Returns "now" for DTSTAMP: SOURCE_DATE_EPOCH when set and valid, else the

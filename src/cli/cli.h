@@ -14,7 +14,23 @@ enum {
   EPCAL_EXIT_USAGE = 2,   /* bad command line */
   EPCAL_EXIT_IO = 3,      /* reading or writing failed */
   EPCAL_EXIT_SKIPPED = 4, /* written, but invalid rows were skipped */
+  EPCAL_EXIT_LOCKED = 5,  /* another run holds the output's lock */
 };
+
+#include <signal.h>
+
+/* The signal that asked us to stop (SIGINT, SIGTERM, SIGHUP), or 0. The
+ * library checks it between rows and stops; the temporary file is removed
+ * on the normal error path. */
+extern volatile sig_atomic_t epcal_cli_signal;
+
+/* Installs the handlers that set epcal_cli_signal (without SA_RESTART, so a
+ * blocking read returns). */
+void epcal_cli_catch_signals(void);
+
+/* If a signal stopped the run, re-raises it with its default action, so
+ * the exit status says so (128 + signal) as the shell expects. */
+void epcal_cli_reraise_signal(void);
 
 /* Maps a library status to the exit code documented in --help. */
 int epcal_cli_exit_code(epcal_status st);

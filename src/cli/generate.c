@@ -1,10 +1,12 @@
 /* `epcal generate`: options -> epcal_generate() -> messages and exit code. */
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char usage_text[] =
     "Usage: epcal generate [OPTIONS] [FILE.csv ...]\n"
@@ -25,18 +27,29 @@ static const char usage_text[] =
     "Selection:\n"
     "      --show NAME          only this show (repeatable; case-insensitive)\n"
     "      --season N|N-M       only these seasons (repeatable)\n"
+    "      --from DATE          only episodes on or after DATE\n"
+    "      --to DATE            only episodes on or before DATE\n"
+    "      --past-days N        only episodes from N days ago on\n"
+    "      --future-days N      only episodes up to N days ahead\n"
+    "      --premieres-only     only the first episode of each season\n"
+    "      --finales-only       only the last episode of each season\n"
+    "      --no-specials        leave out season 0\n"
     "\n"
     "Input:\n"
     "      --delimiter C        ',' ';' or 'tab' (default: detected)\n"
     "      --date-format FMT    strptime format for numeric dates, e.g. "
     "%d/%m/%Y\n"
     "      --skip-invalid       publish the valid rows, warn about the rest\n"
+    "      --wait SECONDS       wait for another run writing the same output\n"
+    "                           (default 0: fail at once with status 5)\n"
     "\n"
-    "  -v, --verbose            print a summary line and unscheduled rows\n"
+    "  -v, --verbose            list unscheduled rows and print a summary "
+    "line\n"
     "  -h, --help               show this help\n"
     "\n"
-    "Exit status: 0 feed written; 1 invalid data (nothing written); 2 usage;\n"
-    "3 input/output error; 4 feed written but invalid rows were skipped.\n";
+    "Exit status: 0 feed written (or unchanged); 1 invalid data (nothing\n"
+    "written); 2 usage; 3 input/output error; 4 feed written but invalid\n"
+    "rows were skipped; 5 another run holds the output's lock.\n";
 
 typedef struct generate_args {
   const char *output;
@@ -50,6 +63,11 @@ typedef struct generate_args {
 static void on_warning(void *ctx, const epcal_error *w) {
   (void)ctx;
   epcal_cli_report("warning", w);
+}
+
+static void on_note(void *ctx, const epcal_error *w) {
+  (void)ctx;
+  epcal_cli_report("note", w);
 }
 
 /* "Star Trek: Picard, Season 2": what was selected, for the calendar name. */
@@ -78,6 +96,27 @@ static char *default_name(const generate_args *a) {
   return strdup(buf);
 }
 
+/* A whole number of days (or seconds) from 0 to 100000. */
+static int parse_days(const char *s, long *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || v < 0 || v > 100000) {
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+/* Today's date in the local time zone, from the one source of "now". */
+static epcal_date today(int64_t now) {
+  time_t t = (time_t)now;
+  struct tm tm;
+  localtime_r(&t, &tm);
+  epcal_date d = {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday};
+  return d;
+}
+
 static int parse_delimiter(const char *s, char *out) {
   if (strcmp(s, "tab") == 0 || strcmp(s, "\\t") == 0 ||
       strcmp(s, "\t") == 0) {
@@ -99,7 +138,15 @@ int epcal_cli_generate(int argc, char **argv) {
     OPT_DELIM,
     OPT_DATEFMT,
     OPT_SKIP,
-    OPT_PREVIOUS
+    OPT_PREVIOUS,
+    OPT_FROM,
+    OPT_TO,
+    OPT_PAST,
+    OPT_FUTURE,
+    OPT_PREMIERES,
+    OPT_FINALES,
+    OPT_NO_SPECIALS,
+    OPT_WAIT
   };
   static const struct option longopts[] = {
       {"output", required_argument, NULL, 'o'},
@@ -110,6 +157,14 @@ int epcal_cli_generate(int argc, char **argv) {
       {"date-format", required_argument, NULL, OPT_DATEFMT},
       {"skip-invalid", no_argument, NULL, OPT_SKIP},
       {"previous", required_argument, NULL, OPT_PREVIOUS},
+      {"from", required_argument, NULL, OPT_FROM},
+      {"to", required_argument, NULL, OPT_TO},
+      {"past-days", required_argument, NULL, OPT_PAST},
+      {"future-days", required_argument, NULL, OPT_FUTURE},
+      {"premieres-only", no_argument, NULL, OPT_PREMIERES},
+      {"finales-only", no_argument, NULL, OPT_FINALES},
+      {"no-specials", no_argument, NULL, OPT_NO_SPECIALS},
+      {"wait", required_argument, NULL, OPT_WAIT},
       {"verbose", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
@@ -119,6 +174,7 @@ int epcal_cli_generate(int argc, char **argv) {
   epcal_generate_options g;
   memset(&g, 0, sizeof g);
   const char *calendar_name = NULL;
+  long past_days = -1, future_days = -1, wait_seconds = 0;
   int code = EPCAL_EXIT_USAGE;
   a.shows = calloc((size_t)argc, sizeof *a.shows);
   a.seasons = calloc((size_t)argc, sizeof *a.seasons);
@@ -168,6 +224,45 @@ int epcal_cli_generate(int argc, char **argv) {
     case OPT_PREVIOUS:
       g.previous = optarg;
       break;
+    case OPT_FROM:
+    case OPT_TO: {
+      epcal_date *d = c == OPT_FROM ? &g.select.from : &g.select.to;
+      if (epcal_date_parse(optarg, NULL, d, &err) != EPCAL_OK) {
+        epcal_cli_usage_error("generate", "--%s: %s",
+                              c == OPT_FROM ? "from" : "to", err.msg);
+        goto done;
+      }
+      *(c == OPT_FROM ? &g.select.has_from : &g.select.has_to) = true;
+      break;
+    }
+    case OPT_PAST:
+    case OPT_FUTURE:
+      if (parse_days(optarg, c == OPT_PAST ? &past_days : &future_days) !=
+          0) {
+        epcal_cli_usage_error("generate", "--%s needs a number of days, not "
+                              "\"%s\"",
+                              c == OPT_PAST ? "past-days" : "future-days",
+                              optarg);
+        goto done;
+      }
+      break;
+    case OPT_PREMIERES:
+      g.select.premieres_only = true;
+      break;
+    case OPT_FINALES:
+      g.finales_only = true;
+      break;
+    case OPT_NO_SPECIALS:
+      g.select.no_specials = true;
+      break;
+    case OPT_WAIT:
+      if (parse_days(optarg, &wait_seconds) != 0) {
+        epcal_cli_usage_error("generate", "--wait needs a number of seconds, "
+                              "not \"%s\"",
+                              optarg);
+        goto done;
+      }
+      break;
     case 'v':
       a.verbose = true;
       break;
@@ -181,6 +276,15 @@ int epcal_cli_generate(int argc, char **argv) {
     }
   }
 
+  g.render.now = epcal_now();
+  if (past_days >= 0) {
+    g.select.has_from = true;
+    g.select.from = epcal_date_add_days(today(g.render.now), -past_days);
+  }
+  if (future_days >= 0) {
+    g.select.has_to = true;
+    g.select.to = epcal_date_add_days(today(g.render.now), future_days);
+  }
   g.inputs = (const char *const *)argv + optind;
   g.n_inputs = (size_t)(argc - optind);
   g.select.shows = a.shows;
@@ -188,19 +292,30 @@ int epcal_cli_generate(int argc, char **argv) {
   g.select.seasons = a.seasons;
   g.select.n_seasons = a.n_seasons;
   g.warn = on_warning;
+  g.cancel = &epcal_cli_signal;
+  if (a.verbose) {
+    g.note = on_note;
+  }
   /* The feed being replaced is the natural previous feed. */
   if (g.previous == NULL && a.output != NULL && strcmp(a.output, "-") != 0) {
     g.previous = a.output;
   }
-  g.render.now = epcal_now();
   char *name = calendar_name != NULL ? strdup(calendar_name) : default_name(&a);
   g.render.calendar_name = name;
 
   epcal_output *out = NULL;
+  epcal_lock *lock = NULL;
   epcal_error err;
   epcal_generate_stats stats;
   memset(&stats, 0, sizeof stats);
-  epcal_status st = epcal_output_open(&out, a.output, &err);
+  epcal_status st = EPCAL_OK;
+  epcal_cli_catch_signals();
+  if (a.output != NULL && strcmp(a.output, "-") != 0) {
+    st = epcal_lock_acquire(&lock, a.output, (double)wait_seconds, &err);
+  }
+  if (st == EPCAL_OK) {
+    st = epcal_output_open(&out, a.output, &err);
+  }
   if (st == EPCAL_OK) {
     st = epcal_generate(&g, epcal_output_write, out, &stats, &err);
   }
@@ -209,7 +324,9 @@ int epcal_cli_generate(int argc, char **argv) {
     st = epcal_output_commit(out, &changed, &err);
   }
   epcal_output_free(out);
+  epcal_lock_release(lock);
   free(name);
+  epcal_cli_reraise_signal();
 
   if (st != EPCAL_OK) {
     epcal_cli_report(NULL, &err);
@@ -223,10 +340,11 @@ int epcal_cli_generate(int argc, char **argv) {
     fprintf(stderr,
             "epcal: %lu rows read, %lu events (%lu new, %lu changed, %lu "
             "unchanged, %lu removed), %lu unscheduled, %lu filtered out, "
-            "%lu skipped; %s %s\n",
+            "%lu skipped, %lu repeats dropped; %s %s\n",
             stats.rows, stats.events, stats.counts.added,
             stats.counts.changed, stats.counts.unchanged, stats.removed,
             stats.unscheduled, stats.filtered, stats.skipped,
+            stats.duplicates,
             a.output != NULL ? a.output : "standard output",
             changed ? "written" : "unchanged");
   }

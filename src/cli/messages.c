@@ -15,8 +15,9 @@ int epcal_cli_exit_code(epcal_status st) {
     return EPCAL_EXIT_USAGE;
   case EPCAL_EIO:
   case EPCAL_ENOMEM:
-  case EPCAL_ELOCKED:
     return EPCAL_EXIT_IO;
+  case EPCAL_ELOCKED:
+    return EPCAL_EXIT_LOCKED;
   }
   return EPCAL_EXIT_IO;
 }

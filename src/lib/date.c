@@ -61,6 +61,10 @@ epcal_date epcal__date_next(epcal_date d) {
   return d;
 }
 
+epcal_date epcal_date_add_days(epcal_date d, long days) {
+  return epcal__date_from_days(epcal__date_to_days(d) + days);
+}
+
 int epcal__date_cmp(epcal_date a, epcal_date b) {
   int64_t x = (int64_t)a.year * 10000 + a.month * 100 + a.day;
   int64_t y = (int64_t)b.year * 10000 + b.month * 100 + b.day;

@@ -1,6 +1,9 @@
 /* The pipeline, end to end: read -> select -> render, one row at a time. */
 #include "error.h"
+#include "finales.h"
+#include "seen.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,17 +22,75 @@ static void prefix_message(epcal_error *e, const char *prefix) {
 }
 
 /* Reads one input to its end, rendering what the selection keeps. */
+/* Reports a row that is not an error, through `fn` when set. */
+static void tell(epcal_warn_fn fn, void *ctx, const epcal_episode *ep,
+                 const char *fmt, ...) EPCAL__PRINTF(4, 5);
+static void tell(epcal_warn_fn fn, void *ctx, const epcal_episode *ep,
+                 const char *fmt, ...) {
+  if (fn == NULL) {
+    return;
+  }
+  epcal_error e;
+  epcal__fail(&e, EPCAL_OK, ep->file, ep->line, 1, "%s", "");
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(e.msg, sizeof e.msg, fmt, ap);
+  va_end(ap);
+  fn(ctx, &e);
+}
+
+/*
+ * Checks `ep` against the episodes read before. Returns EPCAL_OK with
+ * *drop set for an identical repeat, EPCAL_EDATA for a conflicting one.
+ */
+static epcal_status check_repeat(const epcal_generate_options *opts,
+                                 epcal__seen *seen, const epcal_episode *ep,
+                                 bool *drop, epcal_error *err) {
+  const char *file;
+  unsigned long line;
+  *drop = false;
+  switch (epcal__seen_add(seen, ep, &file, &line)) {
+  case EPCAL__SEEN_NEW:
+    return EPCAL_OK;
+  case EPCAL__SEEN_SAME:
+    *drop = true;
+    tell(opts->warn, opts->warn_ctx, ep,
+         "S%02ldE%02ld of \"%s\" repeats %s:%lu; dropped", ep->season,
+         ep->number, ep->show, file, line);
+    return EPCAL_OK;
+  case EPCAL__SEEN_CONFLICT:
+    return epcal__fail(err, EPCAL_EDATA, ep->file, ep->line, 1,
+                       "S%02ldE%02ld of \"%s\" is also at %s:%lu, with "
+                       "other data; keep one of the two rows",
+                       ep->season, ep->number, ep->show, file, line);
+  case EPCAL__SEEN_NOMEM:
+    break;
+  }
+  return epcal__fail(err, EPCAL_ENOMEM, ep->file, ep->line, 0,
+                     "out of memory");
+}
+
 static epcal_status run_input(const epcal_generate_options *opts,
-                              const char *path, epcal_renderer *ren,
+                              const char *path, epcal__seen *seen,
+                              const epcal__finales *finales,
+                              epcal_renderer *ren,
                               epcal_generate_stats *stats, epcal_error *err) {
   epcal_reader *rd;
   epcal_status st = epcal_reader_open(&rd, path, &opts->read, err);
   if (st != EPCAL_OK) {
     return st;
   }
+  if (!epcal__seen_next_file(seen, path)) {
+    epcal_reader_free(rd);
+    return epcal__fail(err, EPCAL_ENOMEM, path, 0, 0, "out of memory");
+  }
   for (;;) {
     const epcal_episode *ep;
     epcal_error row_err;
+    if (opts->cancel != NULL && *opts->cancel != 0) {
+      st = epcal__fail(err, EPCAL_EIO, path, 0, 0, "interrupted");
+      break;
+    }
     st = epcal_reader_next(rd, &ep, &row_err);
     if (st == EPCAL_EDATA && opts->skip_invalid &&
         epcal_reader_columns(rd) > 0) {
@@ -49,11 +110,35 @@ static epcal_status run_input(const epcal_generate_options *opts,
     if (ep == NULL) {
       break;
     }
-    if (!ep->scheduled) {
-      stats->unscheduled++;
+    bool drop;
+    st = check_repeat(opts, seen, ep, &drop, &row_err);
+    if (st == EPCAL_EDATA && opts->skip_invalid) {
+      stats->skipped++;
+      if (opts->warn != NULL) {
+        prefix_message(&row_err, "skipped row: ");
+        opts->warn(opts->warn_ctx, &row_err);
+      }
       continue;
     }
-    if (!epcal_selection_matches(&opts->select, ep)) {
+    if (st != EPCAL_OK) {
+      if (err != NULL) {
+        *err = row_err;
+      }
+      break;
+    }
+    if (drop) {
+      stats->duplicates++;
+      continue;
+    }
+    if (!ep->scheduled) {
+      stats->unscheduled++;
+      tell(opts->note, opts->note_ctx, ep,
+           "S%02ldE%02ld of \"%s\" is not scheduled yet; no event",
+           ep->season, ep->number, ep->show);
+      continue;
+    }
+    if (!epcal_selection_matches(&opts->select, ep) ||
+        (finales != NULL && !epcal__finales_has(finales, ep))) {
       stats->filtered++;
       continue;
     }
@@ -105,9 +190,19 @@ epcal_status epcal_generate(const epcal_generate_options *opts,
   static const char *const stdin_only[] = {"-"};
   const char *const *inputs = opts->n_inputs > 0 ? opts->inputs : stdin_only;
   size_t n_inputs = opts->n_inputs > 0 ? opts->n_inputs : 1;
-  for (size_t i = 0; i < n_inputs && st == EPCAL_OK; i++) {
-    st = run_input(opts, inputs[i], ren, stats, err);
+  epcal__finales *finales = NULL;
+  if (st == EPCAL_OK && opts->finales_only) {
+    st = epcal__finales_scan(&finales, inputs, n_inputs, &opts->read, err);
   }
+  epcal__seen *seen = epcal__seen_new();
+  if (seen == NULL && st == EPCAL_OK) {
+    st = epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+  }
+  for (size_t i = 0; i < n_inputs && st == EPCAL_OK; i++) {
+    st = run_input(opts, inputs[i], seen, finales, ren, stats, err);
+  }
+  epcal__seen_free(seen);
+  epcal__finales_free(finales);
   if (st == EPCAL_OK) {
     st = epcal_renderer_end(ren, err);
   }
