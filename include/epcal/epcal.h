@@ -264,7 +264,19 @@ epcal_status epcal_renderer_add(epcal_renderer *r, const epcal_episode *ep,
 /** Writes END:VCALENDAR and flushes. */
 epcal_status epcal_renderer_end(epcal_renderer *r, epcal_error *err);
 
-/** Number of events written so far. */
+/**
+ * Sends what follows to another target, so one renderer can write many
+ * calendars (split output) without a buffer per calendar: flushes what is
+ * buffered to the current target, then switches the write function, the
+ * calendar name (copied; NULL keeps it) and the previous feed (borrowed;
+ * NULL for none). Call epcal_renderer_begin() next for a new calendar.
+ */
+epcal_status epcal_renderer_retarget(epcal_renderer *r, epcal_write_fn write,
+                                     void *ctx, const char *calendar_name,
+                                     epcal_previous *previous,
+                                     epcal_error *err);
+
+/** Number of events written so far (to every target). */
 unsigned long epcal_renderer_events(const epcal_renderer *r);
 
 /** How the events written so far compare with the previous feed. */
@@ -366,6 +378,9 @@ typedef struct epcal_generate_stats {
   unsigned long duplicates;  /**< identical repeats dropped */
   epcal_render_counts counts; /**< added / changed / unchanged events */
   unsigned long removed;     /**< previous events no longer in the input */
+  unsigned long feeds;         /**< split: feeds written or unchanged */
+  unsigned long feeds_changed; /**< split: feeds whose bytes changed */
+  unsigned long feeds_pruned;  /**< split: old feeds removed (prune) */
 } epcal_generate_stats;
 
 /**
@@ -378,6 +393,35 @@ typedef struct epcal_generate_stats {
 epcal_status epcal_generate(const epcal_generate_options *opts,
                             epcal_write_fn write, void *ctx,
                             epcal_generate_stats *stats, epcal_error *err);
+
+/* ------------------------------------------------------------------- split */
+
+/** What one feed of a split holds. */
+typedef enum epcal_split_by {
+  EPCAL_SPLIT_SEASON, /**< DIR/SHOW-SLUG/season-NN.ics */
+  EPCAL_SPLIT_SHOW    /**< DIR/SHOW-SLUG.ics */
+} epcal_split_by;
+
+typedef struct epcal_split_options {
+  epcal_split_by by;
+  const char *dir; /**< created when missing */
+  bool prune;      /**< remove feeds the previous index.json listed that
+                        this run did not write */
+} epcal_split_options;
+
+/**
+ * Like epcal_generate(), but writes one feed per show or per season into
+ * so->dir, each replaced atomically and change-aware against the file it
+ * replaces (opts->previous is not used), plus index.json and index.html
+ * listing every feed written (name, path, events, first and last date).
+ * Nothing is replaced before every input has been read without error; a
+ * feed whose bytes would not change is left untouched. Two shows whose
+ * slugs agree are told apart by a hash of the name in the path.
+ */
+epcal_status epcal_generate_split(const epcal_generate_options *opts,
+                                  const epcal_split_options *so,
+                                  epcal_generate_stats *stats,
+                                  epcal_error *err);
 
 /* -------------------------------------------------------------------- lock */
 

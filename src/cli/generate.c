@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static const char usage_text[] =
@@ -18,6 +19,11 @@ static const char usage_text[] =
     "  -o, --output FILE        write FILE atomically (default: standard "
     "output);\n"
     "                           an unchanged feed is left untouched\n"
+    "      --split season|show  one feed per season or per show, written to\n"
+    "      --output-dir DIR     DIR/SHOW/season-NN.ics or DIR/SHOW.ics, with\n"
+    "                           index.json and index.html\n"
+    "      --prune              with --split: remove feeds of seasons gone\n"
+    "                           from the input\n"
     "      --calendar-name NAME calendar name (default: from the selection)\n"
     "      --previous FEED      the feed being replaced (default: the -o "
     "file):\n"
@@ -146,7 +152,10 @@ int epcal_cli_generate(int argc, char **argv) {
     OPT_PREMIERES,
     OPT_FINALES,
     OPT_NO_SPECIALS,
-    OPT_WAIT
+    OPT_WAIT,
+    OPT_SPLIT,
+    OPT_OUTPUT_DIR,
+    OPT_PRUNE
   };
   static const struct option longopts[] = {
       {"output", required_argument, NULL, 'o'},
@@ -165,6 +174,9 @@ int epcal_cli_generate(int argc, char **argv) {
       {"finales-only", no_argument, NULL, OPT_FINALES},
       {"no-specials", no_argument, NULL, OPT_NO_SPECIALS},
       {"wait", required_argument, NULL, OPT_WAIT},
+      {"split", required_argument, NULL, OPT_SPLIT},
+      {"output-dir", required_argument, NULL, OPT_OUTPUT_DIR},
+      {"prune", no_argument, NULL, OPT_PRUNE},
       {"verbose", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
@@ -175,6 +187,9 @@ int epcal_cli_generate(int argc, char **argv) {
   memset(&g, 0, sizeof g);
   const char *calendar_name = NULL;
   long past_days = -1, future_days = -1, wait_seconds = 0;
+  epcal_split_options split;
+  memset(&split, 0, sizeof split);
+  bool splitting = false;
   int code = EPCAL_EXIT_USAGE;
   a.shows = calloc((size_t)argc, sizeof *a.shows);
   a.seasons = calloc((size_t)argc, sizeof *a.seasons);
@@ -255,6 +270,25 @@ int epcal_cli_generate(int argc, char **argv) {
     case OPT_NO_SPECIALS:
       g.select.no_specials = true;
       break;
+    case OPT_SPLIT:
+      if (strcmp(optarg, "season") == 0) {
+        split.by = EPCAL_SPLIT_SEASON;
+      } else if (strcmp(optarg, "show") == 0) {
+        split.by = EPCAL_SPLIT_SHOW;
+      } else {
+        epcal_cli_usage_error("generate",
+                              "--split takes season or show, not \"%s\"",
+                              optarg);
+        goto done;
+      }
+      splitting = true;
+      break;
+    case OPT_OUTPUT_DIR:
+      split.dir = optarg;
+      break;
+    case OPT_PRUNE:
+      split.prune = true;
+      break;
     case OPT_WAIT:
       if (parse_days(optarg, &wait_seconds) != 0) {
         epcal_cli_usage_error("generate", "--wait needs a number of seconds, "
@@ -276,6 +310,16 @@ int epcal_cli_generate(int argc, char **argv) {
     }
   }
 
+  if (splitting && (split.dir == NULL || a.output != NULL)) {
+    epcal_cli_usage_error("generate", "--split writes into --output-dir DIR "
+                                      "(and not to -o)");
+    goto done;
+  }
+  if (!splitting && (split.dir != NULL || split.prune)) {
+    epcal_cli_usage_error("generate",
+                          "--output-dir and --prune go with --split");
+    goto done;
+  }
   g.render.now = epcal_now();
   if (past_days >= 0) {
     g.select.has_from = true;
@@ -310,18 +354,29 @@ int epcal_cli_generate(int argc, char **argv) {
   memset(&stats, 0, sizeof stats);
   epcal_status st = EPCAL_OK;
   epcal_cli_catch_signals();
-  if (a.output != NULL && strcmp(a.output, "-") != 0) {
-    st = epcal_lock_acquire(&lock, a.output, (double)wait_seconds, &err);
+  char lock_target[4096];
+  if (splitting) {
+    snprintf(lock_target, sizeof lock_target, "%s/index.json", split.dir);
+    mkdir(split.dir, 0755); /* for the lock file; errors come below */
+  } else {
+    snprintf(lock_target, sizeof lock_target, "%s",
+             a.output != NULL ? a.output : "-");
   }
-  if (st == EPCAL_OK) {
-    st = epcal_output_open(&out, a.output, &err);
-  }
-  if (st == EPCAL_OK) {
-    st = epcal_generate(&g, epcal_output_write, out, &stats, &err);
+  if (strcmp(lock_target, "-") != 0) {
+    st = epcal_lock_acquire(&lock, lock_target, (double)wait_seconds, &err);
   }
   bool changed = false;
-  if (st == EPCAL_OK) {
-    st = epcal_output_commit(out, &changed, &err);
+  if (st == EPCAL_OK && splitting) {
+    st = epcal_generate_split(&g, &split, &stats, &err);
+    changed = stats.feeds_changed > 0;
+  } else if (st == EPCAL_OK) {
+    st = epcal_output_open(&out, a.output, &err);
+    if (st == EPCAL_OK) {
+      st = epcal_generate(&g, epcal_output_write, out, &stats, &err);
+    }
+    if (st == EPCAL_OK) {
+      st = epcal_output_commit(out, &changed, &err);
+    }
   }
   epcal_output_free(out);
   epcal_lock_release(lock);
@@ -345,8 +400,14 @@ int epcal_cli_generate(int argc, char **argv) {
             stats.counts.changed, stats.counts.unchanged, stats.removed,
             stats.unscheduled, stats.filtered, stats.skipped,
             stats.duplicates,
-            a.output != NULL ? a.output : "standard output",
+            splitting ? split.dir
+                      : (a.output != NULL ? a.output : "standard output"),
             changed ? "written" : "unchanged");
+    if (splitting) {
+      fprintf(stderr, "epcal: %lu feeds (%lu changed, %lu pruned) in %s\n",
+              stats.feeds, stats.feeds_changed, stats.feeds_pruned,
+              split.dir);
+    }
   }
   code = stats.skipped > 0 ? EPCAL_EXIT_SKIPPED : EPCAL_EXIT_OK;
 

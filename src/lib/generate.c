@@ -1,6 +1,7 @@
 /* The pipeline, end to end: read -> select -> render, one row at a time. */
 #include "error.h"
 #include "finales.h"
+#include "pipeline.h"
 #include "seen.h"
 
 #include <stdarg.h>
@@ -73,7 +74,7 @@ static epcal_status check_repeat(const epcal_generate_options *opts,
 static epcal_status run_input(const epcal_generate_options *opts,
                               const char *path, epcal__seen *seen,
                               const epcal__finales *finales,
-                              epcal_renderer *ren,
+                              epcal__emit_fn emit, void *emit_ctx,
                               epcal_generate_stats *stats, epcal_error *err) {
   epcal_reader *rd;
   epcal_status st = epcal_reader_open(&rd, path, &opts->read, err);
@@ -142,7 +143,7 @@ static epcal_status run_input(const epcal_generate_options *opts,
       stats->filtered++;
       continue;
     }
-    st = epcal_renderer_add(ren, ep, err);
+    st = emit(emit_ctx, ep, err);
     if (st != EPCAL_OK) {
       break;
     }
@@ -150,6 +151,57 @@ static epcal_status run_input(const epcal_generate_options *opts,
   stats->rows += epcal_reader_rows(rd);
   epcal_reader_free(rd);
   return st;
+}
+
+epcal_status epcal__pipeline_run(const epcal_generate_options *opts,
+                                 epcal__emit_fn emit, void *emit_ctx,
+                                 epcal_generate_stats *stats,
+                                 epcal_error *err) {
+  static const char *const stdin_only[] = {"-"};
+  const char *const *inputs = opts->n_inputs > 0 ? opts->inputs : stdin_only;
+  size_t n_inputs = opts->n_inputs > 0 ? opts->n_inputs : 1;
+  epcal_status st = EPCAL_OK;
+  epcal__finales *finales = NULL;
+  if (opts->finales_only) {
+    st = epcal__finales_scan(&finales, inputs, n_inputs, &opts->read, err);
+  }
+  epcal__seen *seen = epcal__seen_new();
+  if (seen == NULL && st == EPCAL_OK) {
+    st = epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+  }
+  for (size_t i = 0; i < n_inputs && st == EPCAL_OK; i++) {
+    st = run_input(opts, inputs[i], seen, finales, emit, emit_ctx, stats, err);
+  }
+  epcal__seen_free(seen);
+  epcal__finales_free(finales);
+  return st;
+}
+
+epcal_status epcal__previous_load_or_warn(const epcal_generate_options *opts,
+                                          const char *path,
+                                          epcal_previous **out,
+                                          epcal_error *err) {
+  epcal_error perr;
+  epcal_status st = epcal_previous_load(out, path, &perr);
+  if (st == EPCAL_EDATA) {
+    /* A damaged previous feed must not stop a regeneration: it is only a
+     * hint for stable stamps. */
+    *out = NULL;
+    if (opts->warn != NULL) {
+      prefix_message(&perr, "previous feed ignored: ");
+      opts->warn(opts->warn_ctx, &perr);
+    }
+    return EPCAL_OK;
+  }
+  if (st != EPCAL_OK && err != NULL) {
+    *err = perr;
+  }
+  return st;
+}
+
+static epcal_status emit_to_renderer(void *ctx, const epcal_episode *ep,
+                                     epcal_error *err) {
+  return epcal_renderer_add(ctx, ep, err);
 }
 
 epcal_status epcal_generate(const epcal_generate_options *opts,
@@ -163,20 +215,10 @@ epcal_status epcal_generate(const epcal_generate_options *opts,
   epcal_render_options ro = opts->render;
   epcal_previous *prev = NULL;
   if (opts->previous != NULL && ro.previous == NULL) {
-    epcal_error perr;
-    epcal_status pst = epcal_previous_load(&prev, opts->previous, &perr);
-    if (pst == EPCAL_EDATA) {
-      /* A damaged previous feed must not stop a regeneration: it is only
-       * a hint for stable stamps. */
-      if (opts->warn != NULL) {
-        prefix_message(&perr, "previous feed ignored: ");
-        opts->warn(opts->warn_ctx, &perr);
-      }
-    } else if (pst != EPCAL_OK) {
-      if (err != NULL) {
-        *err = perr;
-      }
-      return pst;
+    epcal_status st = epcal__previous_load_or_warn(opts, opts->previous,
+                                                   &prev, err);
+    if (st != EPCAL_OK) {
+      return st;
     }
     ro.previous = prev;
   }
@@ -187,22 +229,9 @@ epcal_status epcal_generate(const epcal_generate_options *opts,
     return st;
   }
   st = epcal_renderer_begin(ren, err);
-  static const char *const stdin_only[] = {"-"};
-  const char *const *inputs = opts->n_inputs > 0 ? opts->inputs : stdin_only;
-  size_t n_inputs = opts->n_inputs > 0 ? opts->n_inputs : 1;
-  epcal__finales *finales = NULL;
-  if (st == EPCAL_OK && opts->finales_only) {
-    st = epcal__finales_scan(&finales, inputs, n_inputs, &opts->read, err);
+  if (st == EPCAL_OK) {
+    st = epcal__pipeline_run(opts, emit_to_renderer, ren, stats, err);
   }
-  epcal__seen *seen = epcal__seen_new();
-  if (seen == NULL && st == EPCAL_OK) {
-    st = epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
-  }
-  for (size_t i = 0; i < n_inputs && st == EPCAL_OK; i++) {
-    st = run_input(opts, inputs[i], seen, finales, ren, stats, err);
-  }
-  epcal__seen_free(seen);
-  epcal__finales_free(finales);
   if (st == EPCAL_OK) {
     st = epcal_renderer_end(ren, err);
   }

@@ -8,6 +8,8 @@
  * output gets a spool file that is copied out only on commit, so a failed
  * run prints no half feed.
  */
+#include "output.h"
+
 #include "error.h"
 
 #include <errno.h>
@@ -181,6 +183,22 @@ static void sync_dir(const char *path) {
   free(copy);
 }
 
+void epcal__output_suspend(epcal_output *o) {
+  if (o->fd >= 0 && o->tmp_path != NULL) {
+    close(o->fd);
+    o->fd = -1;
+  }
+}
+
+bool epcal__output_resume(epcal_output *o) {
+  if (o->fd < 0 && o->tmp_path != NULL) {
+    o->fd = open(o->tmp_path, O_RDWR | O_APPEND | O_CLOEXEC);
+  }
+  return o->fd >= 0;
+}
+
+bool epcal__output_is_open(const epcal_output *o) { return o->fd >= 0; }
+
 epcal_status epcal_output_commit(epcal_output *o, bool *changed,
                                  epcal_error *err) {
   if (o->target == NULL) {
@@ -192,6 +210,10 @@ epcal_status epcal_output_commit(epcal_output *o, bool *changed,
       }
     }
     return st;
+  }
+  if (!epcal__output_resume(o)) {
+    return epcal__fail(err, EPCAL_EIO, o->target, 0, 0, "cannot reopen: %s",
+                       strerror(errno));
   }
   if (same_bytes(o->fd, o->target)) {
     o->committed = true;

@@ -314,6 +314,34 @@ epcal_status epcal_renderer_end(epcal_renderer *r, epcal_error *err) {
   return io_status(r, err);
 }
 
+epcal_status epcal_renderer_retarget(epcal_renderer *r, epcal_write_fn write,
+                                     void *ctx, const char *calendar_name,
+                                     epcal_previous *previous,
+                                     epcal_error *err) {
+  epcal__icsout_flush(&r->out);
+  epcal_status st = io_status(r, err);
+  if (st != EPCAL_OK) {
+    return st;
+  }
+  if (calendar_name != NULL) {
+    size_t n = strlen(calendar_name);
+    if (epcal__utf8_valid_prefix(calendar_name, n) != n) {
+      return epcal__fail(err, EPCAL_EUSAGE, NULL, 0, 0,
+                         "calendar name is not valid UTF-8");
+    }
+    char *copy = strdup(calendar_name);
+    if (copy == NULL) {
+      return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    free(r->calendar_name);
+    r->calendar_name = copy;
+  }
+  r->out.write = write;
+  r->out.ctx = ctx;
+  r->previous = previous;
+  return EPCAL_OK;
+}
+
 unsigned long epcal_renderer_events(const epcal_renderer *r) {
   return r->events;
 }

@@ -23,12 +23,25 @@ static uint64_t fnv1a64(const char *s) {
   return h;
 }
 
+/* ASCII for the letters of U+00C0..U+00FF (Latin-1), so that "Café"
+ * slugs as "cafe"; 0 for the two signs in that range. */
+static const char latin1[] = "AAAAAAACEEEEIIIIDNOOOOO\0OUUUUYTsaaaaaaaceeeeiiii"
+                             "dnooooo\0ouuuuyty";
+
 size_t epcal_slug(const char *text, char *buf, size_t cap) {
   size_t max = cap - 1 < 40 ? cap - 1 : 40;
   size_t n = 0;
   bool dash = false;
   for (const char *p = text; *p != '\0' && n < max; p++) {
     unsigned char c = (unsigned char)*p;
+    if (c == 0xC3 && (unsigned char)p[1] >= 0x80 &&
+        (unsigned char)p[1] <= 0xBF) {
+      char t = latin1[(unsigned char)p[1] - 0x80];
+      if (t != '\0') {
+        c = (unsigned char)t;
+        p++;
+      }
+    }
     if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
       buf[n++] = (char)c;
       dash = false;

@@ -1,0 +1,27 @@
+/* The read -> select part of the pipeline, shared by single-feed and split
+ * output: it reads every input, drops repeats, applies the filters, and
+ * hands each selected episode to an emit function (render). */
+#ifndef EPCAL_PIPELINE_H
+#define EPCAL_PIPELINE_H
+
+#include "epcal/epcal.h"
+
+typedef epcal_status (*epcal__emit_fn)(void *ctx, const epcal_episode *ep,
+                                       epcal_error *err);
+
+/* Runs the inputs of `opts` through read and select, calling emit for each
+ * selected episode. Adds to *stats (rows, unscheduled, filtered, skipped,
+ * duplicates). */
+epcal_status epcal__pipeline_run(const epcal_generate_options *opts,
+                                 epcal__emit_fn emit, void *emit_ctx,
+                                 epcal_generate_stats *stats,
+                                 epcal_error *err);
+
+/* Loads a previous feed; a damaged one is reported through opts->warn and
+ * gives *out = NULL with EPCAL_OK. */
+epcal_status epcal__previous_load_or_warn(const epcal_generate_options *opts,
+                                          const char *path,
+                                          epcal_previous **out,
+                                          epcal_error *err);
+
+#endif

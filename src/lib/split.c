@@ -1,0 +1,616 @@
+/*
+ * publish: one feed per show or per season, in a directory.
+ *
+ * Episodes stream through the same read -> select pipeline as a single
+ * feed. One renderer serves every feed: it is retargeted to the feed an
+ * episode belongs to, so memory holds one render buffer, not one per feed.
+ * Each feed is its own atomic, change-aware output (a temporary file beside
+ * its target, compared with the file it replaces); only a bounded number of
+ * the temporary files are open at once, for inputs that interleave seasons.
+ * Nothing is renamed into place before the whole input has been read
+ * without error. index.json and index.html list the feeds written.
+ */
+#include "date.h"
+#include "error.h"
+#include "output.h"
+#include "pipeline.h"
+#include "previous.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_OPEN 64
+
+typedef struct group {
+  uint64_t key;
+  char *show;
+  long season; /* -1 when split by show */
+  char *rel;   /* path below the directory */
+  char *name;  /* calendar name */
+  epcal_output *out;
+  epcal_previous *prev;
+  unsigned long events;
+  epcal_date first, last;
+  bool began;
+  unsigned long used; /* tick of the last write, for closing the oldest */
+} group;
+
+typedef struct split split;
+
+/* The renderer's write context: the feed it writes to now. */
+typedef struct group_ctx {
+  split *s;
+  group *g;
+} group_ctx;
+
+struct split {
+  const epcal_generate_options *opts;
+  const epcal_split_options *so;
+  epcal_renderer *ren;
+  group **groups; /* in order of first appearance */
+  size_t n, cap;
+  group **table; /* open addressing on key */
+  size_t tcap;
+  group *current;
+  size_t open;
+  unsigned long tick;
+  group_ctx target;
+};
+
+static void group_free(group *g) {
+  if (g == NULL) {
+    return;
+  }
+  epcal_output_free(g->out);
+  epcal_previous_free(g->prev);
+  free(g->show);
+  free(g->rel);
+  free(g->name);
+  free(g);
+}
+
+static uint64_t group_key(const char *show, long season) {
+  uint64_t h = epcal__hash64(show, strlen(show));
+  h = (h ^ (uint64_t)(season + 1)) * 0x9E3779B97F4A7C15ULL;
+  h ^= h >> 31;
+  return h != 0 ? h : 1;
+}
+
+/* The slot for (key, show, season): the group, or an empty slot. */
+static group **table_slot(split *s, uint64_t key, const char *show,
+                          long season) {
+  size_t j = (size_t)key & (s->tcap - 1);
+  while (s->table[j] != NULL &&
+         (s->table[j]->key != key || s->table[j]->season != season ||
+          strcmp(s->table[j]->show, show) != 0)) {
+    j = (j + 1) & (s->tcap - 1);
+  }
+  return &s->table[j];
+}
+
+static bool table_grow(split *s) {
+  size_t cap = s->tcap != 0 ? s->tcap * 2 : 256;
+  group **old = s->table;
+  size_t old_cap = s->tcap;
+  s->table = calloc(cap, sizeof *s->table);
+  if (s->table == NULL) {
+    s->table = old;
+    return false;
+  }
+  s->tcap = cap;
+  for (size_t i = 0; i < old_cap; i++) {
+    if (old[i] != NULL) {
+      *table_slot(s, old[i]->key, old[i]->show, old[i]->season) = old[i];
+    }
+  }
+  free(old);
+  return true;
+}
+
+/* True when another show already uses `rel` (two names, one slug). */
+static bool path_taken(const split *s, const char *rel) {
+  for (size_t i = 0; i < s->n; i++) {
+    if (strcmp(s->groups[i]->rel, rel) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+static char *join(const char *dir, const char *rel) {
+  size_t n = strlen(dir) + strlen(rel) + 2;
+  char *p = malloc(n);
+  if (p != NULL) {
+    snprintf(p, n, "%s/%s", dir, rel);
+  }
+  return p;
+}
+
+/* mkdir -p for the directory part of `path`. */
+static int make_parents(char *path) {
+  for (char *p = path + 1; *p != '\0'; p++) {
+    if (*p == '/') {
+      *p = '\0';
+      int rc = mkdir(path, 0755);
+      *p = '/';
+      if (rc != 0 && errno != EEXIST) {
+        return -1;
+      }
+    }
+  }
+  return 0;
+}
+
+/* Closes the least recently used open temporary file. */
+static void close_oldest(split *s) {
+  group *oldest = NULL;
+  for (size_t i = 0; i < s->n; i++) {
+    group *g = s->groups[i];
+    if (g->out != NULL && epcal__output_is_open(g->out) &&
+        g != s->current && (oldest == NULL || g->used < oldest->used)) {
+      oldest = g;
+    }
+  }
+  if (oldest != NULL) {
+    epcal__output_suspend(oldest->out);
+    s->open--;
+  }
+}
+
+
+static int group_write(void *ctx, const char *buf, size_t len) {
+  group_ctx *c = ctx;
+  split *s = c->s;
+  group *g = c->g;
+  if (!epcal__output_is_open(g->out)) {
+    if (s->open >= MAX_OPEN) {
+      close_oldest(s);
+    }
+    if (!epcal__output_resume(g->out)) {
+      return -1;
+    }
+    s->open++;
+  }
+  g->used = ++s->tick;
+  return epcal_output_write(g->out, buf, len);
+}
+
+static epcal_status group_new(split *s, const epcal_episode *ep, long season,
+                              group **out, epcal_error *err) {
+  group *g = calloc(1, sizeof *g);
+  if (g == NULL) {
+    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+  }
+  g->season = season;
+  g->key = group_key(ep->show, season);
+  g->show = strdup(ep->show);
+  char slug[41], rel[128], name[1024];
+  epcal_slug(ep->show, slug, sizeof slug);
+  if (season >= 0) {
+    snprintf(rel, sizeof rel, "%s/season-%02ld.ics", slug, season);
+    snprintf(name, sizeof name, "%s, Season %ld", ep->show, season);
+  } else {
+    snprintf(rel, sizeof rel, "%s.ics", slug);
+    snprintf(name, sizeof name, "%s", ep->show);
+  }
+  if (path_taken(s, rel)) {
+    /* Another show has the same slug: tell them apart by the name's hash,
+     * which does not depend on row order. */
+    uint32_t h = (uint32_t)epcal__hash64(ep->show, strlen(ep->show));
+    if (season >= 0) {
+      snprintf(rel, sizeof rel, "%s-%08x/season-%02ld.ics", slug, h, season);
+    } else {
+      snprintf(rel, sizeof rel, "%s-%08x.ics", slug, h);
+    }
+  }
+  g->rel = strdup(rel);
+  g->name = strdup(name);
+  char *path = g->rel != NULL ? join(s->so->dir, g->rel) : NULL;
+  if (g->show == NULL || g->rel == NULL || g->name == NULL || path == NULL) {
+    free(path);
+    group_free(g);
+    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+  }
+  epcal_status st = EPCAL_OK;
+  if (make_parents(path) != 0) {
+    st = epcal__fail(err, EPCAL_EIO, path, 0, 0, "cannot create directory: %s",
+                     strerror(errno));
+  }
+  if (st == EPCAL_OK) {
+    st = epcal__previous_load_or_warn(s->opts, path, &g->prev, err);
+  }
+  if (st == EPCAL_OK) {
+    if (s->open >= MAX_OPEN) {
+      close_oldest(s);
+    }
+    st = epcal_output_open(&g->out, path, err);
+    if (st == EPCAL_OK) {
+      s->open++;
+    }
+  }
+  free(path);
+  if (st != EPCAL_OK) {
+    group_free(g);
+    return st;
+  }
+  *out = g;
+  return EPCAL_OK;
+}
+
+/* The group an episode belongs to, created on first sight. */
+static epcal_status group_for(split *s, const epcal_episode *ep, group **out,
+                              epcal_error *err) {
+  long season = s->so->by == EPCAL_SPLIT_SEASON ? ep->season : -1;
+  if ((s->n + 1) * 4 > s->tcap * 3 && !table_grow(s)) {
+    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+  }
+  uint64_t key = group_key(ep->show, season);
+  group **slot = table_slot(s, key, ep->show, season);
+  if (*slot != NULL) {
+    *out = *slot;
+    return EPCAL_OK;
+  }
+  if (s->n == s->cap) {
+    size_t cap = s->cap != 0 ? s->cap * 2 : 64;
+    group **groups = realloc(s->groups, cap * sizeof *groups);
+    if (groups == NULL) {
+      return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    s->groups = groups;
+    s->cap = cap;
+  }
+  group *g;
+  epcal_status st = group_new(s, ep, season, &g, err);
+  if (st != EPCAL_OK) {
+    return st;
+  }
+  s->groups[s->n++] = g;
+  *slot = g;
+  *out = g;
+  return EPCAL_OK;
+}
+
+static epcal_status switch_to(split *s, group *g, epcal_error *err) {
+  if (s->current == g) {
+    return EPCAL_OK;
+  }
+  /* The renderer flushes to the old target before switching, so the one
+   * context can be repointed. */
+  epcal_status st = epcal_renderer_retarget(s->ren, NULL, NULL, NULL, NULL, err);
+  if (st != EPCAL_OK) {
+    return st;
+  }
+  s->target.s = s;
+  s->target.g = g;
+  st = epcal_renderer_retarget(s->ren, group_write, &s->target, g->name,
+                               g->prev, err);
+  if (st != EPCAL_OK) {
+    return st;
+  }
+  s->current = g;
+  if (!g->began) {
+    g->began = true;
+    return epcal_renderer_begin(s->ren, err);
+  }
+  return EPCAL_OK;
+}
+
+static epcal_status emit(void *ctx, const epcal_episode *ep, epcal_error *err) {
+  split *s = ctx;
+  group *g = NULL;
+  epcal_status st = group_for(s, ep, &g, err);
+  if (st == EPCAL_OK) {
+    st = switch_to(s, g, err);
+  }
+  if (st == EPCAL_OK) {
+    st = epcal_renderer_add(s->ren, ep, err);
+  }
+  if (st == EPCAL_OK) {
+    if (g->events == 0 || epcal__date_cmp(ep->date, g->first) < 0) {
+      g->first = ep->date;
+    }
+    if (g->events == 0 || epcal__date_cmp(ep->date, g->last) > 0) {
+      g->last = ep->date;
+    }
+    g->events++;
+  }
+  return st;
+}
+
+static int by_show_season(const void *a, const void *b) {
+  const group *x = *(const group *const *)a, *y = *(const group *const *)b;
+  int c = strcmp(x->show, y->show);
+  if (c != 0) {
+    return c;
+  }
+  return (x->season > y->season) - (x->season < y->season);
+}
+
+static epcal_status write_index(const epcal_split_options *so,
+                                group *const *groups, size_t n,
+                                epcal_error *err);
+
+static epcal_status prune(const epcal_split_options *so, group *const *groups,
+                          size_t n, unsigned long *removed, epcal_error *err);
+
+epcal_status epcal_generate_split(const epcal_generate_options *opts,
+                                  const epcal_split_options *so,
+                                  epcal_generate_stats *stats,
+                                  epcal_error *err) {
+  epcal_generate_stats local;
+  if (stats == NULL) {
+    stats = &local;
+  }
+  memset(stats, 0, sizeof *stats);
+  if (so->dir == NULL || *so->dir == '\0') {
+    return epcal__fail(err, EPCAL_EUSAGE, NULL, 0, 0,
+                       "split output needs a directory");
+  }
+  if (mkdir(so->dir, 0755) != 0 && errno != EEXIST) {
+    return epcal__fail(err, EPCAL_EIO, so->dir, 0, 0,
+                       "cannot create directory: %s", strerror(errno));
+  }
+  split s;
+  memset(&s, 0, sizeof s);
+  s.opts = opts;
+  s.so = so;
+  epcal_render_options ro = opts->render;
+  ro.previous = NULL;
+  epcal_status st = epcal_renderer_new(&s.ren, &ro, NULL, NULL, err);
+  if (st == EPCAL_OK) {
+    st = epcal__pipeline_run(opts, emit, &s, stats, err);
+  }
+  /* Close every calendar, then publish them all. */
+  for (size_t i = 0; i < s.n && st == EPCAL_OK; i++) {
+    st = switch_to(&s, s.groups[i], err);
+    if (st == EPCAL_OK) {
+      st = epcal_renderer_end(s.ren, err);
+    }
+  }
+  if (s.ren != NULL) {
+    stats->events = epcal_renderer_events(s.ren);
+    stats->counts = epcal_renderer_counts(s.ren);
+  }
+  if (st == EPCAL_OK) {
+    qsort(s.groups, s.n, sizeof *s.groups, by_show_season);
+  }
+  for (size_t i = 0; i < s.n && st == EPCAL_OK; i++) {
+    group *g = s.groups[i];
+    bool changed = false;
+    st = epcal_output_commit(g->out, &changed, err);
+    epcal_output_free(g->out);
+    g->out = NULL;
+    stats->feeds++;
+    stats->feeds_changed += changed;
+    stats->removed += epcal_previous_unseen(g->prev);
+  }
+  if (st == EPCAL_OK && so->prune) {
+    st = prune(so, s.groups, s.n, &stats->feeds_pruned, err);
+  }
+  if (st == EPCAL_OK) {
+    st = write_index(so, s.groups, s.n, err);
+  }
+  for (size_t i = 0; i < s.n; i++) {
+    group_free(s.groups[i]);
+  }
+  free(s.groups);
+  free(s.table);
+  epcal_renderer_free(s.ren);
+  return st;
+}
+
+/* ---------------------------------------------------------------- index */
+
+static void json_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s != '\0'; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') {
+      fprintf(f, "\\%c", c);
+    } else if (c < 0x20) {
+      fprintf(f, "\\u%04x", c);
+    } else {
+      fputc(c, f);
+    }
+  }
+  fputc('"', f);
+}
+
+static void html_text(FILE *f, const char *s) {
+  for (; *s != '\0'; s++) {
+    switch (*s) {
+    case '&':
+      fputs("&amp;", f);
+      break;
+    case '<':
+      fputs("&lt;", f);
+      break;
+    case '>':
+      fputs("&gt;", f);
+      break;
+    case '"':
+      fputs("&quot;", f);
+      break;
+    default:
+      fputc(*s, f);
+    }
+  }
+}
+
+static void date_text(epcal_date d, char out[16]) {
+  snprintf(out, 16, "%04d-%02d-%02d", d.year % 10000, d.month % 100,
+           d.day % 100);
+}
+
+/* Writes `text` (NUL-terminated) to dir/name atomically, untouched when
+ * unchanged. */
+static epcal_status publish_text(const char *dir, const char *name,
+                                 const char *text, size_t len, bool *changed,
+                                 epcal_error *err) {
+  char *path = join(dir, name);
+  if (path == NULL) {
+    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+  }
+  epcal_output *o;
+  epcal_status st = epcal_output_open(&o, path, err);
+  if (st == EPCAL_OK) {
+    if (epcal_output_write(o, text, len) != 0) {
+      st = epcal__fail(err, EPCAL_EIO, path, 0, 0, "cannot write: %s",
+                       strerror(errno));
+    } else {
+      st = epcal_output_commit(o, changed, err);
+    }
+    epcal_output_free(o);
+  }
+  free(path);
+  return st;
+}
+
+static epcal_status write_index(const epcal_split_options *so,
+                                group *const *groups, size_t n,
+                                epcal_error *err) {
+  char *json = NULL, *html = NULL;
+  size_t json_len = 0, html_len = 0;
+  FILE *j = open_memstream(&json, &json_len);
+  FILE *h = open_memstream(&html, &html_len);
+  if (j == NULL || h == NULL) {
+    if (j != NULL) {
+      fclose(j);
+    }
+    if (h != NULL) {
+      fclose(h);
+    }
+    free(json);
+    free(html);
+    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+  }
+  /* No timestamp: an unchanged set of feeds gives unchanged bytes. */
+  fputs("{\n  \"feeds\": [", j);
+  fputs("<!doctype html>\n<html lang=\"en\">\n<head>\n"
+        "<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width\">\n"
+        "<title>Episode calendars</title>\n"
+        "<style>body{font-family:sans-serif;max-width:50em;margin:2em auto;"
+        "padding:0 1em}td,th{padding:.2em .6em;text-align:left}</style>\n"
+        "</head>\n<body>\n<h1>Episode calendars</h1>\n"
+        "<table>\n<tr><th>Calendar</th><th>Episodes</th><th>From</th>"
+        "<th>To</th><th></th></tr>\n",
+        h);
+  for (size_t i = 0; i < n; i++) {
+    const group *g = groups[i];
+    char first[16], last[16];
+    date_text(g->first, first);
+    date_text(g->last, last);
+    fprintf(j, "%s\n    {\"name\": ", i > 0 ? "," : "");
+    json_string(j, g->name);
+    fputs(", \"show\": ", j);
+    json_string(j, g->show);
+    if (g->season >= 0) {
+      fprintf(j, ", \"season\": %ld", g->season);
+    }
+    fputs(", \"path\": ", j);
+    json_string(j, g->rel);
+    fprintf(j, ", \"events\": %lu, \"first\": \"%s\", \"last\": \"%s\"}",
+            g->events, first, last);
+
+    fputs("<tr><td>", h);
+    html_text(h, g->name);
+    fprintf(h, "</td><td>%lu</td><td>%s</td><td>%s</td><td>", g->events,
+            first, last);
+    fputs("<a class=\"webcal\" href=\"", h);
+    html_text(h, g->rel);
+    fputs("\">Subscribe</a> &middot; <a href=\"", h);
+    html_text(h, g->rel);
+    fputs("\" download>Download</a></td></tr>\n", h);
+  }
+  fputs(n > 0 ? "\n  ]\n}\n" : "]\n}\n", j);
+  /* Subscribe links become webcal:// URLs of wherever the page is served
+   * from, so the same files work behind any host name. */
+  fputs("</table>\n<script>\n"
+        "for (const a of document.querySelectorAll('a.webcal'))\n"
+        "  a.href = a.href.replace(/^https?:/, 'webcal:');\n"
+        "</script>\n</body>\n</html>\n",
+        h);
+  bool ok = fclose(j) == 0;
+  ok = fclose(h) == 0 && ok;
+  epcal_status st = EPCAL_OK;
+  if (!ok) {
+    st = epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+  }
+  bool changed;
+  if (st == EPCAL_OK) {
+    st = publish_text(so->dir, "index.json", json, json_len, &changed, err);
+  }
+  if (st == EPCAL_OK) {
+    st = publish_text(so->dir, "index.html", html, html_len, &changed, err);
+  }
+  free(json);
+  free(html);
+  return st;
+}
+
+/* ---------------------------------------------------------------- prune */
+
+/* A path from an old index that is safe to remove: relative, inside the
+ * directory, an .ics file. */
+static bool safe_rel(const char *rel) {
+  size_t n = strlen(rel);
+  return n > 4 && rel[0] != '/' && strstr(rel, "..") == NULL &&
+         strcmp(rel + n - 4, ".ics") == 0;
+}
+
+static epcal_status prune(const epcal_split_options *so, group *const *groups,
+                          size_t n, unsigned long *removed, epcal_error *err) {
+  char *index = join(so->dir, "index.json");
+  if (index == NULL) {
+    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+  }
+  FILE *f = fopen(index, "rb");
+  free(index);
+  if (f == NULL) {
+    return EPCAL_OK; /* no previous index: nothing is known to be ours */
+  }
+  /* The index is ours: every feed has one "path": "..." member. */
+  char *line = NULL;
+  size_t cap = 0;
+  while (getline(&line, &cap, f) >= 0) {
+    char *p = strstr(line, "\"path\": \"");
+    if (p == NULL) {
+      continue;
+    }
+    p += 9;
+    char *end = strchr(p, '"');
+    if (end == NULL) {
+      continue;
+    }
+    *end = '\0';
+    if (!safe_rel(p)) {
+      continue;
+    }
+    bool kept = false;
+    for (size_t i = 0; i < n && !kept; i++) {
+      kept = strcmp(groups[i]->rel, p) == 0;
+    }
+    if (kept) {
+      continue;
+    }
+    char *path = join(so->dir, p);
+    if (path != NULL && unlink(path) == 0) {
+      (*removed)++;
+      /* Remove the show's directory too once it is empty. */
+      char *slash = strrchr(path, '/');
+      if (slash != NULL && strchr(p, '/') != NULL) {
+        *slash = '\0';
+        rmdir(path);
+      }
+    }
+    free(path);
+  }
+  free(line);
+  fclose(f);
+  return EPCAL_OK;
+}
