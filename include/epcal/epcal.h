@@ -328,6 +328,13 @@ epcal_status epcal_output_commit(epcal_output *o, bool *changed,
                                  epcal_error *err);
 
 /**
+ * Removes temporary files that a killed run left beside `target` (the
+ * `.NAME.XXXXXX` files epcal_output_open() makes). Only safe while holding
+ * the target's lock (epcal_lock_acquire()). Returns how many it removed.
+ */
+unsigned long epcal_output_remove_stale(const char *target);
+
+/**
  * Frees the output. If it was not committed, the temporary file is removed
  * and the target is left as it was. NULL is a no-op.
  */
@@ -405,8 +412,9 @@ typedef enum epcal_split_by {
 typedef struct epcal_split_options {
   epcal_split_by by;
   const char *dir; /**< created when missing */
-  bool prune;      /**< remove feeds the previous index.json listed that
-                        this run did not write */
+  bool prune;      /**< remove feeds an earlier run wrote here (listed in
+                        the hidden .epcal-feeds manifest) that this run did
+                        not write */
 } epcal_split_options;
 
 /**

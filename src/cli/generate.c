@@ -22,8 +22,8 @@ static const char usage_text[] =
     "      --split season|show  one feed per season or per show, written to\n"
     "      --output-dir DIR     DIR/SHOW/season-NN.ics or DIR/SHOW.ics, with\n"
     "                           index.json and index.html\n"
-    "      --prune              with --split: remove feeds of seasons gone\n"
-    "                           from the input\n"
+    "      --prune              with --split: remove the feeds of seasons\n"
+    "                           gone from the input\n"
     "      --calendar-name NAME calendar name (default: from the selection)\n"
     "      --previous FEED      the feed being replaced (default: the -o "
     "file):\n"
@@ -364,6 +364,11 @@ int epcal_cli_generate(int argc, char **argv) {
   }
   if (strcmp(lock_target, "-") != 0) {
     st = epcal_lock_acquire(&lock, lock_target, (double)wait_seconds, &err);
+    if (st == EPCAL_OK && !splitting) {
+      /* Under the lock no other run is writing: what a killed run left
+       * behind can go. */
+      epcal_output_remove_stale(lock_target);
+    }
   }
   bool changed = false;
   if (st == EPCAL_OK && splitting) {

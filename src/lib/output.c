@@ -13,6 +13,7 @@
 #include "error.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -248,6 +249,46 @@ epcal_status epcal_output_commit(epcal_output *o, bool *changed,
     *changed = true;
   }
   return EPCAL_OK;
+}
+
+unsigned long epcal_output_remove_stale(const char *target) {
+  char *tmpl = temp_template(target);
+  if (tmpl == NULL) {
+    return 0;
+  }
+  char *slash = strrchr(tmpl, '/');
+  const char *base = slash != NULL ? slash + 1 : tmpl;
+  size_t prefix = strlen(base) - 6; /* ".NAME." before XXXXXX */
+  char *dir_path = strdup(tmpl);
+  unsigned long removed = 0;
+  if (dir_path != NULL) {
+    char *d = strrchr(dir_path, '/');
+    if (d != NULL) {
+      d[d == dir_path ? 1 : 0] = '\0';
+    }
+    DIR *dir = opendir(d != NULL ? dir_path : ".");
+    struct dirent *e;
+    while (dir != NULL && (e = readdir(dir)) != NULL) {
+      if (strlen(e->d_name) == prefix + 6 &&
+          strncmp(e->d_name, base, prefix) == 0 &&
+          strstr(e->d_name + prefix, ".") == NULL) {
+        size_t n = strlen(tmpl) + 1;
+        char *victim = malloc(n);
+        if (victim != NULL) {
+          memcpy(victim, tmpl, n);
+          memcpy(victim + n - 7, e->d_name + prefix, 6);
+          removed += unlink(victim) == 0;
+          free(victim);
+        }
+      }
+    }
+    if (dir != NULL) {
+      closedir(dir);
+    }
+  }
+  free(dir_path);
+  free(tmpl);
+  return removed;
 }
 
 void epcal_output_free(epcal_output *o) {

@@ -334,6 +334,8 @@ static epcal_status write_index(const epcal_split_options *so,
                                 group *const *groups, size_t n,
                                 epcal_error *err);
 
+/* Updates the manifest of feeds written here, and with so->prune removes
+ * those this run did not write. */
 static epcal_status prune(const epcal_split_options *so, group *const *groups,
                           size_t n, unsigned long *removed, epcal_error *err);
 
@@ -388,7 +390,7 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
     stats->feeds_changed += changed;
     stats->removed += epcal_previous_unseen(g->prev);
   }
-  if (st == EPCAL_OK && so->prune) {
+  if (st == EPCAL_OK) {
     st = prune(so, s.groups, s.n, &stats->feeds_pruned, err);
   }
   if (st == EPCAL_OK) {
@@ -555,7 +557,15 @@ static epcal_status write_index(const epcal_split_options *so,
 
 /* ---------------------------------------------------------------- prune */
 
-/* A path from an old index that is safe to remove: relative, inside the
+/*
+ * Every feed epcal has written into the directory and not yet pruned is
+ * listed in a hidden manifest, one path a line. The index cannot serve:
+ * it lists only the last run's feeds, so a run without --prune would make
+ * the next one forget the feeds it should remove.
+ */
+#define MANIFEST ".epcal-feeds"
+
+/* A path from the manifest that is safe to remove: relative, inside the
  * directory, an .ics file. */
 static bool safe_rel(const char *rel) {
   size_t n = strlen(rel);
@@ -563,47 +573,61 @@ static bool safe_rel(const char *rel) {
          strcmp(rel + n - 4, ".ics") == 0;
 }
 
+static bool written_now(group *const *groups, size_t n, const char *rel) {
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(groups[i]->rel, rel) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 static epcal_status prune(const epcal_split_options *so, group *const *groups,
                           size_t n, unsigned long *removed, epcal_error *err) {
-  char *index = join(so->dir, "index.json");
-  if (index == NULL) {
+  char *manifest = join(so->dir, MANIFEST);
+  if (manifest == NULL) {
     return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
   }
-  FILE *f = fopen(index, "rb");
-  free(index);
-  if (f == NULL) {
-    return EPCAL_OK; /* no previous index: nothing is known to be ours */
+  /* The new manifest: this run's feeds, plus (without --prune) the old
+   * ones still on disk. */
+  char *text = NULL;
+  size_t text_len = 0;
+  FILE *m = open_memstream(&text, &text_len);
+  FILE *f = fopen(manifest, "rb");
+  free(manifest);
+  if (m == NULL) {
+    if (f != NULL) {
+      fclose(f);
+    }
+    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
   }
-  /* The index is ours: every feed has one "path": "..." member. */
+  for (size_t i = 0; i < n; i++) {
+    fprintf(m, "%s\n", groups[i]->rel);
+  }
   char *line = NULL;
   size_t cap = 0;
-  while (getline(&line, &cap, f) >= 0) {
-    char *p = strstr(line, "\"path\": \"");
-    if (p == NULL) {
+  ssize_t len;
+  while (f != NULL && (len = getline(&line, &cap, f)) >= 0) {
+    if (len > 0 && line[len - 1] == '\n') {
+      line[len - 1] = '\0';
+    }
+    if (!safe_rel(line) || written_now(groups, n, line)) {
       continue;
     }
-    p += 9;
-    char *end = strchr(p, '"');
-    if (end == NULL) {
+    char *path = join(so->dir, line);
+    if (path == NULL) {
       continue;
     }
-    *end = '\0';
-    if (!safe_rel(p)) {
-      continue;
-    }
-    bool kept = false;
-    for (size_t i = 0; i < n && !kept; i++) {
-      kept = strcmp(groups[i]->rel, p) == 0;
-    }
-    if (kept) {
-      continue;
-    }
-    char *path = join(so->dir, p);
-    if (path != NULL && unlink(path) == 0) {
+    if (!so->prune) {
+      struct stat st;
+      if (stat(path, &st) == 0) {
+        fprintf(m, "%s\n", line); /* still there: remember it */
+      }
+    } else if (unlink(path) == 0) {
       (*removed)++;
       /* Remove the show's directory too once it is empty. */
       char *slash = strrchr(path, '/');
-      if (slash != NULL && strchr(p, '/') != NULL) {
+      if (slash != NULL && strchr(line, '/') != NULL) {
         *slash = '\0';
         rmdir(path);
       }
@@ -611,6 +635,17 @@ static epcal_status prune(const epcal_split_options *so, group *const *groups,
     free(path);
   }
   free(line);
-  fclose(f);
-  return EPCAL_OK;
+  if (f != NULL) {
+    fclose(f);
+  }
+  epcal_status st = EPCAL_OK;
+  if (fclose(m) != 0) {
+    st = epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+  }
+  bool changed;
+  if (st == EPCAL_OK) {
+    st = publish_text(so->dir, MANIFEST, text, text_len, &changed, err);
+  }
+  free(text);
+  return st;
 }

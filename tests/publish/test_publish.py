@@ -1,0 +1,342 @@
+#!/usr/bin/python3
+"""Cron-safe publishing, end to end: atomic, change-aware, locked, split.
+
+Usage: test_publish.py EPCAL [TEST ...]. Every check runs the real binary
+on files in a scratch directory; nothing here measures time. Checks that
+need root (mounting a tmpfs) skip with a message where that is not allowed.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from icalendar import Calendar
+
+EPCAL = None
+SKIPPED = []
+HEADER = "show,season,episode,air_date,title,description\n"
+
+
+def run(*args, env=None, check_code=0, **kw):
+    e = dict(os.environ)
+    e.pop("SOURCE_DATE_EPOCH", None)  # change tracking must work without it
+    e.update(env or {})
+    p = subprocess.run([EPCAL, *args], capture_output=True, env=e,
+                       timeout=300, **kw)
+    if check_code is not None and p.returncode != check_code:
+        raise AssertionError(f"epcal {' '.join(args)}: exit {p.returncode}, "
+                             f"expected {check_code}\n{p.stderr.decode()}")
+    return p
+
+
+def write(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def events(path):
+    """UID -> decoded VEVENT, by python3-icalendar (an independent parser)."""
+    cal = Calendar.from_ical(read(path))
+    out = {}
+    for ev in cal.walk("VEVENT"):
+        uid = str(ev["UID"])
+        assert uid not in out, f"duplicate UID {uid}"
+        out[uid] = ev
+    return out
+
+
+def rows(n, season=1, start_day=1):
+    lines = []
+    for i in range(1, n + 1):
+        day = (start_day + i - 2) % 28 + 1
+        lines.append(f"Show,{season},{i},2023-03-{day:02d},Title {i},"
+                     f"\"Text {i}, with; specials\"\n")
+    return "".join(lines)
+
+
+def no_temporaries(d, name="feed.ics"):
+    left = [f for f in os.listdir(d)
+            if f.startswith("." + name + ".") and not f.endswith(".lock")]
+    assert not left, f"temporary files left behind: {left}"
+
+
+# ---------------------------------------------------------------- checks
+
+def test_unchanged_input_leaves_file_untouched(d):
+    csv, out = f"{d}/in.csv", f"{d}/feed.ics"
+    write(csv, HEADER + rows(20))
+    run("generate", csv, "-o", out)
+    st1 = os.stat(out)
+    assert oct(st1.st_mode & 0o777) == "0o644", oct(st1.st_mode)
+    time.sleep(1.1)  # a rewrite would show in the mtime
+    run("generate", csv, "-o", out)
+    st2 = os.stat(out)
+    assert (st1.st_ino, st1.st_mtime_ns) == (st2.st_ino, st2.st_mtime_ns), \
+        "an unchanged feed was rewritten"
+
+
+def test_one_change_bumps_only_that_sequence(d):
+    csv, out = f"{d}/in.csv", f"{d}/feed.ics"
+    write(csv, HEADER + rows(20))
+    run("generate", csv, "-o", out, env={"SOURCE_DATE_EPOCH": "1600000000"})
+    before = events(out)
+    text = HEADER + rows(20)
+    assert "Show,1,7,2023-03-07," in text
+    text = text.replace("Show,1,7,2023-03-07,", "Show,1,7,2023-04-07,")
+    write(csv, text)
+    p = run("generate", "-v", csv, "-o", out,
+            env={"SOURCE_DATE_EPOCH": "1700000000"})
+    assert b"(0 new, 1 changed, 19 unchanged, 0 removed)" in p.stderr, p.stderr
+    after = events(out)
+    assert before.keys() == after.keys()
+    changed = [u for u in after if after[u].to_ical() != before[u].to_ical()]
+    assert len(changed) == 1 and "s01e07" in changed[0], changed
+    ev, old = after[changed[0]], before[changed[0]]
+    assert int(old["SEQUENCE"]) == 0 and int(ev["SEQUENCE"]) == 1
+    assert ev.decoded("DTSTAMP") != old.decoded("DTSTAMP")
+    assert ev.decoded("LAST-MODIFIED") == ev.decoded("DTSTAMP")
+    assert str(ev.decoded("DTSTART")) == "2023-04-07"
+    # A third run with nothing new keeps the bumped stamps as they are.
+    mtime = os.stat(out).st_mtime_ns
+    run("generate", csv, "-o", out, env={"SOURCE_DATE_EPOCH": "1800000000"})
+    assert os.stat(out).st_mtime_ns == mtime
+
+
+def test_existing_mode_is_kept(d):
+    csv, out = f"{d}/in.csv", f"{d}/feed.ics"
+    write(csv, HEADER + rows(3))
+    run("generate", csv, "-o", out)
+    os.chmod(out, 0o640)
+    write(csv, HEADER + rows(4))
+    run("generate", csv, "-o", out)
+    assert os.stat(out).st_mode & 0o777 == 0o640
+
+
+def test_damaged_previous_feed_is_ignored_with_a_warning(d):
+    csv, out = f"{d}/in.csv", f"{d}/feed.ics"
+    write(csv, HEADER + rows(3))
+    write(out, "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:cut")
+    p = run("generate", csv, "-o", out)
+    assert b"warning: previous feed ignored: " in p.stderr, p.stderr
+    assert len(events(out)) == 3
+
+
+def test_removed_episode_is_counted(d):
+    csv, out = f"{d}/in.csv", f"{d}/feed.ics"
+    write(csv, HEADER + rows(5))
+    run("generate", csv, "-o", out)
+    write(csv, HEADER + rows(4))
+    p = run("generate", "-v", csv, "-o", out)
+    assert b"(0 new, 0 changed, 4 unchanged, 1 removed)" in p.stderr, p.stderr
+
+
+def test_invalid_input_leaves_old_feed(d):
+    csv, out = f"{d}/in.csv", f"{d}/feed.ics"
+    write(csv, HEADER + rows(3))
+    run("generate", csv, "-o", out)
+    old = read(out)
+    write(csv, HEADER + rows(3) + "Show,1,9,2023-02-30,x,y\n")
+    p = run("generate", csv, "-o", out, check_code=1)
+    assert re.search(rb"in.csv:5:\d+: date", p.stderr), p.stderr
+    assert read(out) == old
+    no_temporaries(d)
+
+
+def mount_tmpfs(path, size):
+    os.makedirs(path, exist_ok=True)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}",
+                        "tmpfs", path], capture_output=True)
+    return p.returncode == 0
+
+
+def test_full_disk_leaves_old_feed(d):
+    mnt = f"{d}/small"
+    if not mount_tmpfs(mnt, "256k"):
+        SKIPPED.append("full disk (cannot mount a tmpfs here)")
+        return
+    try:
+        csv, out = f"{d}/in.csv", f"{mnt}/feed.ics"
+        write(csv, HEADER + rows(3))
+        run("generate", csv, "-o", out)
+        old = read(out)
+        write(csv, HEADER + rows(5000))  # about 2 MB of feed: does not fit
+        p = run("generate", csv, "-o", out, check_code=3)
+        assert b"No space left on device" in p.stderr, p.stderr
+        assert read(out) == old
+        no_temporaries(mnt)
+    finally:
+        subprocess.run(["umount", mnt])
+
+
+def test_read_only_directory_leaves_old_feed(d):
+    mnt = f"{d}/ro"
+    if not mount_tmpfs(mnt, "1m"):
+        SKIPPED.append("read-only directory (cannot mount a tmpfs here)")
+        return
+    try:
+        csv, out = f"{d}/in.csv", f"{mnt}/feed.ics"
+        write(csv, HEADER + rows(3))
+        run("generate", csv, "-o", out)
+        old = read(out)
+        subprocess.run(["mount", "-o", "remount,ro", mnt], check=True)
+        write(csv, HEADER + rows(4))
+        p = run("generate", csv, "-o", out, check_code=3)
+        assert b"Read-only file system" in p.stderr, p.stderr
+        assert read(out) == old
+    finally:
+        subprocess.run(["umount", mnt])
+
+
+def big_input(d, n=500000):
+    csv = f"{d}/big.csv"
+    with open(csv, "w") as f:
+        f.write(HEADER)
+        for i in range(1, n + 1):
+            f.write(f"Big Show,{i // 1000 + 1},{i % 1000 + 1},2023-01-01,"
+                    f"Episode {i},\"A description long enough to make the "
+                    f"feed take a while to write; row {i}\"\n")
+    return csv
+
+
+def wait_for_temporary(d, name, proc, old=(), limit=60):
+    """Waits until proc's own temporary file (not one in `old`) has grown."""
+    end = time.time() + limit
+    while time.time() < end and proc.poll() is None:
+        for f in os.listdir(d):
+            if (f.startswith("." + name + ".") and not f.endswith(".lock")
+                    and f not in old):
+                if os.path.getsize(os.path.join(d, f)) > 1 << 20:
+                    return True
+        time.sleep(0.01)
+    return False
+
+
+def test_kill_mid_write_leaves_old_feed(d):
+    small, out = f"{d}/small.csv", f"{d}/feed.ics"
+    write(small, HEADER + rows(3))
+    run("generate", small, "-o", out)
+    old = read(out)
+    big = big_input(d)
+    for sig, expect_clean in ((signal.SIGKILL, False), (signal.SIGTERM, True)):
+        old_files = set(os.listdir(d))
+        proc = subprocess.Popen([EPCAL, "generate", big, "-o", out],
+                                stderr=subprocess.PIPE)
+        if not wait_for_temporary(d, "feed.ics", proc, old_files):
+            proc.kill()
+            proc.wait()
+            SKIPPED.append(f"{sig.name}: the run ended before it was caught")
+            continue
+        proc.send_signal(sig)
+        proc.wait()
+        assert proc.returncode == -sig, (sig, proc.returncode)
+        assert read(out) == old, f"{sig.name} changed the old feed"
+        assert len(events(out)) == 3
+        if expect_clean:
+            no_temporaries(d)
+    # The next run clears what SIGKILL left and writes the new feed.
+    run("generate", small, "-o", out)
+    no_temporaries(d)
+
+
+def test_concurrent_runs_are_serialised(d):
+    out = f"{d}/feed.ics"
+    big = big_input(d, 200000)
+    first = subprocess.Popen([EPCAL, "generate", big, "-o", out],
+                             stderr=subprocess.PIPE)
+    time.sleep(0.2)
+    second = subprocess.run([EPCAL, "generate", big, "-o", out], timeout=300,
+                            capture_output=True)
+    if first.poll() is None:
+        assert second.returncode == 5, (second.returncode, second.stderr)
+        assert b"another epcal run is writing this output" in second.stderr
+    third = subprocess.run([EPCAL, "generate", "--wait", "120", big, "-o",
+                            out], timeout=300, capture_output=True)
+    assert third.returncode == 0, third.stderr
+    first.wait()
+    assert first.returncode == 0
+    data = read(out)
+    assert data.startswith(b"BEGIN:VCALENDAR\r\n")
+    assert data.endswith(b"END:VCALENDAR\r\n")
+    assert data.count(b"BEGIN:VEVENT\r\n") == 200000
+    no_temporaries(d)
+
+
+def test_split_feeds_and_index(d):
+    csv, out = f"{d}/in.csv", f"{d}/site"
+    write(csv, HEADER + rows(3, season=1) + rows(2, season=2) +
+          "\"Other, Show\",0,1,2023-12-24,Special,\n"
+          "\"Other, Show\",1,1,TBA,,\n")
+    run("generate", "--split", "season", "--output-dir", out, csv)
+    index = json.loads(read(f"{out}/index.json"))
+    listed = sorted(f["path"] for f in index["feeds"])
+    written = sorted(os.path.relpath(os.path.join(r, f), out)
+                     for r, _, fs in os.walk(out) for f in fs
+                     if f.endswith(".ics"))
+    assert listed == written == ["other-show/season-00.ics",
+                                 "show/season-01.ics",
+                                 "show/season-02.ics"], (listed, written)
+    for f in index["feeds"]:
+        evs = events(os.path.join(out, f["path"]))
+        assert len(evs) == f["events"], f
+        dates = sorted(str(e.decoded("DTSTART")) for e in evs.values())
+        assert (dates[0], dates[-1]) == (f["first"], f["last"]), f
+    html = read(f"{out}/index.html").decode()
+    assert 'href="show/season-02.ics"' in html
+
+    # Season 2 leaves the input: kept without --prune, removed with it.
+    write(csv, HEADER + rows(3, season=1))
+    run("generate", "--split", "season", "--output-dir", out, csv)
+    assert os.path.exists(f"{out}/show/season-02.ics")
+    assert os.path.exists(f"{out}/other-show/season-00.ics")
+    p = run("generate", "-v", "--split", "season", "--output-dir", out,
+            "--prune", csv)
+    assert b"2 pruned" in p.stderr, p.stderr
+    assert not os.path.exists(f"{out}/show/season-02.ics")
+    assert not os.path.exists(f"{out}/other-show")
+    # Unchanged input: no feed is rewritten.
+    mtimes = {f: os.stat(f"{out}/{f}").st_mtime_ns
+              for f in ("show/season-01.ics", "index.json", "index.html")}
+    time.sleep(1.1)
+    run("generate", "--split", "season", "--output-dir", out, csv)
+    for f, m in mtimes.items():
+        assert os.stat(f"{out}/{f}").st_mtime_ns == m, f"{f} was rewritten"
+
+
+def main():
+    global EPCAL
+    EPCAL = os.path.abspath(sys.argv[1])
+    wanted = sys.argv[2:]
+    tests = [(n, f) for n, f in globals().items()
+             if n.startswith("test_") and (not wanted or n in wanted)]
+    failed = 0
+    for name, fn in tests:
+        d = tempfile.mkdtemp(prefix="epcal-publish-")
+        try:
+            fn(d)
+            print(f"ok: {name}")
+        except Exception as e:  # report every failure, then fail
+            failed += 1
+            print(f"FAIL: {name}: {type(e).__name__}: {e}")
+        finally:
+            subprocess.run(["umount", "-q", f"{d}/small"],
+                           capture_output=True)
+            subprocess.run(["umount", "-q", f"{d}/ro"], capture_output=True)
+            shutil.rmtree(d, ignore_errors=True)
+    for s in SKIPPED:
+        print(f"skipped: {s}")
+    print(f"{len(tests) - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
