@@ -105,6 +105,11 @@ typedef long (*epcal_read_fn)(void *ctx, char *buf, size_t cap);
 typedef struct epcal_read_options {
   char delimiter;          /**< 0: detect `,` `;` or TAB from the header */
   const char *date_format; /**< strptime-style format for numeric dates */
+  /**
+   * Input encoding for iconv (e.g. "WINDOWS-1252", "LATIN1"); NULL or
+   * "UTF-8": the input must be valid UTF-8.
+   */
+  const char *encoding;
 } epcal_read_options;
 
 /**
@@ -138,6 +143,9 @@ epcal_status epcal_reader_next(epcal_reader *r, const epcal_episode **out,
 
 /** Number of data rows read so far (header and blank lines excluded). */
 unsigned long epcal_reader_rows(const epcal_reader *r);
+
+/** Number of input bytes read so far (as read, before any conversion). */
+uint64_t epcal_reader_bytes(const epcal_reader *r);
 
 /**
  * Number of columns of a valid header, 0 before it is read or when it was
@@ -342,6 +350,10 @@ void epcal_output_free(epcal_output *o);
 
 /* --------------------------------------------------------------- generate */
 
+/** Receives progress: rows and input bytes read so far, over all inputs. */
+typedef void (*epcal_progress_fn)(void *ctx, unsigned long rows,
+                                  uint64_t bytes);
+
 /** Receives a warning (a skipped row, a dropped repeat). */
 typedef void (*epcal_warn_fn)(void *ctx, const epcal_error *warning);
 
@@ -373,11 +385,14 @@ typedef struct epcal_generate_options {
    * input). Needs a first pass over the inputs, so they must be files.
    */
   bool finales_only;
+  epcal_progress_fn progress; /**< optional: called every 4096 rows */
+  void *progress_ctx;
 } epcal_generate_options;
 
 /** What a run did. */
 typedef struct epcal_generate_stats {
   unsigned long rows;        /**< data rows read */
+  uint64_t bytes;            /**< input bytes read */
   unsigned long events;      /**< events written */
   unsigned long unscheduled; /**< rows without a date (TBA, empty) */
   unsigned long filtered;    /**< scheduled rows left out by the filters */

@@ -1,5 +1,6 @@
 /* `epcal generate`: options -> epcal_generate() -> messages and exit code. */
 #include "cli.h"
+#include "progress.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -45,10 +46,15 @@ static const char usage_text[] =
     "      --delimiter C        ',' ';' or 'tab' (default: detected)\n"
     "      --date-format FMT    strptime format for numeric dates, e.g. "
     "%d/%m/%Y\n"
+    "      --encoding NAME      input encoding, e.g. WINDOWS-1252 (default "
+    "UTF-8)\n"
     "      --skip-invalid       publish the valid rows, warn about the rest\n"
     "      --wait SECONDS       wait for another run writing the same output\n"
     "                           (default 0: fail at once with status 5)\n"
     "\n"
+    "      --progress WHEN      auto (a terminal, runs over a second), "
+    "always\n"
+    "                           or never\n"
     "  -v, --verbose            list unscheduled rows and print a summary "
     "line\n"
     "  -h, --help               show this help\n"
@@ -155,7 +161,9 @@ int epcal_cli_generate(int argc, char **argv) {
     OPT_WAIT,
     OPT_SPLIT,
     OPT_OUTPUT_DIR,
-    OPT_PRUNE
+    OPT_PRUNE,
+    OPT_ENCODING,
+    OPT_PROGRESS
   };
   static const struct option longopts[] = {
       {"output", required_argument, NULL, 'o'},
@@ -177,6 +185,8 @@ int epcal_cli_generate(int argc, char **argv) {
       {"split", required_argument, NULL, OPT_SPLIT},
       {"output-dir", required_argument, NULL, OPT_OUTPUT_DIR},
       {"prune", no_argument, NULL, OPT_PRUNE},
+      {"encoding", required_argument, NULL, OPT_ENCODING},
+      {"progress", required_argument, NULL, OPT_PROGRESS},
       {"verbose", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
@@ -190,6 +200,8 @@ int epcal_cli_generate(int argc, char **argv) {
   epcal_split_options split;
   memset(&split, 0, sizeof split);
   bool splitting = false;
+  progress_mode progress_wanted = PROGRESS_AUTO;
+  progress prog;
   int code = EPCAL_EXIT_USAGE;
   a.shows = calloc((size_t)argc, sizeof *a.shows);
   a.seasons = calloc((size_t)argc, sizeof *a.seasons);
@@ -289,6 +301,22 @@ int epcal_cli_generate(int argc, char **argv) {
     case OPT_PRUNE:
       split.prune = true;
       break;
+    case OPT_ENCODING:
+      g.read.encoding = optarg;
+      break;
+    case OPT_PROGRESS:
+      if (strcmp(optarg, "auto") == 0) {
+        progress_wanted = PROGRESS_AUTO;
+      } else if (strcmp(optarg, "always") == 0) {
+        progress_wanted = PROGRESS_ALWAYS;
+      } else if (strcmp(optarg, "never") == 0) {
+        progress_wanted = PROGRESS_NEVER;
+      } else {
+        epcal_cli_usage_error("generate",
+                              "--progress takes auto, always or never");
+        goto done;
+      }
+      break;
     case OPT_WAIT:
       if (parse_days(optarg, &wait_seconds) != 0) {
         epcal_cli_usage_error("generate", "--wait needs a number of seconds, "
@@ -354,6 +382,12 @@ int epcal_cli_generate(int argc, char **argv) {
   memset(&stats, 0, sizeof stats);
   epcal_status st = EPCAL_OK;
   epcal_cli_catch_signals();
+  static const char *const stdin_only[] = {"-"};
+  progress_init(&prog, progress_wanted,
+                g.n_inputs > 0 ? g.inputs : stdin_only,
+                g.n_inputs > 0 ? g.n_inputs : 1);
+  g.progress = progress_update;
+  g.progress_ctx = &prog;
   char lock_target[4096];
   if (splitting) {
     snprintf(lock_target, sizeof lock_target, "%s/index.json", split.dir);
@@ -383,6 +417,7 @@ int epcal_cli_generate(int argc, char **argv) {
       st = epcal_output_commit(out, &changed, &err);
     }
   }
+  progress_finish(&prog);
   epcal_output_free(out);
   epcal_lock_release(lock);
   free(name);

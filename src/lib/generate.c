@@ -88,6 +88,10 @@ static epcal_status run_input(const epcal_generate_options *opts,
   for (;;) {
     const epcal_episode *ep;
     epcal_error row_err;
+    if (opts->progress != NULL && (epcal_reader_rows(rd) & 4095) == 0) {
+      opts->progress(opts->progress_ctx, stats->rows + epcal_reader_rows(rd),
+                     stats->bytes + epcal_reader_bytes(rd));
+    }
     if (opts->cancel != NULL && *opts->cancel != 0) {
       st = epcal__fail(err, EPCAL_EIO, path, 0, 0, "interrupted");
       break;
@@ -149,6 +153,7 @@ static epcal_status run_input(const epcal_generate_options *opts,
     }
   }
   stats->rows += epcal_reader_rows(rd);
+  stats->bytes += epcal_reader_bytes(rd);
   epcal_reader_free(rd);
   return st;
 }

@@ -17,6 +17,7 @@
 #include "date.h"
 #include "error.h"
 #include "header.h"
+#include "recode.h"
 #include "row.h"
 
 #include <csv.h>
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define READ_CHUNK (64 * 1024)
 /* A field longer than this is refused (and libcsv's buffer stops growing). */
@@ -74,10 +76,15 @@ static bool growbuf_append(growbuf *b, const char *s, size_t n) {
 }
 
 struct epcal_reader {
-  /* Source. */
+  /* Source: src_read(src_ctx) gives the bytes; read(ctx) is what the
+   * parser reads: the source counted, and converted with --encoding. */
+  epcal_read_fn src_read;
+  void *src_ctx;
   epcal_read_fn read;
   void *ctx;
   FILE *fp; /* owned, when opened by path */
+  epcal__recode *recode; /* owned, with --encoding */
+  char *encoding;
   char *name;
   char *date_format;
   char delimiter; /* chosen delimiter, 0 until the header is seen */
@@ -114,6 +121,7 @@ struct epcal_reader {
   bool have_header;
   epcal__header header;
   unsigned long rows;
+  uint64_t bytes;
   epcal_episode ep;
 };
 
@@ -292,6 +300,12 @@ static epcal_status fill(epcal_reader *r, epcal_error *err) {
     r->in_cap = cap;
   }
   long n = r->read(r->ctx, r->in + r->in_len, r->in_cap - r->in_len);
+  if (n < 0 && errno == EILSEQ && r->encoding != NULL) {
+    /* The line is where conversion stopped; the column is unknown. */
+    return epcal__fail(err, EPCAL_EDATA, r->name, r->line, 0,
+                       "bytes that are not valid %s (wrong --encoding?)",
+                       r->encoding);
+  }
   if (n < 0) {
     return epcal__fail(err, EPCAL_EIO, r->name, 0, 0, "cannot read: %s",
                        strerror(errno));
@@ -584,6 +598,16 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
 
 /* ------------------------------------------------------------------ public */
 
+/* Reads from the source, counting its bytes (for progress). */
+static long read_counted(void *ctx, char *buf, size_t cap) {
+  epcal_reader *r = ctx;
+  long n = r->src_read(r->src_ctx, buf, cap);
+  if (n > 0) {
+    r->bytes += (uint64_t)n;
+  }
+  return n;
+}
+
 static long read_stdio(void *ctx, char *buf, size_t cap) {
   FILE *fp = ctx;
   size_t n = fread(buf, 1, cap, fp);
@@ -601,8 +625,10 @@ epcal_status epcal_reader_open_fn(epcal_reader **out, epcal_read_fn read,
   if (r == NULL) {
     return epcal__fail(err, EPCAL_ENOMEM, name, 0, 0, "out of memory");
   }
-  r->read = read;
-  r->ctx = ctx;
+  r->src_read = read;
+  r->src_ctx = ctx;
+  r->read = read_counted;
+  r->ctx = r;
   r->line = 1;
   r->name = strdup(name != NULL ? name : "-");
   if (opts != NULL) {
@@ -618,6 +644,23 @@ epcal_status epcal_reader_open_fn(epcal_reader **out, epcal_read_fn read,
   if (r->name == NULL) {
     epcal_reader_free(r);
     return epcal__fail(err, EPCAL_ENOMEM, name, 0, 0, "out of memory");
+  }
+  const char *enc = opts != NULL ? opts->encoding : NULL;
+  if (enc != NULL && strcasecmp(enc, "UTF-8") != 0 &&
+      strcasecmp(enc, "UTF8") != 0) {
+    r->encoding = strdup(enc);
+    r->recode = epcal__recode_new(enc, read_counted, r);
+    if (r->recode == NULL || r->encoding == NULL) {
+      bool unknown = r->recode == NULL && errno == EINVAL;
+      epcal_reader_free(r);
+      if (unknown) {
+        return epcal__fail(err, EPCAL_EUSAGE, NULL, 0, 0,
+                           "unknown encoding \"%s\" (see iconv --list)", enc);
+      }
+      return epcal__fail(err, EPCAL_ENOMEM, name, 0, 0, "out of memory");
+    }
+    r->read = epcal__recode_read;
+    r->ctx = r->recode;
   }
   *out = r;
   return EPCAL_OK;
@@ -694,6 +737,8 @@ epcal_status epcal_reader_next(epcal_reader *r, const epcal_episode **out,
 
 unsigned long epcal_reader_rows(const epcal_reader *r) { return r->rows; }
 
+uint64_t epcal_reader_bytes(const epcal_reader *r) { return r->bytes; }
+
 size_t epcal_reader_columns(const epcal_reader *r) {
   return r->have_header ? r->header.n_columns : 0;
 }
@@ -713,6 +758,8 @@ void epcal_reader_free(epcal_reader *r) {
   free(r->cells.data);
   free(r->cell_off);
   free(r->cell_len);
+  epcal__recode_free(r->recode);
+  free(r->encoding);
   free(r->name);
   free(r->date_format);
   free(r);

@@ -113,7 +113,8 @@ epcal_status epcal__row_convert(epcal_reader *r, const epcal__header *h,
     if (bad != len[c]) {
       return epcal__reader_fail_at(
           r, err, (size_t)c, bad,
-          "invalid UTF-8 (byte 0x%02X) in %s; convert the file to UTF-8",
+          "invalid UTF-8 (byte 0x%02X) in %s (for a Windows export, try "
+          "--encoding WINDOWS-1252)",
           (unsigned char)data[off[c] + bad],
           epcal__field_name((epcal__field)f));
     }

@@ -178,8 +178,8 @@ static void invalid_utf8_is_placed(void **state) {
   (void)state;
   expect_read("show,season,episode,date,title\n"
               "A,1,1,2022-01-01,caf\xE9 ok\n",
-              "E 2:21 invalid UTF-8 (byte 0xE9) in title; convert the file "
-              "to UTF-8\n");
+              "E 2:21 invalid UTF-8 (byte 0xE9) in title (for a Windows "
+              "export, try --encoding WINDOWS-1252)\n");
 }
 
 static void huge_field_is_refused(void **state) {

@@ -1,0 +1,71 @@
+#include "recode.h"
+
+#include <errno.h>
+#include <iconv.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct epcal__recode {
+  iconv_t cd;
+  epcal_read_fn read;
+  void *ctx;
+  char in[16384];
+  size_t in_len;
+  bool eof;
+};
+
+epcal__recode *epcal__recode_new(const char *encoding, epcal_read_fn read,
+                                 void *ctx) {
+  epcal__recode *r = calloc(1, sizeof *r);
+  if (r == NULL) {
+    return NULL;
+  }
+  r->cd = iconv_open("UTF-8", encoding);
+  if (r->cd == (iconv_t)-1) {
+    free(r);
+    errno = EINVAL;
+    return NULL;
+  }
+  r->read = read;
+  r->ctx = ctx;
+  return r;
+}
+
+long epcal__recode_read(void *ctx, char *buf, size_t cap) {
+  epcal__recode *r = ctx;
+  for (;;) {
+    if (!r->eof && r->in_len < sizeof r->in) {
+      long n = r->read(r->ctx, r->in + r->in_len, sizeof r->in - r->in_len);
+      if (n < 0) {
+        return -1;
+      }
+      r->eof = n == 0;
+      r->in_len += (size_t)n;
+    }
+    char *src = r->in, *dst = buf;
+    size_t src_left = r->in_len, dst_left = cap;
+    size_t rc = iconv(r->cd, &src, &src_left, &dst, &dst_left);
+    int e = errno;
+    memmove(r->in, src, src_left);
+    r->in_len = src_left;
+    size_t produced = cap - dst_left;
+    if (rc == (size_t)-1 && e == EILSEQ && produced == 0) {
+      errno = EILSEQ;
+      return -1;
+    }
+    if (rc == (size_t)-1 && e == EINVAL && r->eof && produced == 0) {
+      errno = EILSEQ; /* a truncated sequence at the very end */
+      return -1;
+    }
+    if (produced > 0 || (r->eof && r->in_len == 0)) {
+      return (long)produced;
+    }
+  }
+}
+
+void epcal__recode_free(epcal__recode *r) {
+  if (r != NULL) {
+    iconv_close(r->cd);
+    free(r);
+  }
+}
