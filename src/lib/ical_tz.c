@@ -214,6 +214,14 @@ bool epcal__zoneset_write(const epcal__zoneset *s, epcal__icsout *o) {
      * local midnight of January 1 (up to 14 hours from UTC) is covered. */
     icaltimezone_truncate_vtimezone(vtz, year_start(year_of(u->from), -1),
                                     year_start(year_of(u->to) + 1, 1), 0);
+    /* Truncation adds TZUNTIL (RFC 7808), which RFC 5545 parsers do not
+     * know; the observances themselves say enough. */
+    icalproperty *until =
+        icalcomponent_get_first_property(vtz, ICAL_TZUNTIL_PROPERTY);
+    if (until != NULL) {
+      icalcomponent_remove_property(vtz, until);
+      icalproperty_free(until);
+    }
     char *text = icalcomponent_as_ical_string_r(vtz);
     icalcomponent_free(vtz);
     if (text == NULL) {

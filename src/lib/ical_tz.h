@@ -39,14 +39,15 @@ int64_t epcal__zone_to_utc(const epcal__zone *z, int64_t local,
 /* Converts UTC (seconds since the epoch) to wall-clock time in z. */
 int64_t epcal__zone_to_local(const epcal__zone *z, int64_t utc);
 
-/* The zones a feed uses, each with the span of UTC instants it covers. */
+/* The zones a feed uses, each with the span of wall-clock times it covers
+ * (seconds since 1970-01-01T00:00 as if UTC). */
 typedef struct epcal__zoneset {
   struct epcal__zone_use *use;
   size_t n;
   size_t cap;
 } epcal__zoneset;
 
-/* Records that z is used from `from` to `to` (UTC seconds). Returns false
+/* Records that z is used from `from` to `to` (wall-clock seconds). Returns false
  * when out of memory. UTC needs no VTIMEZONE and is not recorded. */
 bool epcal__zoneset_add(epcal__zoneset *s, const epcal__zone *z,
                         int64_t from, int64_t to);

@@ -371,7 +371,7 @@ bool epcal__render_ext_write_when(epcal__render_ext *x, epcal__icsout *o,
   }
   epcal__icsout_end(o);
   return w->zone == NULL ||
-         epcal__zoneset_add(&x->zones, w->zone, w->start_utc, w->end_utc);
+         epcal__zoneset_add(&x->zones, w->zone, w->start_wall, w->end_wall);
 }
 
 /* ------------------------------------------------------------------ text */
