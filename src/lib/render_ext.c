@@ -391,8 +391,19 @@ const char *epcal__render_ext_description(epcal__render_ext *x,
   if (x->description == NULL) {
     return ep->description;
   }
-  epcal__template_expand(x->description, ep, &x->description_buf);
-  return x->description_buf.oom ? NULL : x->description_buf.data;
+  epcal__buf *b = &x->description_buf;
+  epcal__template_expand(x->description, ep, b);
+  if (b->oom) {
+    return NULL;
+  }
+  /* Fields left empty ("{title}\n{url}" without a URL) leave blank lines
+   * at the end: drop them. */
+  while (b->len > 0 && (b->data[b->len - 1] == '\n' ||
+                        b->data[b->len - 1] == ' ' ||
+                        b->data[b->len - 1] == '\t')) {
+    b->data[--b->len] = '\0';
+  }
+  return b->data;
 }
 
 void epcal__render_ext_categories(epcal__render_ext *x, epcal__icsout *o,
