@@ -30,12 +30,19 @@ static bool plausible_name(const char *name) {
   return true;
 }
 
+/* Rows usually name a few zones over and over, and libical finds a zone by
+ * a linear search of some 600 names: remember the last few answers, per
+ * thread. */
+#define ZONE_CACHE 8
+
 const epcal__zone *epcal__zone_find(const char *name) {
-  /* Rows usually repeat one zone: remember the last answer per thread. */
-  static _Thread_local char last_name[65];
-  static _Thread_local const epcal__zone *last_zone;
-  if (last_zone != NULL && strcmp(name, last_name) == 0) {
-    return last_zone;
+  static _Thread_local char cached_name[ZONE_CACHE][65];
+  static _Thread_local const epcal__zone *cached_zone[ZONE_CACHE];
+  static _Thread_local unsigned next;
+  for (unsigned i = 0; i < ZONE_CACHE; i++) {
+    if (cached_zone[i] != NULL && strcmp(name, cached_name[i]) == 0) {
+      return cached_zone[i];
+    }
   }
   if (!plausible_name(name)) {
     return NULL;
@@ -50,9 +57,10 @@ const epcal__zone *epcal__zone_find(const char *name) {
       icaltimezone_get_component(z) == NULL) {
     return NULL;
   }
-  strcpy(last_name, name);
-  last_zone = (const epcal__zone *)(void *)z;
-  return last_zone;
+  unsigned slot = next++ % ZONE_CACHE;
+  strcpy(cached_name[slot], name);
+  cached_zone[slot] = (const epcal__zone *)(void *)z;
+  return cached_zone[slot];
 }
 
 bool epcal__zone_is_utc(const epcal__zone *z) {
@@ -97,6 +105,13 @@ int64_t epcal__zone_to_utc(const epcal__zone *z, int64_t local,
    * really has offset o. */
   int before = offset_at(z, local - 86400);
   int after = offset_at(z, local + 86400);
+  if (before == after && offset_at(z, local - before) == before) {
+    /* No change near this time: the common case, and the fast one. */
+    if (wall != NULL) {
+      *wall = local;
+    }
+    return local - before;
+  }
   bool fits_before = offset_at(z, local - before) == before;
   bool fits_after = offset_at(z, local - after) == after;
   int64_t utc;

@@ -6,7 +6,6 @@
 #include "timeparse.h"
 #include "utf8.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -322,16 +321,20 @@ epcal_status epcal__render_ext_when(epcal__render_ext *x,
   return EPCAL_OK;
 }
 
-/* "DTSTART;TZID=Zone/Name" into buf. */
-static void tzid_name(char *buf, size_t cap, const char *prop,
-                      const epcal__zone *z) {
-  snprintf(buf, cap, "%s;TZID=%s", prop, epcal__zone_name(z));
+/* Writes "DTSTART;TZID=Zone/Name:" (the name is plain ASCII). */
+static void begin_tzid(epcal__icsout *o, const char *prop,
+                       const epcal__zone *z) {
+  const char *zone = epcal__zone_name(z);
+  o->col = 0;
+  epcal__icsout_raw(o, prop, strlen(prop));
+  epcal__icsout_raw(o, ";TZID=", 6);
+  epcal__icsout_raw(o, zone, strlen(zone));
+  epcal__icsout_raw(o, ":", 1);
 }
 
 bool epcal__render_ext_write_when(epcal__render_ext *x, epcal__icsout *o,
                                   const epcal_episode *ep,
                                   const epcal__when *w) {
-  char name[128];
   char value[16];
   if (!w->timed) {
     /* DTEND is exclusive: the next day makes a one-day event that reads as
@@ -353,8 +356,7 @@ bool epcal__render_ext_write_when(epcal__render_ext *x, epcal__icsout *o,
     epcal__icsout_raw(o, value, 16);
     epcal__icsout_end(o);
   } else {
-    tzid_name(name, sizeof name, "DTSTART", w->zone);
-    epcal__icsout_begin(o, name);
+    begin_tzid(o, "DTSTART", w->zone);
     epcal__icsout_raw(o, value, 15);
     epcal__icsout_end(o);
   }
@@ -365,8 +367,7 @@ bool epcal__render_ext_write_when(epcal__render_ext *x, epcal__icsout *o,
     epcal__icsout_raw(o, value, 16);
   } else {
     format_datetime(w->end_wall, value);
-    tzid_name(name, sizeof name, "DTEND", w->zone);
-    epcal__icsout_begin(o, name);
+    begin_tzid(o, "DTEND", w->zone);
     epcal__icsout_raw(o, value, 15);
   }
   epcal__icsout_end(o);
