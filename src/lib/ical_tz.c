@@ -98,8 +98,7 @@ static int offset_at(const epcal__zone *z, int64_t utc) {
   return icaltimezone_get_utc_offset_of_utc_time(ical(z), &tt, &dst);
 }
 
-int64_t epcal__zone_to_utc(const epcal__zone *z, int64_t local,
-                           int64_t *wall) {
+int64_t epcal__zone_to_utc(const epcal__zone *z, int64_t local, int64_t *wall) {
   /* The offsets a day before and after: at most one change lies between
    * them in any real zone. An offset o fits when the instant local - o
    * really has offset o. */
@@ -138,8 +137,8 @@ struct epcal__zone_use {
   int64_t to;
 };
 
-bool epcal__zoneset_add(epcal__zoneset *s, const epcal__zone *z,
-                        int64_t from, int64_t to) {
+bool epcal__zoneset_add(epcal__zoneset *s, const epcal__zone *z, int64_t from,
+                        int64_t to) {
   if (epcal__zone_is_utc(z)) {
     return true;
   }

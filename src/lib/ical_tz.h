@@ -33,8 +33,7 @@ const char *epcal__zone_name(const epcal__zone *z);
  * occurrence. *wall (optional) receives the wall-clock time that instant
  * shows, which differs from `local` only in a gap.
  */
-int64_t epcal__zone_to_utc(const epcal__zone *z, int64_t local,
-                           int64_t *wall);
+int64_t epcal__zone_to_utc(const epcal__zone *z, int64_t local, int64_t *wall);
 
 /* Converts UTC (seconds since the epoch) to wall-clock time in z. */
 int64_t epcal__zone_to_local(const epcal__zone *z, int64_t utc);
@@ -47,10 +46,10 @@ typedef struct epcal__zoneset {
   size_t cap;
 } epcal__zoneset;
 
-/* Records that z is used from `from` to `to` (wall-clock seconds). Returns false
- * when out of memory. UTC needs no VTIMEZONE and is not recorded. */
-bool epcal__zoneset_add(epcal__zoneset *s, const epcal__zone *z,
-                        int64_t from, int64_t to);
+/* Records that z is used from `from` to `to` (wall-clock seconds). Returns
+ * false when out of memory. UTC needs no VTIMEZONE and is not recorded. */
+bool epcal__zoneset_add(epcal__zoneset *s, const epcal__zone *z, int64_t from,
+                        int64_t to);
 
 /*
  * Writes one VTIMEZONE per recorded zone, in the order of first use, with

@@ -65,8 +65,8 @@ static epcal_status copy_text(char **dst, const char *src, const char *what,
     return EPCAL_OK;
   }
   if (!utf8_ok(src)) {
-    return epcal__fail(err, EPCAL_EUSAGE, NULL, 0, 0,
-                       "%s is not valid UTF-8", what);
+    return epcal__fail(err, EPCAL_EUSAGE, NULL, 0, 0, "%s is not valid UTF-8",
+                       what);
   }
   *dst = strdup(src);
   if (*dst == NULL) {
@@ -76,8 +76,7 @@ static epcal_status copy_text(char **dst, const char *src, const char *what,
 }
 
 static epcal_status setup(epcal__render_ext *x,
-                          const epcal_render_options *opts,
-                          epcal_error *err) {
+                          const epcal_render_options *opts, epcal_error *err) {
   epcal_status st;
   if (opts->timezone != NULL) {
     x->zone = epcal__zone_find(opts->timezone);
@@ -399,9 +398,9 @@ const char *epcal__render_ext_description(epcal__render_ext *x,
   }
   /* Fields left empty ("{title}\n{url}" without a URL) leave blank lines
    * at the end: drop them. */
-  while (b->len > 0 && (b->data[b->len - 1] == '\n' ||
-                        b->data[b->len - 1] == ' ' ||
-                        b->data[b->len - 1] == '\t')) {
+  while (b->len > 0 &&
+         (b->data[b->len - 1] == '\n' || b->data[b->len - 1] == ' ' ||
+          b->data[b->len - 1] == '\t')) {
     b->data[--b->len] = '\0';
   }
   return b->data;

@@ -60,8 +60,7 @@ epcal_status epcal__row_timing(epcal_reader *r, const epcal__header *h,
           "(Z at the end for UTC)",
           t);
     case EPCAL__TIME_RANGE:
-      return epcal__reader_fail_at(r, err,
-                                   (size_t)h->col[EPCAL__F_AIR_TIME], 0,
+      return epcal__reader_fail_at(r, err, (size_t)h->col[EPCAL__F_AIR_TIME], 0,
                                    "air_time \"%s\" is not a time of day", t);
     }
   }

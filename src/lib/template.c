@@ -55,10 +55,14 @@ static const struct {
   enum field field;
   bool numeric;
 } fields[] = {
-    {"show", F_SHOW, false},       {"season", F_SEASON, true},
-    {"episode", F_EPISODE, true},  {"title", F_TITLE, false},
-    {"code", F_CODE, false},       {"network", F_NETWORK, false},
-    {"description", F_DESCRIPTION, false}, {"url", F_URL, false},
+    {"show", F_SHOW, false},
+    {"season", F_SEASON, true},
+    {"episode", F_EPISODE, true},
+    {"title", F_TITLE, false},
+    {"code", F_CODE, false},
+    {"network", F_NETWORK, false},
+    {"description", F_DESCRIPTION, false},
+    {"url", F_URL, false},
 };
 
 /* A literal run (text[off, off + len)) or a field with its width. */
@@ -142,8 +146,8 @@ epcal_status epcal__template_compile(epcal__template **out, const char *text,
         /* Only zero padding of numbers: {season:02}. */
         const char *w = colon + 1;
         size_t wl = (size_t)(close - w);
-        bool ok = fields[k].numeric && wl == 2 && w[0] == '0' &&
-                  w[1] >= '1' && w[1] <= '9';
+        bool ok = fields[k].numeric && wl == 2 && w[0] == '0' && w[1] >= '1' &&
+                  w[1] <= '9';
         if (!ok) {
           epcal__template_free(t);
           return epcal__fail(err, EPCAL_EUSAGE, NULL, 0, 0,

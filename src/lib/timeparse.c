@@ -15,8 +15,7 @@ static int digits(const char *s, int max, long *v) {
   return n;
 }
 
-epcal__time_result epcal__time_parse(const char *s, int32_t *secs,
-                                     bool *utc) {
+epcal__time_result epcal__time_parse(const char *s, int32_t *secs, bool *utc) {
   long h, m, sec = 0;
   int n = digits(s, 2, &h);
   if (n == 0 || s[n] != ':') {

@@ -34,20 +34,17 @@ static void times_of_day(void **state) {
   assert_int_equal(epcal__time_parse("21:00", &secs, &utc), EPCAL__TIME_OK);
   assert_int_equal(secs, 21 * 3600);
   assert_false(utc);
-  assert_int_equal(epcal__time_parse("9:05:30Z", &secs, &utc),
-                   EPCAL__TIME_OK);
+  assert_int_equal(epcal__time_parse("9:05:30Z", &secs, &utc), EPCAL__TIME_OK);
   assert_int_equal(secs, 9 * 3600 + 5 * 60 + 30);
   assert_true(utc);
   assert_int_equal(epcal__time_parse("00:00", &secs, &utc), EPCAL__TIME_OK);
   assert_int_equal(secs, 0);
-  assert_int_equal(epcal__time_parse("23:59:59", &secs, &utc),
-                   EPCAL__TIME_OK);
+  assert_int_equal(epcal__time_parse("23:59:59", &secs, &utc), EPCAL__TIME_OK);
   assert_int_equal(secs, 86399);
 
-  static const char *const syntax[] = {"",      "21",     "21:0",  "2100",
-                                       "9pm",   "21:00 ", "21:00:0",
-                                       "21:00:00:00", "21:00ZZ", "-1:00",
-                                       "121:00", "21:00+01"};
+  static const char *const syntax[] = {
+      "",        "21",          "21:0",    "2100",  "9pm",    "21:00 ",
+      "21:00:0", "21:00:00:00", "21:00ZZ", "-1:00", "121:00", "21:00+01"};
   for (size_t i = 0; i < sizeof syntax / sizeof syntax[0]; i++) {
     secs = 7;
     if (epcal__time_parse(syntax[i], &secs, &utc) != EPCAL__TIME_SYNTAX) {
@@ -63,8 +60,7 @@ static void times_of_day(void **state) {
   }
 }
 
-static void expect_duration(const char *text, int64_t want,
-                            const char *canon) {
+static void expect_duration(const char *text, int64_t want, const char *canon) {
   int64_t secs = 0;
   char out[32];
   if (!epcal__duration_parse(text, &secs, out, sizeof out)) {
@@ -87,9 +83,10 @@ static void durations(void **state) {
 
   /* The peers' favourite mistakes and other non-durations. */
   static const char *const bad[] = {
-      "",      "P",     "-P",    "PT",     "P1DT",  "P1H",     "PT1H30S",
-      "P1W2D", "P1D2H", "PT1.5H", "1D",    "-PT30M ", "--PT1M", "PT-1M",
-      "PT1HM", "P1Y",   "P1M",   "PT1234567890S", "PTS", "PT1H1H"};
+      "",        "P",     "-P",    "PT",     "P1DT", "P1H",
+      "PT1H30S", "P1W2D", "P1D2H", "PT1.5H", "1D",   "-PT30M ",
+      "--PT1M",  "PT-1M", "PT1HM", "P1Y",    "P1M",  "PT1234567890S",
+      "PTS",     "PT1H1H"};
   char out[32];
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     int64_t secs = 0;
@@ -110,10 +107,14 @@ static void zone_lookup(void **state) {
   assert_ptr_equal(epcal__zone_find("America/New_York"), ny);
   assert_non_null(epcal__zone_find("Asia/Kolkata"));
   assert_true(epcal__zone_is_utc(epcal__zone_find("UTC")));
-  static const char *const unknown[] = {
-      "America/Gotham", "america/new_york", "", "America/New_York ",
-      "../../../etc/passwd", "/usr/share/zoneinfo/UTC", "Europe/../UTC",
-      "Nowhere"};
+  static const char *const unknown[] = {"America/Gotham",
+                                        "america/new_york",
+                                        "",
+                                        "America/New_York ",
+                                        "../../../etc/passwd",
+                                        "/usr/share/zoneinfo/UTC",
+                                        "Europe/../UTC",
+                                        "Nowhere"};
   for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
     if (epcal__zone_find(unknown[i]) != NULL) {
       fail_msg("\"%s\" was found", unknown[i]);
@@ -203,10 +204,10 @@ static void templates(void **state) {
   free(s);
 
   static const char *const bad[][2] = {
-      {"{show", "unmatched '{'"},      {"show}", "unmatched '}'"},
+      {"{show", "unmatched '{'"},           {"show}", "unmatched '}'"},
       {"{seasn}", "unknown field {seasn}"}, {"{title:02}", "bad format"},
-      {"{season:2}", "bad format"},    {"{season:00}", "bad format"},
-      {"{season:010}", "bad format"},  {"{}", "unknown field {}"},
+      {"{season:2}", "bad format"},         {"{season:00}", "bad format"},
+      {"{season:010}", "bad format"},       {"{}", "unknown field {}"},
       {"{episode:1}", "bad format"}};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     epcal__template *t = NULL;
@@ -241,8 +242,8 @@ static void colors(void **state) {
   assert_string_equal(hex, "#663399");
   assert_true(epcal__color_parse("gray", &name, hex));
   assert_string_equal(hex, "#808080"); /* CSS, not X11's #BEBEBE */
-  static const char *const bad[] = {"", "#", "#12345", "#1234567", "#ggg",
-                                    "orangish", "red ", "darkorangex"};
+  static const char *const bad[] = {
+      "", "#", "#12345", "#1234567", "#ggg", "orangish", "red ", "darkorangex"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     if (epcal__color_parse(bad[i], &name, hex)) {
       fail_msg("\"%s\" was accepted", bad[i]);
@@ -293,8 +294,8 @@ static void rendered_feed_decodes_in_utc(void **state) {
   assert_null(strstr(text, "freeassociation"));
 
   icalcomponent *cal = oracle_parse(text);
-  assert_int_equal(icalcomponent_count_components(cal, ICAL_VTIMEZONE_COMPONENT),
-                   1);
+  assert_int_equal(
+      icalcomponent_count_components(cal, ICAL_VTIMEZONE_COMPONENT), 1);
   /* libical resolves TZIDs against the feed's VTIMEZONEs. */
   icalcomponent *vtz =
       icalcomponent_get_first_component(cal, ICAL_VTIMEZONE_COMPONENT);
@@ -306,7 +307,8 @@ static void rendered_feed_decodes_in_utc(void **state) {
            icalcomponent_get_first_component(cal, ICAL_VEVENT_COMPONENT);
        ev != NULL;
        ev = icalcomponent_get_next_component(cal, ICAL_VEVENT_COMPONENT)) {
-    icalproperty *p = icalcomponent_get_first_property(ev, ICAL_DTSTART_PROPERTY);
+    icalproperty *p =
+        icalcomponent_get_first_property(ev, ICAL_DTSTART_PROPERTY);
     icalparameter *tzid =
         icalproperty_get_first_parameter(p, ICAL_TZID_PARAMETER);
     assert_non_null(tzid);
