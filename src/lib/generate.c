@@ -41,8 +41,21 @@ static epcal_status run_input(const epcal_generate_options *opts,
       stats->filtered++;
       continue;
     }
-    st = epcal_renderer_add(ren, ep, err);
+    st = epcal_renderer_add(ren, ep, &row_err);
+    if (st == EPCAL_EDATA && opts->skip_invalid) {
+      /* Refused before any of its bytes were written (a timed row without
+       * a time zone): skip it like a row the reader refused. */
+      stats->skipped++;
+      if (opts->warn != NULL) {
+        opts->warn(opts->warn_ctx, &row_err);
+      }
+      st = EPCAL_OK;
+      continue;
+    }
     if (st != EPCAL_OK) {
+      if (err != NULL) {
+        *err = row_err;
+      }
       break;
     }
   }
