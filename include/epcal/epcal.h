@@ -67,6 +67,14 @@ typedef struct epcal_date {
   int day;   /**< 1..31, valid for the month */
 } epcal_date;
 
+/** An event's STATUS, from the `status` column. */
+typedef enum epcal_event_status {
+  EPCAL_EVENT_STATUS_NONE = 0, /**< no STATUS property */
+  EPCAL_EVENT_STATUS_CONFIRMED,
+  EPCAL_EVENT_STATUS_TENTATIVE,
+  EPCAL_EVENT_STATUS_CANCELLED,
+} epcal_event_status;
+
 /**
  * One row of input, typed and validated.
  *
@@ -89,6 +97,14 @@ typedef struct epcal_episode {
   /* Where the row came from, for messages. */
   const char *file;        /**< input name */
   unsigned long line;      /**< line the row starts on */
+  /* Timed releases: set from the optional air_time, timezone, runtime and
+   * status columns. Without a time the event is all-day. */
+  bool timed;              /**< air_time given: `time` is set */
+  int32_t time;            /**< seconds after midnight, 0..86399 */
+  bool utc;                /**< the time was given in UTC ("21:00Z") */
+  const char *timezone;    /**< optional IANA zone name (checked to exist) */
+  long runtime;            /**< minutes; 0 when not given */
+  epcal_event_status status; /**< from the status column */
 } epcal_episode;
 
 /* ------------------------------------------------------------------- read */
@@ -239,6 +255,31 @@ typedef struct epcal_render_options {
    * The renderer marks the events it renders as seen.
    */
   epcal_previous *previous;
+  /* Timed events. */
+  const char *timezone; /**< IANA zone for timed rows without one; NULL:
+                             such a row is an error (unless all_day) */
+  long runtime;         /**< minutes from start to DTEND when a row gives
+                             none; 0: 60 */
+  bool all_day;         /**< ignore times: every event is all-day */
+  /* Reminders: RFC 5545 durations relative to the start ("-PT30M"), one
+   * VALARM (ACTION:DISPLAY) each. */
+  const char *const *alarms;
+  size_t n_alarms;
+  /* Templates with {show} {season} {episode} {title} {code} {network}
+   * {description} {url}; {season:02} pads with zeros; {{ and }} are
+   * braces. NULL: the default summary ("Show S02E01 – Title") and the
+   * description column. */
+  const char *summary_template;
+  const char *description_template;
+  const char *const *categories; /**< CATEGORIES beside the network */
+  size_t n_categories;
+  /* Feed metadata (RFC 7986 and the common X-WR-/X-APPLE- properties);
+   * NULL: not written. */
+  const char *calendar_description; /**< DESCRIPTION and X-WR-CALDESC */
+  const char *refresh;   /**< duration: REFRESH-INTERVAL, X-PUBLISHED-TTL */
+  const char *color;     /**< CSS colour name or #RRGGBB: COLOR (a CSS
+                              name) and X-APPLE-CALENDAR-COLOR (hex) */
+  const char *url;       /**< the feed's own address: URL and SOURCE */
 } epcal_render_options;
 
 /** How the rendered events compare with the previous feed. */
@@ -253,6 +294,19 @@ typedef struct epcal_renderer epcal_renderer;
 /**
  * Creates a renderer that writes to `write(ctx, ...)`. `opts` is copied
  * (its strings too). Nothing is written until epcal_renderer_begin().
+ * Returns EPCAL_OK, EPCAL_ENOMEM, or EPCAL_EUSAGE when an option is invalid
+ * (an unknown time zone, a malformed duration, template or colour).
+ *
+ * Time zones: a timed event is written as DTSTART;TZID=Zone/Name with the
+ * plain IANA name, and one VTIMEZONE per zone used (built from the
+ * system's zoneinfo, truncated to the years the events cover) is written
+ * by epcal_renderer_end(), after the last VEVENT: the zones and years are
+ * known only once every event has been seen, and events stream out before
+ * that. RFC 5545 allows a VTIMEZONE anywhere in the VCALENDAR. A local
+ * time that does not exist (skipped by a spring-forward change) is
+ * interpreted with the offset before the gap, as RFC 5545 says, and
+ * written as the wall-clock time it names (02:30 EST = 03:30 EDT); an
+ * ambiguous one (repeated by a fall-back change) is the first occurrence.
  */
 epcal_status epcal_renderer_new(epcal_renderer **out,
                                 const epcal_render_options *opts,
@@ -269,7 +323,7 @@ epcal_status epcal_renderer_begin(epcal_renderer *r, epcal_error *err);
 epcal_status epcal_renderer_add(epcal_renderer *r, const epcal_episode *ep,
                                 epcal_error *err);
 
-/** Writes END:VCALENDAR and flushes. */
+/** Writes the VTIMEZONEs of the zones used, END:VCALENDAR, and flushes. */
 epcal_status epcal_renderer_end(epcal_renderer *r, epcal_error *err);
 
 /**

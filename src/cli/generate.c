@@ -14,7 +14,8 @@ static const char usage_text[] =
     "Usage: epcal generate [OPTIONS] [FILE.csv ...]\n"
     "\n"
     "Reads episode CSV (standard input when no FILE or '-') and writes one\n"
-    "iCalendar feed: an all-day event per release date.\n"
+    "iCalendar feed: an event per release date (all-day, or timed when an\n"
+    "air_time column gives a time).\n"
     "\n"
     "Output:\n"
     "  -o, --output FILE        write FILE atomically (default: standard "
@@ -30,6 +31,30 @@ static const char usage_text[] =
     "file):\n"
     "                           unchanged events keep DTSTAMP and SEQUENCE,\n"
     "                           changed ones get SEQUENCE+1\n"
+    "\n"
+    "Feed metadata:\n"
+    "      --calendar-description TEXT\n"
+    "                           DESCRIPTION and X-WR-CALDESC of the calendar\n"
+    "      --refresh DURATION   how often clients should poll, e.g. PT6H\n"
+    "                           (REFRESH-INTERVAL and X-PUBLISHED-TTL)\n"
+    "      --color COLOR        CSS colour name or #RRGGBB (COLOR and\n"
+    "                           X-APPLE-CALENDAR-COLOR)\n"
+    "      --url URL            where the feed is published (URL and SOURCE)\n"
+    "\n"
+    "Events:\n"
+    "      --timezone ZONE      IANA zone for rows with an air_time but no\n"
+    "                           timezone, e.g. America/New_York\n"
+    "      --runtime MINUTES    length of timed events without a runtime\n"
+    "                           (default 60)\n"
+    "      --all-day            all-day events even for rows with a time\n"
+    "      --alarm DURATION     a reminder before the start, e.g. -PT30M or\n"
+    "                           -P1D (repeatable)\n"
+    "      --summary TEMPLATE   event title, e.g. '{show} {season}x{episode:02}'\n"
+    "      --description TEMPLATE\n"
+    "                           event description; fields: {show} {season}\n"
+    "                           {episode} {title} {code} {network}\n"
+    "                           {description} {url}; {season:02} pads\n"
+    "      --category TEXT      a category beside the network (repeatable)\n"
     "\n"
     "Selection:\n"
     "      --show NAME          only this show (repeatable; case-insensitive)\n"
@@ -70,6 +95,10 @@ typedef struct generate_args {
   size_t n_shows;
   epcal_season_range *seasons;
   size_t n_seasons;
+  const char **alarms;
+  size_t n_alarms;
+  const char **categories;
+  size_t n_categories;
 } generate_args;
 
 static void on_warning(void *ctx, const epcal_error *w) {
@@ -163,7 +192,18 @@ int epcal_cli_generate(int argc, char **argv) {
     OPT_OUTPUT_DIR,
     OPT_PRUNE,
     OPT_ENCODING,
-    OPT_PROGRESS
+    OPT_PROGRESS,
+    OPT_TIMEZONE,
+    OPT_RUNTIME,
+    OPT_ALL_DAY,
+    OPT_ALARM,
+    OPT_SUMMARY,
+    OPT_DESCRIPTION,
+    OPT_CATEGORY,
+    OPT_CALDESC,
+    OPT_REFRESH,
+    OPT_COLOR,
+    OPT_URL
   };
   static const struct option longopts[] = {
       {"output", required_argument, NULL, 'o'},
@@ -187,6 +227,17 @@ int epcal_cli_generate(int argc, char **argv) {
       {"prune", no_argument, NULL, OPT_PRUNE},
       {"encoding", required_argument, NULL, OPT_ENCODING},
       {"progress", required_argument, NULL, OPT_PROGRESS},
+      {"timezone", required_argument, NULL, OPT_TIMEZONE},
+      {"runtime", required_argument, NULL, OPT_RUNTIME},
+      {"all-day", no_argument, NULL, OPT_ALL_DAY},
+      {"alarm", required_argument, NULL, OPT_ALARM},
+      {"summary", required_argument, NULL, OPT_SUMMARY},
+      {"description", required_argument, NULL, OPT_DESCRIPTION},
+      {"category", required_argument, NULL, OPT_CATEGORY},
+      {"calendar-description", required_argument, NULL, OPT_CALDESC},
+      {"refresh", required_argument, NULL, OPT_REFRESH},
+      {"color", required_argument, NULL, OPT_COLOR},
+      {"url", required_argument, NULL, OPT_URL},
       {"verbose", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
@@ -205,7 +256,10 @@ int epcal_cli_generate(int argc, char **argv) {
   int code = EPCAL_EXIT_USAGE;
   a.shows = calloc((size_t)argc, sizeof *a.shows);
   a.seasons = calloc((size_t)argc, sizeof *a.seasons);
-  if (a.shows == NULL || a.seasons == NULL) {
+  a.alarms = calloc((size_t)argc, sizeof *a.alarms);
+  a.categories = calloc((size_t)argc, sizeof *a.categories);
+  if (a.shows == NULL || a.seasons == NULL || a.alarms == NULL ||
+      a.categories == NULL) {
     epcal_cli_message("out of memory");
     code = EPCAL_EXIT_IO;
     goto done;
@@ -325,6 +379,51 @@ int epcal_cli_generate(int argc, char **argv) {
         goto done;
       }
       break;
+    /* Timed events, reminders, templates and feed metadata: the library
+     * checks the values (zone, durations, templates, colour). */
+    case OPT_TIMEZONE:
+      g.render.timezone = optarg;
+      break;
+    case OPT_RUNTIME: {
+      char *end;
+      long v = strtol(optarg, &end, 10);
+      if (end == optarg || *end != '\0' || v < 1 || v > 100000) {
+        epcal_cli_usage_error("generate",
+                              "invalid --runtime \"%s\" (minutes, 1 to "
+                              "100000)",
+                              optarg);
+        goto done;
+      }
+      g.render.runtime = v;
+      break;
+    }
+    case OPT_ALL_DAY:
+      g.render.all_day = true;
+      break;
+    case OPT_ALARM:
+      a.alarms[a.n_alarms++] = optarg;
+      break;
+    case OPT_SUMMARY:
+      g.render.summary_template = optarg;
+      break;
+    case OPT_DESCRIPTION:
+      g.render.description_template = optarg;
+      break;
+    case OPT_CATEGORY:
+      a.categories[a.n_categories++] = optarg;
+      break;
+    case OPT_CALDESC:
+      g.render.calendar_description = optarg;
+      break;
+    case OPT_REFRESH:
+      g.render.refresh = optarg;
+      break;
+    case OPT_COLOR:
+      g.render.color = optarg;
+      break;
+    case OPT_URL:
+      g.render.url = optarg;
+      break;
     case 'v':
       a.verbose = true;
       break;
@@ -372,6 +471,11 @@ int epcal_cli_generate(int argc, char **argv) {
   if (g.previous == NULL && a.output != NULL && strcmp(a.output, "-") != 0) {
     g.previous = a.output;
   }
+  g.render.now = epcal_now();
+  g.render.alarms = a.alarms;
+  g.render.n_alarms = a.n_alarms;
+  g.render.categories = a.categories;
+  g.render.n_categories = a.n_categories;
   char *name = calendar_name != NULL ? strdup(calendar_name) : default_name(&a);
   g.render.calendar_name = name;
 
@@ -454,5 +558,7 @@ int epcal_cli_generate(int argc, char **argv) {
 done:
   free(a.shows);
   free(a.seasons);
+  free(a.alarms);
+  free(a.categories);
   return code;
 }

@@ -147,8 +147,22 @@ static epcal_status run_input(const epcal_generate_options *opts,
       stats->filtered++;
       continue;
     }
-    st = emit(emit_ctx, ep, err);
+    st = emit(emit_ctx, ep, &row_err);
+    if (st == EPCAL_EDATA && opts->skip_invalid) {
+      /* Refused before any of its bytes were written (a timed row without
+       * a time zone): skip it like a row the reader refused. */
+      stats->skipped++;
+      if (opts->warn != NULL) {
+        prefix_message(&row_err, "skipped row: ");
+        opts->warn(opts->warn_ctx, &row_err);
+      }
+      st = EPCAL_OK;
+      continue;
+    }
     if (st != EPCAL_OK) {
+      if (err != NULL) {
+        *err = row_err;
+      }
       break;
     }
   }

@@ -16,6 +16,10 @@ static const char *const canonical[EPCAL__F_COUNT] = {
     [EPCAL__F_URL] = "url",
     [EPCAL__F_NETWORK] = "network",
     [EPCAL__F_UID] = "uid",
+    [EPCAL__F_AIR_TIME] = "air_time",
+    [EPCAL__F_TIMEZONE] = "timezone",
+    [EPCAL__F_RUNTIME] = "runtime",
+    [EPCAL__F_STATUS] = "status",
 };
 
 /* Normalised names (lower case, no separators) and the field they mean. */
@@ -62,6 +66,19 @@ static const struct alias {
     {"network", EPCAL__F_NETWORK},
     {"channel", EPCAL__F_NETWORK},
     {"uid", EPCAL__F_UID},
+    {"airtime", EPCAL__F_AIR_TIME},
+    {"time", EPCAL__F_AIR_TIME},
+    {"releasetime", EPCAL__F_AIR_TIME},
+    {"starttime", EPCAL__F_AIR_TIME},
+    {"timezone", EPCAL__F_TIMEZONE},
+    {"tz", EPCAL__F_TIMEZONE},
+    {"tzid", EPCAL__F_TIMEZONE},
+    {"zone", EPCAL__F_TIMEZONE},
+    {"runtime", EPCAL__F_RUNTIME},
+    {"duration", EPCAL__F_RUNTIME},
+    {"length", EPCAL__F_RUNTIME},
+    {"minutes", EPCAL__F_RUNTIME},
+    {"status", EPCAL__F_STATUS},
 };
 
 const char *epcal__field_name(epcal__field f) { return canonical[f]; }

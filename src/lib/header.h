@@ -16,6 +16,10 @@ typedef enum epcal__field {
   EPCAL__F_URL,
   EPCAL__F_NETWORK,
   EPCAL__F_UID,
+  EPCAL__F_AIR_TIME,
+  EPCAL__F_TIMEZONE,
+  EPCAL__F_RUNTIME,
+  EPCAL__F_STATUS,
   EPCAL__F_COUNT
 } epcal__field;
 

@@ -10,6 +10,7 @@
 #include "error.h"
 #include "icsout.h"
 #include "previous.h"
+#include "render_ext.h"
 #include "utf8.h"
 
 #include <errno.h>
@@ -62,6 +63,7 @@ struct epcal_renderer {
   epcal_previous *previous;
   epcal_render_counts counts;
   unsigned long events;
+  epcal__render_ext *ext; /* times, zones, templates, alarms, metadata */
 };
 
 static void format_utc(int64_t t, char out[17]) {
@@ -77,19 +79,6 @@ static void format_utc(int64_t t, char out[17]) {
            d.month, d.day, (int)(secs / 3600), (int)(secs / 60 % 60),
            (int)(secs % 60));
   memcpy(out, tmp, 17);
-}
-
-/* YYYYMMDD, without snprintf: this is on the hot path. */
-static void format_date(epcal_date d, char out[8]) {
-  int y = d.year;
-  out[0] = (char)('0' + y / 1000 % 10);
-  out[1] = (char)('0' + y / 100 % 10);
-  out[2] = (char)('0' + y / 10 % 10);
-  out[3] = (char)('0' + y % 10);
-  out[4] = (char)('0' + d.month / 10);
-  out[5] = (char)('0' + d.month % 10);
-  out[6] = (char)('0' + d.day / 10);
-  out[7] = (char)('0' + d.day % 10);
 }
 
 epcal_status epcal_renderer_new(epcal_renderer **out,
@@ -118,6 +107,11 @@ epcal_status epcal_renderer_new(epcal_renderer **out,
   r->now = opts != NULL ? opts->now : 0;
   r->previous = opts != NULL ? opts->previous : NULL;
   format_utc(r->now, r->now_text);
+  epcal_status st = epcal__render_ext_new(&r->ext, opts, err);
+  if (st != EPCAL_OK) {
+    epcal_renderer_free(r);
+    return st;
+  }
   *out = r;
   return EPCAL_OK;
 }
@@ -143,6 +137,7 @@ epcal_status epcal_renderer_begin(epcal_renderer *r, epcal_error *err) {
   epcal__icsout_begin(o, "X-WR-CALNAME");
   epcal__icsout_text_line(o, r->calendar_name, n);
   epcal__icsout_end(o);
+  epcal__render_ext_header(r->ext, o);
   return io_status(r, err);
 }
 
@@ -165,42 +160,27 @@ static void text_property(epcal__icsout *o, const char *name,
 }
 
 /* Writes the event's body into r->body. */
-static void render_body(epcal_renderer *r, const epcal_episode *ep) {
+static bool render_body(epcal_renderer *r, const epcal_episode *ep,
+                        const epcal__when *when, const char *summary,
+                        const char *description) {
   epcal__icsout *o = &r->body_out;
-  char buf[64];
   r->body.len = 0;
-
-  format_date(ep->date, buf);
-  epcal__icsout_begin(o, "DTSTART;VALUE=DATE");
-  epcal__icsout_raw(o, buf, 8);
-  epcal__icsout_end(o);
-  /* DTEND is exclusive: the next day makes a one-day event that reads as
-   * the same date in every time zone. */
-  format_date(epcal__date_next(ep->date), buf);
-  epcal__icsout_begin(o, "DTEND;VALUE=DATE");
-  epcal__icsout_raw(o, buf, 8);
-  epcal__icsout_end(o);
-
-  epcal__icsout_begin(o, "SUMMARY");
-  epcal__icsout_text_line(o, ep->show, strlen(ep->show));
-  size_t n = (size_t)snprintf(buf, sizeof buf, " S%02ldE%02ld", ep->season,
-                              ep->number);
-  epcal__icsout_raw(o, buf, n);
-  if (ep->title != NULL && *ep->title != '\0') {
-    epcal__icsout_raw(o, " \xE2\x80\x93 ", 5); /* en dash */
-    epcal__icsout_text_line(o, ep->title, strlen(ep->title));
+  if (!epcal__render_ext_write_when(r->ext, o, ep, when)) {
+    return false;
   }
+  epcal__icsout_begin(o, "SUMMARY");
+  epcal__icsout_text_line(o, summary, strlen(summary));
   epcal__icsout_end(o);
-
-  text_property(o, "DESCRIPTION", ep->description);
+  text_property(o, "DESCRIPTION", description);
   if (ep->url != NULL && *ep->url != '\0') {
     epcal__icsout_begin(o, "URL");
     epcal__icsout_uri(o, ep->url, strlen(ep->url));
     epcal__icsout_end(o);
   }
-  text_property(o, "CATEGORIES", ep->network);
+  epcal__render_ext_categories(r->ext, o, ep);
   epcal__icsout_line(o, "TRANSP:TRANSPARENT");
-  epcal__icsout_flush(o);
+  epcal__render_ext_alarms(r->ext, o);
+  return epcal__icsout_flush(o);
 }
 
 /* The fingerprint of the body: each physical line without its CRLF, the
@@ -240,7 +220,8 @@ epcal_status epcal_renderer_add(epcal_renderer *r, const epcal_episode *ep,
   }
   if (!valid_text(ep->show) || !valid_text(ep->title) ||
       !valid_text(ep->description) || !valid_text(ep->network) ||
-      !valid_text(ep->url) || !valid_text(ep->uid)) {
+      !valid_text(ep->url) || !valid_text(ep->uid) ||
+      !valid_text(ep->timezone)) {
     return epcal__fail(err, EPCAL_EDATA, ep->file, ep->line, 0,
                        "episode text is not valid UTF-8");
   }
@@ -249,8 +230,16 @@ epcal_status epcal_renderer_add(epcal_renderer *r, const epcal_episode *ep,
     return epcal__fail(err, EPCAL_EDATA, ep->file, ep->line, 0,
                        "episode date is not a real calendar date");
   }
-  render_body(r, ep);
-  if (!render_uid(r, ep) || r->body_out.failed) {
+  epcal__when when;
+  epcal_status st = epcal__render_ext_when(r->ext, ep, &when, err);
+  if (st != EPCAL_OK) {
+    return st;
+  }
+  const char *summary = epcal__render_ext_summary(r->ext, ep);
+  const char *description = epcal__render_ext_description(r->ext, ep);
+  if (summary == NULL || (description == NULL && ep->description != NULL) ||
+      !render_body(r, ep, &when, summary, description) ||
+      !render_uid(r, ep)) {
     return epcal__fail(err, EPCAL_ENOMEM, ep->file, ep->line, 0,
                        "out of memory");
   }
@@ -309,6 +298,11 @@ epcal_status epcal_renderer_add(epcal_renderer *r, const epcal_episode *ep,
 }
 
 epcal_status epcal_renderer_end(epcal_renderer *r, epcal_error *err) {
+  /* The zones are known only now: VTIMEZONEs go after the events (RFC 5545
+   * allows them anywhere in the VCALENDAR; see epcal_renderer_new()). */
+  if (!epcal__render_ext_zones(r->ext, &r->out)) {
+    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+  }
   epcal__icsout_line(&r->out, "END:VCALENDAR");
   epcal__icsout_flush(&r->out);
   return io_status(r, err);
@@ -358,6 +352,7 @@ void epcal_renderer_free(epcal_renderer *r) {
   epcal__icsout_free(&r->body_out);
   free(r->body.data);
   free(r->uid.data);
+  epcal__render_ext_free(r->ext);
   free(r->calendar_name);
   free(r);
 }

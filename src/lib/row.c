@@ -206,6 +206,10 @@ epcal_status epcal__row_convert(epcal_reader *r, const epcal__header *h,
   e.url = cell[EPCAL__F_URL];
   e.network = cell[EPCAL__F_NETWORK];
   e.uid = cell[EPCAL__F_UID];
+  epcal_status st = epcal__row_timing(r, h, cell, &e, err);
+  if (st != EPCAL_OK) {
+    return st;
+  }
   *ep = e;
   return EPCAL_OK;
 }

@@ -15,4 +15,14 @@ epcal_status epcal__row_convert(epcal_reader *r, const epcal__header *h,
                                 const char *date_format, epcal_episode *ep,
                                 epcal_error *err);
 
+/*
+ * Reads the optional timing columns (air_time, timezone, runtime, status)
+ * from the trimmed cells (NULL when absent or empty) into *e. Fails with
+ * EPCAL_EDATA placed at the offending cell (an unknown zone, a malformed
+ * time).
+ */
+epcal_status epcal__row_timing(epcal_reader *r, const epcal__header *h,
+                               char *const *cell, epcal_episode *e,
+                               epcal_error *err);
+
 #endif

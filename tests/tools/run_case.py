@@ -5,6 +5,8 @@ A case is a directory:
   args          the command line after `epcal`, one argument per line;
                 the word INPUT stands for the case's input.csv, OUTPUT for a
                 file in a scratch directory
+  args.json     instead of args: a JSON list of the arguments (for
+                arguments that hold line breaks)
   input.csv     the input (optional if args does not name INPUT)
   expected.ics  golden: the exact bytes of the feed (CRLF included)
   expected.err  the exact standard error (the scratch directory reads
@@ -61,7 +63,12 @@ def check_with_icalendar(data):
 
 def main():
     kind, binary, case = sys.argv[1:4]
-    args = read(os.path.join(case, "args"), b"").decode().splitlines()
+    args_json = read(os.path.join(case, "args.json"))
+    if args_json is not None:
+        import json
+        args = json.loads(args_json.decode())
+    else:
+        args = read(os.path.join(case, "args"), b"").decode().splitlines()
     scratch = tempfile.mkdtemp(prefix="epcal-case-")
     try:
         out_path = os.path.join(scratch, "feed.ics")

@@ -1,0 +1,254 @@
+#include "ical_tz.h"
+
+#include "date.h"
+
+#include <libical/ical.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+/* epcal__zone is icaltimezone: the cast keeps libical out of the header. */
+static icaltimezone *ical(const epcal__zone *z) {
+  return (icaltimezone *)(void *)z;
+}
+
+/* Characters of tz database names; anything else (a path, blanks) is
+ * refused before libical turns the name into a file name. */
+static bool plausible_name(const char *name) {
+  size_t n = strlen(name);
+  if (n == 0 || n > 64 || name[0] == '/' || strstr(name, "..") != NULL) {
+    return false;
+  }
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)name[i];
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+          (c >= '0' && c <= '9') || c == '/' || c == '_' || c == '-' ||
+          c == '+')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/* Rows usually name a few zones over and over, and libical finds a zone by
+ * a linear search of some 600 names: remember the last few answers, per
+ * thread. */
+#define ZONE_CACHE 8
+
+const epcal__zone *epcal__zone_find(const char *name) {
+  static _Thread_local char cached_name[ZONE_CACHE][65];
+  static _Thread_local const epcal__zone *cached_zone[ZONE_CACHE];
+  static _Thread_local unsigned next;
+  for (unsigned i = 0; i < ZONE_CACHE; i++) {
+    if (cached_zone[i] != NULL && strcmp(name, cached_name[i]) == 0) {
+      return cached_zone[i];
+    }
+  }
+  if (!plausible_name(name)) {
+    return NULL;
+  }
+  icaltimezone *z = icaltimezone_get_builtin_timezone(name);
+  if (z == NULL) {
+    return NULL;
+  }
+  /* libical answers UTC (no VTIMEZONE) for "UTC" and "GMT"; any other zone
+   * without a component cannot be written. */
+  if (z != icaltimezone_get_utc_timezone() &&
+      icaltimezone_get_component(z) == NULL) {
+    return NULL;
+  }
+  unsigned slot = next++ % ZONE_CACHE;
+  strcpy(cached_name[slot], name);
+  cached_zone[slot] = (const epcal__zone *)(void *)z;
+  return cached_zone[slot];
+}
+
+bool epcal__zone_is_utc(const epcal__zone *z) {
+  return ical(z) == icaltimezone_get_utc_timezone();
+}
+
+const char *epcal__zone_name(const epcal__zone *z) {
+  /* The location is the plain IANA name; the TZID carries libical's
+   * prefix. */
+  const char *loc = icaltimezone_get_location(ical(z));
+  return loc != NULL ? loc : "UTC";
+}
+
+/* The zone's UTC offset (seconds east) at a UTC instant. */
+static int offset_at(const epcal__zone *z, int64_t utc) {
+  if (epcal__zone_is_utc(z)) {
+    return 0;
+  }
+  int64_t days = utc / 86400;
+  int64_t secs = utc % 86400;
+  if (secs < 0) {
+    secs += 86400;
+    days--;
+  }
+  epcal_date d = epcal__date_from_days(days);
+  struct icaltimetype tt = icaltime_null_time();
+  tt.year = d.year;
+  tt.month = d.month;
+  tt.day = d.day;
+  tt.hour = (int)(secs / 3600);
+  tt.minute = (int)(secs / 60 % 60);
+  tt.second = (int)(secs % 60);
+  tt.zone = icaltimezone_get_utc_timezone();
+  int dst = 0;
+  return icaltimezone_get_utc_offset_of_utc_time(ical(z), &tt, &dst);
+}
+
+int64_t epcal__zone_to_utc(const epcal__zone *z, int64_t local, int64_t *wall) {
+  /* The offsets a day before and after: at most one change lies between
+   * them in any real zone. An offset o fits when the instant local - o
+   * really has offset o. */
+  int before = offset_at(z, local - 86400);
+  int after = offset_at(z, local + 86400);
+  if (before == after && offset_at(z, local - before) == before) {
+    /* No change near this time: the common case, and the fast one. */
+    if (wall != NULL) {
+      *wall = local;
+    }
+    return local - before;
+  }
+  bool fits_before = offset_at(z, local - before) == before;
+  bool fits_after = offset_at(z, local - after) == after;
+  int64_t utc;
+  if (fits_before) {
+    utc = local - before; /* also the first of two occurrences */
+  } else if (fits_after) {
+    utc = local - after;
+  } else {
+    utc = local - before; /* in a gap: the offset before it */
+  }
+  if (wall != NULL) {
+    *wall = utc + offset_at(z, utc);
+  }
+  return utc;
+}
+
+int64_t epcal__zone_to_local(const epcal__zone *z, int64_t utc) {
+  return utc + offset_at(z, utc);
+}
+
+struct epcal__zone_use {
+  const epcal__zone *zone;
+  int64_t from;
+  int64_t to;
+};
+
+bool epcal__zoneset_add(epcal__zoneset *s, const epcal__zone *z, int64_t from,
+                        int64_t to) {
+  if (epcal__zone_is_utc(z)) {
+    return true;
+  }
+  for (size_t i = 0; i < s->n; i++) {
+    struct epcal__zone_use *u = &s->use[i];
+    if (u->zone == z) {
+      u->from = from < u->from ? from : u->from;
+      u->to = to > u->to ? to : u->to;
+      return true;
+    }
+  }
+  if (s->n == s->cap) {
+    size_t cap = s->cap == 0 ? 4 : s->cap * 2;
+    struct epcal__zone_use *p = realloc(s->use, cap * sizeof *p);
+    if (p == NULL) {
+      return false;
+    }
+    s->use = p;
+    s->cap = cap;
+  }
+  s->use[s->n++] = (struct epcal__zone_use){z, from, to};
+  return true;
+}
+
+/* Midnight UTC of January 1 of `year` plus `days`, as a libical UTC time. */
+static struct icaltimetype year_start(int year, int days) {
+  epcal_date d = {year, 1, 1};
+  d = epcal__date_from_days(epcal__date_to_days(d) + days);
+  struct icaltimetype tt = icaltime_null_time();
+  tt.year = d.year;
+  tt.month = d.month;
+  tt.day = d.day;
+  tt.zone = icaltimezone_get_utc_timezone();
+  return tt;
+}
+
+static int year_of(int64_t utc) {
+  int64_t days = utc / 86400 - (utc % 86400 < 0 ? 1 : 0);
+  return epcal__date_from_days(days).year;
+}
+
+/* Writes libical's serialisation line by line: continuation lines (a
+ * leading blank) are joined first, then icsout folds again. */
+static void write_unfolded(epcal__icsout *o, const char *text) {
+  bool open = false;
+  const char *p = text;
+  while (*p != '\0') {
+    const char *nl = strchr(p, '\n');
+    size_t n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+    size_t m = n;
+    if (m > 0 && p[m - 1] == '\r') {
+      m--;
+    }
+    if (p[0] == ' ' || p[0] == '\t') {
+      if (m > 1) {
+        epcal__icsout_raw(o, p + 1, m - 1);
+      }
+    } else if (m > 0) {
+      if (open) {
+        epcal__icsout_end(o);
+      }
+      o->col = 0;
+      epcal__icsout_raw(o, p, m);
+      open = true;
+    }
+    p += nl != NULL ? n + 1 : n;
+  }
+  if (open) {
+    epcal__icsout_end(o);
+  }
+}
+
+bool epcal__zoneset_write(const epcal__zoneset *s, epcal__icsout *o) {
+  for (size_t i = 0; i < s->n; i++) {
+    const struct epcal__zone_use *u = &s->use[i];
+    icalcomponent *vtz =
+        icalcomponent_new_clone(icaltimezone_get_component(ical(u->zone)));
+    if (vtz == NULL) {
+      return false;
+    }
+    icalproperty *tzid =
+        icalcomponent_get_first_property(vtz, ICAL_TZID_PROPERTY);
+    if (tzid != NULL) {
+      icalproperty_set_tzid(tzid, epcal__zone_name(u->zone));
+    }
+    /* Whole years, with a day to spare on each side so that every zone's
+     * local midnight of January 1 (up to 14 hours from UTC) is covered. */
+    icaltimezone_truncate_vtimezone(vtz, year_start(year_of(u->from), -1),
+                                    year_start(year_of(u->to) + 1, 1), 0);
+    /* Truncation adds TZUNTIL (RFC 7808), which RFC 5545 parsers do not
+     * know; the observances themselves say enough. */
+    icalproperty *until =
+        icalcomponent_get_first_property(vtz, ICAL_TZUNTIL_PROPERTY);
+    if (until != NULL) {
+      icalcomponent_remove_property(vtz, until);
+      icalproperty_free(until);
+    }
+    char *text = icalcomponent_as_ical_string_r(vtz);
+    icalcomponent_free(vtz);
+    if (text == NULL) {
+      return false;
+    }
+    write_unfolded(o, text);
+    free(text);
+  }
+  return true;
+}
+
+void epcal__zoneset_free(epcal__zoneset *s) {
+  free(s->use);
+  s->use = NULL;
+  s->n = s->cap = 0;
+}
