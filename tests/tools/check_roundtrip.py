@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+"""Real-world CSV, read by epcal and by Python's csv module, must agree.
+
+Usage: check_roundtrip.py EPCAL. For every variant of one table (each
+delimiter, each line end, with and without a byte-order mark, header
+aliases, quoted delimiters, doubled quotes and line breaks, split over two
+files), epcal writes a feed and python3-icalendar decodes it; every event's
+text must equal what Python's csv module reads from the same bytes, after
+epcal's documented rules: blanks trimmed, CRLF and CR inside a field read
+as a line break, SUMMARY = "show SxxEyy – title" on one line.
+"""
+import csv
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from icalendar import Calendar
+
+EPCAL = os.path.abspath(sys.argv[1])
+
+ROWS = [
+    ["Law & Order; SVU", "24", "1", "2022-09-22", "Title, with; specials \\",
+     "First line, \"quoted\";\nsecond line \\ end", "NBC, Universal",
+     "https://example.org/svu"],
+    ["Café Olé 📺", "1", "2", "March 3, 2022", "Ünïcödé ✓ → long " * 6,
+     "Ελληνικά, русский, 日本語\n\nafter a blank line", "", ""],
+    ["Orbit, Inc.", "0", "1", "May 5 2022", "  padded  title  ", "", "",
+     "https://example.org/a b"],
+    ["Tabs\tInside", "3", "10", "20221231", "multi\nline\ntitle", "tab\there",
+     "Net;work", ""],
+]
+
+HEADERS = [
+    ["show", "season", "episode", "air_date", "title", "description",
+     "network", "url"],
+    ["Series Name", "Season Number", "Episode Number", "Air Date",
+     "Episode Title", "Overview", "Channel", "Link"],
+]
+
+failures = 0
+
+
+def fail(variant, msg):
+    global failures
+    failures += 1
+    print(f"FAIL {variant}: {msg}")
+
+
+def encode_table(header, rows, delim, eol, bom):
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=delim, lineterminator=eol,
+                   quoting=csv.QUOTE_MINIMAL)
+    w.writerow(header)
+    for r in rows:
+        # Inside quoted fields a line break is written as the file's own.
+        w.writerow([c.replace("\n", eol) for c in r])
+    data = buf.getvalue().encode()
+    return (b"\xef\xbb\xbf" + data) if bom else data
+
+
+def expected_events(data, delim):
+    """What Python's csv module reads, with epcal's rules applied."""
+    text = data.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
+    out = {}
+    for r in rows[1:]:
+        if not r:
+            continue
+        r = [c.replace("\r\n", "\n").replace("\r", "\n").strip(" \t\n")
+             for c in r]
+        show, season, number, _, title, desc, net, url = r
+        summary = f"{show} S{int(season):02d}E{int(number):02d}"
+        if title:
+            summary += " \u2013 " + title
+        summary = re.sub(r"[ \t\n]+", " ", summary)
+        out[(show, int(season), int(number))] = {
+            "summary": summary, "description": desc or None,
+            "network": net or None, "url": url or None}
+    return out
+
+
+def decoded_events(feed):
+    out = {}
+    for ev in Calendar.from_ical(feed).walk("VEVENT"):
+        summary = str(ev["SUMMARY"])
+        cats = ev.get("CATEGORIES")
+        net = None
+        if cats is not None:
+            net = ",".join(str(c) for c in cats.cats)
+        out[summary] = {
+            "summary": summary,
+            "description": str(ev["DESCRIPTION"]) if "DESCRIPTION" in ev
+            else None,
+            "network": net,
+            "url": str(ev["URL"]) if "URL" in ev else None}
+    return out
+
+
+def check(variant, files, delim):
+    args = [EPCAL, "generate"] + files
+    p = subprocess.run(args, capture_output=True, timeout=60)
+    if p.returncode != 0 or p.stderr:
+        fail(variant, f"exit {p.returncode}: {p.stderr.decode()}")
+        return
+    got = decoded_events(p.stdout)
+    want = {}
+    for f in files:
+        with open(f, "rb") as fh:
+            want.update(expected_events(fh.read(), delim))
+    if len(got) != len(want):
+        fail(variant, f"{len(got)} events, expected {len(want)}")
+    for w in want.values():
+        g = got.get(w["summary"])
+        if g is None:
+            fail(variant, f"no event {w['summary']!r}; have {list(got)}")
+            continue
+        wurl = w["url"].replace(" ", "%20") if w["url"] else None
+        for k, v in (("description", w["description"]),
+                     ("network", w["network"]), ("url", wurl)):
+            if g[k] != v:
+                fail(variant, f"{k}: {g[k]!r} != {v!r}")
+
+
+def main():
+    d = tempfile.mkdtemp(prefix="epcal-roundtrip-")
+    n = 0
+    try:
+        for delim, dname in ((",", "comma"), (";", "semicolon"),
+                             ("\t", "tab")):
+            for eol, ename in (("\n", "lf"), ("\r\n", "crlf"), ("\r", "cr")):
+                for bom in (False, True):
+                    for h, header in enumerate(HEADERS):
+                        variant = f"{dname}-{ename}-{'bom' if bom else 'nobom'}-h{h}"
+                        data = encode_table(header, ROWS, delim, eol, bom)
+                        path = os.path.join(d, variant + ".csv")
+                        with open(path, "wb") as f:
+                            f.write(data)
+                        check(variant, [path], delim)
+                        n += 1
+        # Two files merged into one feed.
+        a, b = os.path.join(d, "a.csv"), os.path.join(d, "b.csv")
+        with open(a, "wb") as f:
+            f.write(encode_table(HEADERS[0], ROWS[:2], ",", "\n", False))
+        with open(b, "wb") as f:
+            f.write(encode_table(HEADERS[1], ROWS[2:], ",", "\r\n", True))
+        check("two-files", [a, b], ",")
+        n += 1
+    finally:
+        shutil.rmtree(d)
+    print(f"{n - min(failures, n)} passed, {min(failures, n)} failed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
