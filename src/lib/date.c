@@ -298,6 +298,34 @@ epcal_status epcal_date_parse(const char *text, const char *format,
   return EPCAL_OK;
 }
 
+/* Two decimal digits. */
+static void put2(char *out, int v) {
+  out[0] = (char)('0' + v / 10 % 10);
+  out[1] = (char)('0' + v % 10);
+}
+
+void epcal__format_days(int64_t days, char out[8]) {
+  epcal_date d = epcal__date_from_days(days);
+  put2(out, d.year / 100);
+  put2(out + 2, d.year % 100);
+  put2(out + 4, d.month);
+  put2(out + 6, d.day);
+}
+
+void epcal__format_datetime(int64_t t, char out[15]) {
+  int64_t days = t / 86400;
+  int64_t secs = t % 86400;
+  if (secs < 0) {
+    secs += 86400;
+    days--;
+  }
+  epcal__format_days(days, out);
+  out[8] = 'T';
+  put2(out + 9, (int)(secs / 3600));
+  put2(out + 11, (int)(secs / 60 % 60));
+  put2(out + 13, (int)(secs % 60));
+}
+
 int64_t epcal_now(void) {
   const char *sde = getenv("SOURCE_DATE_EPOCH");
   if (sde != NULL && *sde != '\0') {

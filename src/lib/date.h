@@ -26,4 +26,11 @@ int epcal__date_cmp(epcal_date a, epcal_date b);
  */
 bool epcal__date_is_unscheduled(const char *text);
 
+/* YYYYMMDD from days since the epoch (no NUL), without snprintf: this is on
+ * the hot path. */
+void epcal__format_days(int64_t days, char out[8]);
+
+/* YYYYMMDDTHHMMSS from seconds since the epoch (no NUL). */
+void epcal__format_datetime(int64_t t, char out[15]);
+
 #endif

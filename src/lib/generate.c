@@ -71,6 +71,42 @@ static epcal_status check_repeat(const epcal_generate_options *opts,
                      "out of memory");
 }
 
+/*
+ * One row through select and emit. Returns EPCAL_OK (used, dropped or left
+ * out), or the row's error in *row_err.
+ */
+static epcal_status take_row(const epcal_generate_options *opts,
+                             epcal__seen *seen, const epcal__finales *finales,
+                             epcal__emit_fn emit, void *emit_ctx,
+                             const epcal_episode *ep,
+                             epcal_generate_stats *stats,
+                             epcal_error *row_err) {
+  bool drop;
+  epcal_status st = check_repeat(opts, seen, ep, &drop, row_err);
+  if (st != EPCAL_OK) {
+    return st;
+  }
+  if (drop) {
+    stats->duplicates++;
+    return EPCAL_OK;
+  }
+  if (!ep->scheduled) {
+    stats->unscheduled++;
+    tell(opts->note, opts->note_ctx, ep,
+         "S%02ldE%02ld of \"%s\" is not scheduled yet; no event", ep->season,
+         ep->number, ep->show);
+    return EPCAL_OK;
+  }
+  if (!epcal_selection_matches(&opts->select, ep) ||
+      (finales != NULL && !epcal__finales_has(finales, ep))) {
+    stats->filtered++;
+    return EPCAL_OK;
+  }
+  /* The renderer refuses a row (a timed row without a time zone) before
+   * writing any of its bytes, so such a row can be skipped too. */
+  return emit(emit_ctx, ep, row_err);
+}
+
 static epcal_status run_input(const epcal_generate_options *opts,
                               const char *path, epcal__seen *seen,
                               const epcal__finales *finales,
@@ -86,8 +122,6 @@ static epcal_status run_input(const epcal_generate_options *opts,
     return epcal__fail(err, EPCAL_ENOMEM, path, 0, 0, "out of memory");
   }
   for (;;) {
-    const epcal_episode *ep;
-    epcal_error row_err;
     if (opts->progress != NULL && (epcal_reader_rows(rd) & 4095) == 0) {
       opts->progress(opts->progress_ctx, stats->rows + epcal_reader_rows(rd),
                      stats->bytes + epcal_reader_bytes(rd));
@@ -96,7 +130,16 @@ static epcal_status run_input(const epcal_generate_options *opts,
       st = epcal__fail(err, EPCAL_EIO, path, 0, 0, "interrupted");
       break;
     }
+    const epcal_episode *ep;
+    epcal_error row_err;
     st = epcal_reader_next(rd, &ep, &row_err);
+    if (st == EPCAL_OK && ep == NULL) {
+      break;
+    }
+    if (st == EPCAL_OK) {
+      st = take_row(opts, seen, finales, emit, emit_ctx, ep, stats, &row_err);
+    }
+    /* A data error in a row is skippable; one in the header is not. */
     if (st == EPCAL_EDATA && opts->skip_invalid &&
         epcal_reader_columns(rd) > 0) {
       stats->skipped++;
@@ -104,59 +147,6 @@ static epcal_status run_input(const epcal_generate_options *opts,
         prefix_message(&row_err, "skipped row: ");
         opts->warn(opts->warn_ctx, &row_err);
       }
-      continue;
-    }
-    if (st != EPCAL_OK) {
-      if (err != NULL) {
-        *err = row_err;
-      }
-      break;
-    }
-    if (ep == NULL) {
-      break;
-    }
-    bool drop;
-    st = check_repeat(opts, seen, ep, &drop, &row_err);
-    if (st == EPCAL_EDATA && opts->skip_invalid) {
-      stats->skipped++;
-      if (opts->warn != NULL) {
-        prefix_message(&row_err, "skipped row: ");
-        opts->warn(opts->warn_ctx, &row_err);
-      }
-      continue;
-    }
-    if (st != EPCAL_OK) {
-      if (err != NULL) {
-        *err = row_err;
-      }
-      break;
-    }
-    if (drop) {
-      stats->duplicates++;
-      continue;
-    }
-    if (!ep->scheduled) {
-      stats->unscheduled++;
-      tell(opts->note, opts->note_ctx, ep,
-           "S%02ldE%02ld of \"%s\" is not scheduled yet; no event",
-           ep->season, ep->number, ep->show);
-      continue;
-    }
-    if (!epcal_selection_matches(&opts->select, ep) ||
-        (finales != NULL && !epcal__finales_has(finales, ep))) {
-      stats->filtered++;
-      continue;
-    }
-    st = emit(emit_ctx, ep, &row_err);
-    if (st == EPCAL_EDATA && opts->skip_invalid) {
-      /* Refused before any of its bytes were written (a timed row without
-       * a time zone): skip it like a row the reader refused. */
-      stats->skipped++;
-      if (opts->warn != NULL) {
-        prefix_message(&row_err, "skipped row: ");
-        opts->warn(opts->warn_ctx, &row_err);
-      }
-      st = EPCAL_OK;
       continue;
     }
     if (st != EPCAL_OK) {

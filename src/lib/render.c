@@ -66,19 +66,11 @@ struct epcal_renderer {
   epcal__render_ext *ext; /* times, zones, templates, alarms, metadata */
 };
 
+/* YYYYMMDDTHHMMSSZ, NUL-terminated. */
 static void format_utc(int64_t t, char out[17]) {
-  int64_t days = t / 86400;
-  int64_t secs = t % 86400;
-  if (secs < 0) {
-    secs += 86400;
-    days--;
-  }
-  epcal_date d = epcal__date_from_days(days);
-  char tmp[64];
-  snprintf(tmp, sizeof tmp, "%04d%02d%02dT%02d%02d%02dZ", d.year % 10000,
-           d.month, d.day, (int)(secs / 3600), (int)(secs / 60 % 60),
-           (int)(secs % 60));
-  memcpy(out, tmp, 17);
+  epcal__format_datetime(t, out);
+  out[15] = 'Z';
+  out[16] = '\0';
 }
 
 epcal_status epcal_renderer_new(epcal_renderer **out,

@@ -238,37 +238,6 @@ void epcal__render_ext_header(epcal__render_ext *x, epcal__icsout *o) {
 
 /* ------------------------------------------------------------ start, end */
 
-/* Two decimal digits. */
-static void put2(char *out, int v) {
-  out[0] = (char)('0' + v / 10 % 10);
-  out[1] = (char)('0' + v % 10);
-}
-
-/* YYYYMMDD from days since the epoch, without snprintf: this is on the hot
- * path. */
-static void format_days(int64_t days, char out[8]) {
-  epcal_date d = epcal__date_from_days(days);
-  put2(out, d.year / 100);
-  put2(out + 2, d.year % 100);
-  put2(out + 4, d.month);
-  put2(out + 6, d.day);
-}
-
-/* YYYYMMDDTHHMMSS from seconds since the epoch. */
-static void format_datetime(int64_t t, char out[15]) {
-  int64_t days = t / 86400;
-  int64_t secs = t % 86400;
-  if (secs < 0) {
-    secs += 86400;
-    days--;
-  }
-  format_days(days, out);
-  out[8] = 'T';
-  put2(out + 9, (int)(secs / 3600));
-  put2(out + 11, (int)(secs / 60 % 60));
-  put2(out + 13, (int)(secs % 60));
-}
-
 epcal_status epcal__render_ext_when(epcal__render_ext *x,
                                     const epcal_episode *ep, epcal__when *w,
                                     epcal_error *err) {
@@ -338,17 +307,17 @@ bool epcal__render_ext_write_when(epcal__render_ext *x, epcal__icsout *o,
   if (!w->timed) {
     /* DTEND is exclusive: the next day makes a one-day event that reads as
      * the same date in every time zone. */
-    format_days(epcal__date_to_days(ep->date), value);
+    epcal__format_days(epcal__date_to_days(ep->date), value);
     epcal__icsout_begin(o, "DTSTART;VALUE=DATE");
     epcal__icsout_raw(o, value, 8);
     epcal__icsout_end(o);
-    format_days(epcal__date_to_days(ep->date) + 1, value);
+    epcal__format_days(epcal__date_to_days(ep->date) + 1, value);
     epcal__icsout_begin(o, "DTEND;VALUE=DATE");
     epcal__icsout_raw(o, value, 8);
     epcal__icsout_end(o);
     return true;
   }
-  format_datetime(w->start_wall, value);
+  epcal__format_datetime(w->start_wall, value);
   if (w->zone == NULL) {
     value[15] = 'Z';
     epcal__icsout_begin(o, "DTSTART");
@@ -360,12 +329,12 @@ bool epcal__render_ext_write_when(epcal__render_ext *x, epcal__icsout *o,
     epcal__icsout_end(o);
   }
   if (w->end_in_utc) {
-    format_datetime(w->end_utc, value);
+    epcal__format_datetime(w->end_utc, value);
     value[15] = 'Z';
     epcal__icsout_begin(o, "DTEND");
     epcal__icsout_raw(o, value, 16);
   } else {
-    format_datetime(w->end_wall, value);
+    epcal__format_datetime(w->end_wall, value);
     begin_tzid(o, "DTEND", w->zone);
     epcal__icsout_raw(o, value, 15);
   }
