@@ -81,6 +81,25 @@ static size_t distance(const char *a, const char *b) {
   return row[lb];
 }
 
+const char *epcal_cli_closest(const char *word, const char *const *choices,
+                              size_t n) {
+  const char *best = NULL;
+  size_t best_d = 99;
+  for (size_t i = 0; i < n; i++) {
+    size_t d = distance(word, choices[i]);
+    if (d < best_d) {
+      best_d = d;
+      best = choices[i];
+    }
+  }
+  /* A suggestion further away than three edits, or as far as the word is
+   * long, is noise, not help. */
+  if (best != NULL && best_d <= 3 && best_d < strlen(word)) {
+    return best;
+  }
+  return NULL;
+}
+
 void epcal_cli_bad_option(const char *command, int c, char **argv,
                           const struct option *longopts) {
   const char *arg = argv[optind - 1];
