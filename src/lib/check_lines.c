@@ -169,7 +169,9 @@ bool epcal__lines_scan(const char *data, size_t len, epcal__report_fn report,
   }
   if (ok) {
     finish(&s);
-    if (s.lf_only > 1) {
+    if (s.lf_only == 2) {
+      problem(&s, 0, "1 more line ends with LF, not CRLF");
+    } else if (s.lf_only > 2) {
       problem(&s, 0, "%lu more lines end with LF, not CRLF", s.lf_only - 1);
     }
   }

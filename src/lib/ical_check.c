@@ -37,11 +37,12 @@ typedef struct event_state {
   char *uid; /* owned */
   unsigned long uid_line;
   char *recurrence_id; /* owned: a UID may repeat with a RECURRENCE-ID */
-  bool has_dtstamp;
+  unsigned n_uid, n_dtstamp, n_start, n_end; /* each at most once */
+  unsigned long repeat_line[4]; /* where each first repeated */
   bool has_duration;
-  bool has_start;
+  bool start_ok; /* a real date: comparable */
   struct icaltimetype start;
-  bool has_end;
+  bool end_ok;
   struct icaltimetype end;
   unsigned long end_line;
 } event_state;
@@ -204,16 +205,22 @@ static void event_end(checker *c) {
       }
     }
   }
-  if (!ev->has_dtstamp) {
+  if (ev->n_dtstamp == 0) {
     problem(c, ev->begin_line, "VEVENT has no DTSTAMP");
   }
-  if (!ev->has_start) {
+  if (ev->n_start == 0) {
     problem(c, ev->begin_line, "VEVENT has no DTSTART");
   }
-  if (ev->has_end && ev->has_duration) {
+  static const char *const once[4] = {"UID", "DTSTAMP", "DTSTART", "DTEND"};
+  for (size_t i = 0; i < 4; i++) {
+    if (ev->repeat_line[i] != 0) {
+      problem(c, ev->repeat_line[i], "a second %s in one VEVENT", once[i]);
+    }
+  }
+  if (ev->n_end > 0 && ev->has_duration) {
     problem(c, ev->end_line, "VEVENT has both DTEND and DURATION");
   }
-  if (ev->has_start && ev->has_end) {
+  if (ev->start_ok && ev->end_ok) {
     char a[64], b[64];
     time_text(ev->start, a, sizeof a);
     time_text(ev->end, b, sizeof b);
@@ -229,11 +236,21 @@ static void event_end(checker *c) {
   event_reset(ev);
 }
 
+/* Counts a property that may occur once; remembers where it first
+ * repeated. */
+static void count_once(unsigned *n, unsigned long *repeat_line,
+                       unsigned long line) {
+  if (++*n == 2) {
+    *repeat_line = line;
+  }
+}
+
 /* Takes what the event checks need from one parsed property. */
 static void event_property(checker *c, icalproperty *p, unsigned long line) {
   event_state *ev = &c->ev;
   switch (icalproperty_isa(p)) {
   case ICAL_UID_PROPERTY: {
+    count_once(&ev->n_uid, &ev->repeat_line[0], line);
     const char *uid = icalproperty_get_uid(p);
     if (uid != NULL && ev->uid == NULL) {
       ev->uid = strdup(uid);
@@ -249,7 +266,7 @@ static void event_property(checker *c, icalproperty *p, unsigned long line) {
     break;
   }
   case ICAL_DTSTAMP_PROPERTY:
-    ev->has_dtstamp = true;
+    count_once(&ev->n_dtstamp, &ev->repeat_line[1], line);
     break;
   case ICAL_DURATION_PROPERTY:
     ev->has_duration = true;
@@ -257,6 +274,12 @@ static void event_property(checker *c, icalproperty *p, unsigned long line) {
   case ICAL_DTSTART_PROPERTY:
   case ICAL_DTEND_PROPERTY: {
     bool start = icalproperty_isa(p) == ICAL_DTSTART_PROPERTY;
+    if (start) {
+      count_once(&ev->n_start, &ev->repeat_line[2], line);
+    } else {
+      count_once(&ev->n_end, &ev->repeat_line[3], line);
+      ev->end_line = line;
+    }
     struct icaltimetype t =
         start ? icalproperty_get_dtstart(p) : icalproperty_get_dtend(p);
     if (icaltime_is_null_time(t)) {
@@ -270,12 +293,11 @@ static void event_property(checker *c, icalproperty *p, unsigned long line) {
       break;
     }
     if (start) {
-      ev->has_start = true;
+      ev->start_ok = ev->n_start == 1;
       ev->start = t;
     } else {
-      ev->has_end = true;
+      ev->end_ok = ev->n_end == 1;
       ev->end = t;
-      ev->end_line = line;
     }
     break;
   }
@@ -480,7 +502,10 @@ epcal_status epcal_feed_check_mem(const char *name, const char *data,
     problem(&c, c.stack_line[i - 1], "BEGIN:%s is never closed",
             c.stack[i - 1]);
   }
-  if (c.calendars > 0 && c.libical_errors == 0) {
+  /* A broken structure, or a NUL byte (where libical's text would end),
+   * has been reported; libical would only say the same less precisely. */
+  if (c.calendars > 0 && c.depth == 0 && c.libical_errors == 0 &&
+      memchr(data, '\0', len) == NULL) {
     whole_feed(&c, text);
   }
   if (stats != NULL) {
