@@ -41,11 +41,10 @@ static void on_problem(void *ctx, const epcal_error *p) {
 }
 
 int epcal_cli_check(int argc, char **argv) {
-  static const struct option longopts[] = {
-      {"quiet", no_argument, NULL, 'q'},
-      {"verbose", no_argument, NULL, 'v'},
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0}};
+  static const struct option longopts[] = {{"quiet", no_argument, NULL, 'q'},
+                                           {"verbose", no_argument, NULL, 'v'},
+                                           {"help", no_argument, NULL, 'h'},
+                                           {NULL, 0, NULL, 0}};
   check_ctx ctx = {false};
   bool verbose = false;
   opterr = 0;
@@ -75,8 +74,7 @@ int epcal_cli_check(int argc, char **argv) {
   for (int i = optind; i < argc; i++) {
     epcal_check_stats stats;
     epcal_error err;
-    epcal_status st =
-        epcal_feed_check(argv[i], on_problem, &ctx, &stats, &err);
+    epcal_status st = epcal_feed_check(argv[i], on_problem, &ctx, &stats, &err);
     if (st != EPCAL_OK) {
       epcal_cli_report(NULL, &err);
       code = EPCAL_EXIT_IO;

@@ -20,8 +20,7 @@ void epcal_cli_filters_free(epcal_cli_filters *f) {
 }
 
 int epcal_cli_parse_delimiter(const char *s, char *out) {
-  if (strcmp(s, "tab") == 0 || strcmp(s, "\\t") == 0 ||
-      strcmp(s, "\t") == 0) {
+  if (strcmp(s, "tab") == 0 || strcmp(s, "\\t") == 0 || strcmp(s, "\t") == 0) {
     *out = '\t';
   } else if (strcmp(s, ",") == 0 || strcmp(s, ";") == 0 ||
              strcmp(s, "|") == 0) {
@@ -49,9 +48,8 @@ int epcal_cli_filters_option(epcal_cli_filters *f, const char *command, int c,
     return 1;
   case EPCAL_CLI_OPT_DELIM:
     if (epcal_cli_parse_delimiter(arg, &f->read.delimiter) != 0) {
-      epcal_cli_usage_error(command,
-                            "invalid --delimiter \"%s\" (use , ; | or tab)",
-                            arg);
+      epcal_cli_usage_error(
+          command, "invalid --delimiter \"%s\" (use , ; | or tab)", arg);
       return -1;
     }
     return 1;

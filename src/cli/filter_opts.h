@@ -20,12 +20,13 @@ enum {
 };
 
 /* Entries for a command's `struct option` table. */
-#define EPCAL_CLI_FILTER_LONGOPTS                                            \
-  {"show", required_argument, NULL, EPCAL_CLI_OPT_SHOW},                     \
-      {"season", required_argument, NULL, EPCAL_CLI_OPT_SEASON},             \
-      {"delimiter", required_argument, NULL, EPCAL_CLI_OPT_DELIM},           \
-      {"date-format", required_argument, NULL, EPCAL_CLI_OPT_DATEFMT},       \
-      {"skip-invalid", no_argument, NULL, EPCAL_CLI_OPT_SKIP}
+#define EPCAL_CLI_FILTER_LONGOPTS                                              \
+  {"show", required_argument, NULL, EPCAL_CLI_OPT_SHOW},                       \
+      {"season", required_argument, NULL, EPCAL_CLI_OPT_SEASON},               \
+      {"delimiter", required_argument, NULL, EPCAL_CLI_OPT_DELIM},             \
+      {"date-format", required_argument, NULL, EPCAL_CLI_OPT_DATEFMT}, {       \
+    "skip-invalid", no_argument, NULL, EPCAL_CLI_OPT_SKIP                      \
+  }
 
 typedef struct epcal_cli_filters {
   const char **shows; /* borrowed from argv */
@@ -50,8 +51,7 @@ int epcal_cli_filters_option(epcal_cli_filters *f, const char *command, int c,
                              const char *arg);
 
 /* Points sel at the filters' shows and seasons (borrowed from f). */
-void epcal_cli_filters_select(const epcal_cli_filters *f,
-                              epcal_selection *sel);
+void epcal_cli_filters_select(const epcal_cli_filters *f, epcal_selection *sel);
 
 /* Parses a --delimiter value: ',' ';' '|' or "tab". Returns 0 or -1. */
 int epcal_cli_parse_delimiter(const char *s, char *out);

@@ -43,8 +43,8 @@ static const char usage_text[] =
 /* Reads one input to its end, keeping the rows the selection keeps. */
 static epcal_status read_input(const char *path, const epcal_cli_filters *f,
                                const epcal_selection *sel,
-                               epcal_list_store *store,
-                               unsigned long *skipped, epcal_error *err) {
+                               epcal_list_store *store, unsigned long *skipped,
+                               epcal_error *err) {
   epcal_reader *rd;
   epcal_status st = epcal_reader_open(&rd, path, &f->read, err);
   if (st != EPCAL_OK) {
@@ -54,8 +54,7 @@ static epcal_status read_input(const char *path, const epcal_cli_filters *f,
     const epcal_episode *ep;
     epcal_error row_err;
     st = epcal_reader_next(rd, &ep, &row_err);
-    if (st == EPCAL_EDATA && f->skip_invalid &&
-        epcal_reader_columns(rd) > 0) {
+    if (st == EPCAL_EDATA && f->skip_invalid && epcal_reader_columns(rd) > 0) {
       (*skipped)++;
       epcal_cli_report("warning: skipped row", &row_err);
       continue;
@@ -165,9 +164,8 @@ int epcal_cli_list(int argc, char **argv) {
   }
 
   epcal_list_store_sort(&store);
-  uint32_t mark = format == EPCAL_LIST_TABLE && isatty(STDOUT_FILENO)
-                      ? today()
-                      : 0;
+  uint32_t mark =
+      format == EPCAL_LIST_TABLE && isatty(STDOUT_FILENO) ? today() : 0;
   epcal_list_print(stdout, &store, format, mark);
   if (fflush(stdout) != 0 || ferror(stdout)) {
     epcal_cli_message("cannot write to standard output");

@@ -168,8 +168,9 @@ static void print_json(FILE *fp, const epcal_list_store *s) {
     fprintf(fp, "  {\"date\": \"%s\", \"code\": \"%s\", \"show\": ", date,
             code);
     json_string(fp, epcal_list_store_text(s, r->show));
-    fprintf(fp, ", \"season\": %d, \"episode\": %d, \"title\": ",
-            (int)r->season, (int)r->number);
+    fprintf(fp,
+            ", \"season\": %d, \"episode\": %d, \"title\": ", (int)r->season,
+            (int)r->number);
     json_string(fp, epcal_list_store_text(s, r->title));
     fputs(i + 1 < s->n ? "},\n" : "}\n", fp);
   }

@@ -41,8 +41,8 @@ bool epcal_list_store_add(epcal_list_store *s, const epcal_episode *ep) {
     s->cap = cap;
   }
   epcal_list_row r;
-  r.date = (uint32_t)(ep->date.year * 10000 + ep->date.month * 100 +
-                      ep->date.day);
+  r.date =
+      (uint32_t)(ep->date.year * 10000 + ep->date.month * 100 + ep->date.day);
   r.season = (int32_t)ep->season;
   r.number = (int32_t)ep->number;
   r.seq = (uint32_t)s->n;

@@ -14,12 +14,12 @@
 #define EPCAL_LIST_NO_TEXT UINT32_MAX
 
 typedef struct epcal_list_row {
-  uint32_t date;   /* YYYYMMDD, so that numeric order is date order */
-  int32_t season;  /* the reader allows 0..999999 */
+  uint32_t date;  /* YYYYMMDD, so that numeric order is date order */
+  int32_t season; /* the reader allows 0..999999 */
   int32_t number;
-  uint32_t show;   /* offset into the arena */
-  uint32_t title;  /* offset into the arena, or EPCAL_LIST_NO_TEXT */
-  uint32_t seq;    /* input order: ties keep it */
+  uint32_t show;  /* offset into the arena */
+  uint32_t title; /* offset into the arena, or EPCAL_LIST_NO_TEXT */
+  uint32_t seq;   /* input order: ties keep it */
 } epcal_list_row;
 
 typedef struct epcal_list_store {

@@ -118,8 +118,9 @@ bool epcal__lines_scan(const char *data, size_t len, epcal__report_fn report,
   size_t pos = 0;
   unsigned long line = 0;
   if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
-    problem(&s, 1, "byte-order mark before the first line "
-                   "(iCalendar has none)");
+    problem(&s, 1,
+            "byte-order mark before the first line "
+            "(iCalendar has none)");
     pos = 3;
   }
   while (pos < len && ok) {
@@ -143,16 +144,16 @@ bool epcal__lines_scan(const char *data, size_t len, epcal__report_fn report,
       problem(&s, line, "NUL byte");
     }
     if (n > LIMIT_OCTETS) {
-      problem(&s, line, "line is %zu octets long (limit %d)", n,
-              LIMIT_OCTETS);
+      problem(&s, line, "line is %zu octets long (limit %d)", n, LIMIT_OCTETS);
     }
     if (n == 0) {
       problem(&s, line, "empty line");
       finish(&s);
     } else if (p[0] == ' ' || p[0] == '\t') {
       if (!s.open) {
-        problem(&s, line, "continuation line with no line before it to "
-                          "continue");
+        problem(&s, line,
+                "continuation line with no line before it to "
+                "continue");
         s.open = true;
         s.start_line = line;
       } else if (n > 1 && ((unsigned char)p[1] & 0xC0) == 0x80) {

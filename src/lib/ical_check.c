@@ -38,7 +38,7 @@ typedef struct event_state {
   unsigned long uid_line;
   char *recurrence_id; /* owned: a UID may repeat with a RECURRENCE-ID */
   unsigned n_uid, n_dtstamp, n_start, n_end; /* each at most once */
-  unsigned long repeat_line[4]; /* where each first repeated */
+  unsigned long repeat_line[4];              /* where each first repeated */
   bool has_duration;
   bool start_ok; /* a real date: comparable */
   struct icaltimetype start;
@@ -68,8 +68,8 @@ typedef struct checker {
   size_t depth;
   size_t overflow; /* components nested deeper than MAX_DEPTH */
   unsigned long calendars;
-  bool calendar_done;  /* the first VCALENDAR ended */
-  bool saw_outside;    /* reported a line outside the calendar */
+  bool calendar_done; /* the first VCALENDAR ended */
+  bool saw_outside;   /* reported a line outside the calendar */
   bool has_version;
   bool has_prodid;
   event_state ev;
@@ -322,8 +322,8 @@ static void property_line(checker *c, unsigned long line, char *text) {
     return;
   }
   const char *top = c->stack[c->depth - 1];
-  for (icalproperty *p = icalcomponent_get_first_property(root,
-                                                          ICAL_ANY_PROPERTY);
+  for (icalproperty *p =
+           icalcomponent_get_first_property(root, ICAL_ANY_PROPERTY);
        p != NULL;
        p = icalcomponent_get_next_property(root, ICAL_ANY_PROPERTY)) {
     icalproperty_kind kind = icalproperty_isa(p);
@@ -394,8 +394,8 @@ static void end_component(checker *c, unsigned long line, const char *name) {
   }
   const char *top = c->stack[c->depth - 1];
   if (strcasecmp(top, name) != 0) {
-    problem(c, line, "END:%.64s, but BEGIN:%s on line %lu is still open",
-            name, top, c->stack_line[c->depth - 1]);
+    problem(c, line, "END:%.64s, but BEGIN:%s on line %lu is still open", name,
+            top, c->stack_line[c->depth - 1]);
   }
   if (c->depth == 2 && c->ev.active) {
     event_end(c);
@@ -431,9 +431,9 @@ static void content_line(void *ctx, unsigned long line, char *text,
   if (c->depth == 0) {
     if (!c->saw_outside) {
       c->saw_outside = true;
-      problem(c, line, "%s", c->calendar_done
-                                 ? "content after END:VCALENDAR"
-                                 : "content before BEGIN:VCALENDAR");
+      problem(c, line, "%s",
+              c->calendar_done ? "content after END:VCALENDAR"
+                               : "content before BEGIN:VCALENDAR");
     }
     return;
   }
@@ -451,10 +451,9 @@ static void whole_feed(checker *c, const char *text) {
   }
   if (icalcomponent_count_errors(root) > 0) {
     for (icalcomponent *k = root; k != NULL;
-         k = k == root ? icalcomponent_get_first_component(
-                             root, ICAL_ANY_COMPONENT)
-                       : icalcomponent_get_next_component(
-                             root, ICAL_ANY_COMPONENT)) {
+         k = k == root
+                 ? icalcomponent_get_first_component(root, ICAL_ANY_COMPONENT)
+                 : icalcomponent_get_next_component(root, ICAL_ANY_COMPONENT)) {
       for (icalproperty *p =
                icalcomponent_get_first_property(k, ICAL_XLICERROR_PROPERTY);
            p != NULL;

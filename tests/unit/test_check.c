@@ -45,9 +45,9 @@ static seen check_text(const char *text, size_t len) {
   return s;
 }
 
-#define HEAD                                                                 \
-  "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n"                \
-  "BEGIN:VEVENT\r\nUID:u@t\r\nDTSTAMP:20231114T221320Z\r\n"                 \
+#define HEAD                                                                   \
+  "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n"                   \
+  "BEGIN:VEVENT\r\nUID:u@t\r\nDTSTAMP:20231114T221320Z\r\n"                    \
   "DTSTART;VALUE=DATE:20220303\r\n"
 #define TAIL "END:VEVENT\r\nEND:VCALENDAR\r\n"
 #define BODY_LINE 8 /* the line after HEAD */
@@ -83,8 +83,7 @@ static void test_line_length_limit(void **state) {
       assert_int_equal(s.n, 1);
       assert_int_equal(s.line[0], BODY_LINE);
       char want[64];
-      snprintf(want, sizeof want, "line is %zu octets long (limit 75)",
-               octets);
+      snprintf(want, sizeof want, "line is %zu octets long (limit 75)", octets);
       assert_string_equal(s.msg[0], want);
     }
     free(f);
@@ -95,8 +94,8 @@ static void test_line_length_limit(void **state) {
  * at a character boundary (cut == 0 or cut == width). */
 static void test_fold_at_every_offset(void **state) {
   (void)state;
-  static const char *const glyph[5] = {NULL, "a", "\xC3\xA9",
-                                       "\xE2\x82\xAC", "\xF0\x9F\x93\xBA"};
+  static const char *const glyph[5] = {NULL, "a", "\xC3\xA9", "\xE2\x82\xAC",
+                                       "\xF0\x9F\x93\xBA"};
   for (int width = 2; width <= 4; width++) {
     for (int cut = 0; cut <= width; cut++) {
       char line[128];
