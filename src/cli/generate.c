@@ -1,5 +1,6 @@
 /* `epcal generate`: options -> epcal_generate() -> messages and exit code. */
 #include "cli.h"
+#include "filter_opts.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -37,10 +38,7 @@ static const char usage_text[] =
 typedef struct generate_args {
   const char *output;
   bool verbose;
-  const char **shows;
-  size_t n_shows;
-  epcal_season_range *seasons;
-  size_t n_seasons;
+  epcal_cli_filters f;
 } generate_args;
 
 static void on_warning(void *ctx, const epcal_error *w) {
@@ -49,7 +47,7 @@ static void on_warning(void *ctx, const epcal_error *w) {
 }
 
 /* "Star Trek: Picard, Season 2": what was selected, for the calendar name. */
-static char *default_name(const generate_args *a) {
+static char *default_name(const epcal_cli_filters *a) {
   char buf[1024];
   size_t n = 0;
   buf[0] = '\0';
@@ -74,36 +72,12 @@ static char *default_name(const generate_args *a) {
   return strdup(buf);
 }
 
-static int parse_delimiter(const char *s, char *out) {
-  if (strcmp(s, "tab") == 0 || strcmp(s, "\\t") == 0 ||
-      strcmp(s, "\t") == 0) {
-    *out = '\t';
-  } else if (strcmp(s, ",") == 0 || strcmp(s, ";") == 0 ||
-             strcmp(s, "|") == 0) {
-    *out = s[0];
-  } else {
-    return -1;
-  }
-  return 0;
-}
-
 int epcal_cli_generate(int argc, char **argv) {
-  enum {
-    OPT_SHOW = 256,
-    OPT_SEASON,
-    OPT_NAME,
-    OPT_DELIM,
-    OPT_DATEFMT,
-    OPT_SKIP
-  };
+  enum { OPT_NAME = EPCAL_CLI_OPT_FREE };
   static const struct option longopts[] = {
       {"output", required_argument, NULL, 'o'},
-      {"show", required_argument, NULL, OPT_SHOW},
-      {"season", required_argument, NULL, OPT_SEASON},
+      EPCAL_CLI_FILTER_LONGOPTS,
       {"calendar-name", required_argument, NULL, OPT_NAME},
-      {"delimiter", required_argument, NULL, OPT_DELIM},
-      {"date-format", required_argument, NULL, OPT_DATEFMT},
-      {"skip-invalid", no_argument, NULL, OPT_SKIP},
       {"verbose", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
@@ -114,9 +88,7 @@ int epcal_cli_generate(int argc, char **argv) {
   memset(&g, 0, sizeof g);
   const char *calendar_name = NULL;
   int code = EPCAL_EXIT_USAGE;
-  a.shows = calloc((size_t)argc, sizeof *a.shows);
-  a.seasons = calloc((size_t)argc, sizeof *a.seasons);
-  if (a.shows == NULL || a.seasons == NULL) {
+  if (!epcal_cli_filters_init(&a.f, argc)) {
     epcal_cli_message("out of memory");
     code = EPCAL_EXIT_IO;
     goto done;
@@ -126,38 +98,19 @@ int epcal_cli_generate(int argc, char **argv) {
   optind = 1;
   int c;
   while ((c = getopt_long(argc, argv, ":o:vh", longopts, NULL)) != -1) {
-    epcal_error err;
+    int handled = epcal_cli_filters_option(&a.f, "generate", c, optarg);
+    if (handled < 0) {
+      goto done;
+    }
+    if (handled > 0) {
+      continue;
+    }
     switch (c) {
     case 'o':
       a.output = optarg;
       break;
-    case OPT_SHOW:
-      a.shows[a.n_shows++] = optarg;
-      break;
-    case OPT_SEASON:
-      if (epcal_season_range_parse(optarg, &a.seasons[a.n_seasons], &err) !=
-          EPCAL_OK) {
-        epcal_cli_usage_error("generate", "%s", err.msg);
-        goto done;
-      }
-      a.n_seasons++;
-      break;
     case OPT_NAME:
       calendar_name = optarg;
-      break;
-    case OPT_DELIM:
-      if (parse_delimiter(optarg, &g.read.delimiter) != 0) {
-        epcal_cli_usage_error("generate",
-                              "invalid --delimiter \"%s\" (use , ; | or tab)",
-                              optarg);
-        goto done;
-      }
-      break;
-    case OPT_DATEFMT:
-      g.read.date_format = optarg;
-      break;
-    case OPT_SKIP:
-      g.skip_invalid = true;
       break;
     case 'v':
       a.verbose = true;
@@ -174,13 +127,12 @@ int epcal_cli_generate(int argc, char **argv) {
 
   g.inputs = (const char *const *)argv + optind;
   g.n_inputs = (size_t)(argc - optind);
-  g.select.shows = a.shows;
-  g.select.n_shows = a.n_shows;
-  g.select.seasons = a.seasons;
-  g.select.n_seasons = a.n_seasons;
+  g.read = a.f.read;
+  g.skip_invalid = a.f.skip_invalid;
+  epcal_cli_filters_select(&a.f, &g.select);
   g.warn = on_warning;
   g.render.now = epcal_now();
-  char *name = calendar_name != NULL ? strdup(calendar_name) : default_name(&a);
+  char *name = calendar_name != NULL ? strdup(calendar_name) : default_name(&a.f);
   g.render.calendar_name = name;
 
   epcal_output *out = NULL;
@@ -217,7 +169,6 @@ int epcal_cli_generate(int argc, char **argv) {
   code = stats.skipped > 0 ? EPCAL_EXIT_SKIPPED : EPCAL_EXIT_OK;
 
 done:
-  free(a.shows);
-  free(a.seasons);
+  epcal_cli_filters_free(&a.f);
   return code;
 }
