@@ -311,14 +311,23 @@ static void event_property(checker *c, icalproperty *p, unsigned long line) {
 /* Parses one content line with libical, reports its X-LIC-ERRORs, and
  * feeds what the structure and event checks need. */
 static void property_line(checker *c, unsigned long line, char *text) {
+  if (c->parser == NULL) {
+    return; /* out of memory: reported when the scan ends */
+  }
   char begin[] = "BEGIN:VCALENDAR";
   char end[] = "END:VCALENDAR";
   icalparser_add_line(c->parser, begin);
   icalparser_add_line(c->parser, text);
   icalcomponent *root = icalparser_add_line(c->parser, end);
   if (root == NULL) {
+    /* The line left libical's parser inside a component of its own (say,
+     * "BEGIN;X=1:VEVENT"): start over with a fresh one, so that the next
+     * line is judged on its own. */
     problem(c, line, "libical could not parse this line");
     c->libical_errors++;
+    icalparser_free(c->parser);
+    c->parser = icalparser_new();
+    c->nomem |= c->parser == NULL;
     return;
   }
   const char *top = c->stack[c->depth - 1];
