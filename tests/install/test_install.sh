@@ -39,13 +39,26 @@ done
 [ "$(readlink "$libdir/libepcal.so.0")" = "libepcal.so.$version" ] ||
   fail "libepcal.so.0 -> $(readlink "$libdir/libepcal.so.0")"
 
+# The shared library exports the public API and nothing else.
+if command -v nm >/dev/null; then
+  exported=$(nm -D --defined-only "$libdir/libepcal.so" | awk '$2 == "T" {print $3}')
+  [ -n "$exported" ] || fail "libepcal.so exports no functions"
+  for sym in $exported; do
+    grep -q "\b$sym(" "$includedir/epcal/epcal.h" ||
+      fail "libepcal.so exports $sym, which epcal.h does not declare"
+  done
+fi
+
 # Shared: found through pkg-config, loaded from the prefix.
 # shellcheck disable=SC2046
 "$cc" -std=c11 -Wall -Wextra -Werror "${extra[@]}" "$here/consumer.c" \
   $(pkg-config --cflags --libs epcal) -o "$tmp/consumer"
 out=$(LD_LIBRARY_PATH=$libdir "$tmp/consumer")
 [ "$out" = "$version 1 0" ] || fail "shared consumer printed '$out'"
-LD_LIBRARY_PATH=$libdir ldd "$tmp/consumer" | grep -q "$libdir/libepcal.so.0" ||
+# (ldd's output is captured first: `grep -q` stops reading at the first
+# match, and under pipefail the writer's SIGPIPE would fail the pipeline.)
+deps=$(LD_LIBRARY_PATH=$libdir ldd "$tmp/consumer")
+grep -q "$libdir/libepcal.so.0" <<<"$deps" ||
   fail "consumer is not linked against the installed libepcal.so"
 
 # Static: the archive plus Requires.private and Libs.private.
@@ -56,13 +69,14 @@ libs=${libs/-lepcal/$libdir/libepcal.a}
   $(pkg-config --cflags epcal) $libs -o "$tmp/consumer-static"
 out=$("$tmp/consumer-static")
 [ "$out" = "$version 1 0" ] || fail "static consumer printed '$out'"
-if ldd "$tmp/consumer-static" | grep -q libepcal; then
+deps=$(ldd "$tmp/consumer-static")
+if grep -q libepcal <<<"$deps"; then
   fail "static consumer loads libepcal.so"
 fi
 
 # The installed command, completion and man pages.
-"$prefix/bin/epcal" --version | grep -q "^epcal $version" ||
-  fail "installed epcal --version"
+v=$("$prefix/bin/epcal" --version)
+[[ $v == "epcal $version"* ]] || fail "installed epcal --version: $v"
 bash --norc --noprofile -c \
   "source '$prefix/share/bash-completion/completions/epcal' && complete -p epcal" \
   >/dev/null || fail "installed completion does not load"
