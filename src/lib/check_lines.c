@@ -132,8 +132,11 @@ bool epcal__lines_scan(const char *data, size_t len, epcal__report_fn report,
       problem(&s, line, "the last line has no line end (CRLF)");
     } else if (end > pos && data[end - 1] == '\r') {
       stop = end - 1;
-    } else if (s.lf_only++ == 0) {
-      problem(&s, line, "line ends with LF, not CRLF");
+    } else {
+      s.lf_only++;
+      if (s.lf_only == 1) {
+        problem(&s, line, "line ends with LF, not CRLF");
+      }
     }
     const char *p = data + pos;
     size_t n = stop - pos;

@@ -240,7 +240,8 @@ static void event_end(checker *c) {
  * repeated. */
 static void count_once(unsigned *n, unsigned long *repeat_line,
                        unsigned long line) {
-  if (++*n == 2) {
+  *n += 1;
+  if (*n == 2) {
     *repeat_line = line;
   }
 }
@@ -363,12 +364,16 @@ static void begin_component(checker *c, unsigned long line, const char *name) {
   if (c->depth == 0) {
     if (strcasecmp(name, "VCALENDAR") != 0) {
       problem(c, line, "BEGIN:%.64s outside a VCALENDAR", name);
-    } else if (++c->calendars > 1) {
-      problem(c, line, "a second VCALENDAR (a feed holds one)");
+    } else {
+      c->calendars++;
+      if (c->calendars > 1) {
+        problem(c, line, "a second VCALENDAR (a feed holds one)");
+      }
     }
   }
   if (c->depth == MAX_DEPTH) {
-    if (c->overflow++ == 0) {
+    c->overflow++;
+    if (c->overflow == 1) {
       problem(c, line, "components nested more than %d deep", MAX_DEPTH);
     }
     return;
