@@ -107,7 +107,12 @@ def man_text(src, page):
         return f.read()
 
 
-def part_man(epcal, src):
+def part_man(epcal, src, version):
+    for name in ("epcal.1", "epcal-csv.5"):
+        th = [l for l in man_text(src, name).splitlines()
+              if l.startswith(".TH ")]
+        check(len(th) == 1 and f'"epcal {version}"' in th[0],
+              f"{name}: .TH does not name epcal {version}: {th}")
     groff = shutil.which("groff")
     check(groff is not None, "groff is not installed (groff-base)")
     for page in ("epcal.1", "epcal-csv.5"):
@@ -186,7 +191,7 @@ def part_completion(epcal, src):
 def main():
     part, epcal, src, version = sys.argv[1:5]
     {"help": lambda: part_help(epcal, version),
-     "man": lambda: part_man(epcal, src),
+     "man": lambda: part_man(epcal, src, version),
      "completion": lambda: part_completion(epcal, src)}[part]()
     if failures:
         print("FAIL:\n  " + "\n  ".join(failures))
