@@ -516,6 +516,52 @@ epcal_status epcal_lock_acquire(epcal_lock **out, const char *target,
 /** Releases the lock. NULL is a no-op. */
 void epcal_lock_release(epcal_lock *l);
 
+/* ------------------------------------------------------------------- check */
+
+/**
+ * Receives one problem found in a feed, borrowed for the call: `code` is
+ * EPCAL_EDATA, `file` the feed's name, `line` the 1-based physical line the
+ * problem is on (0 when it is about the whole feed), `msg` what is wrong.
+ */
+typedef void (*epcal_problem_fn)(void *ctx, const epcal_error *problem);
+
+/** What a check saw. */
+typedef struct epcal_check_stats {
+  unsigned long lines;    /**< physical lines */
+  unsigned long events;   /**< VEVENT components */
+  unsigned long problems; /**< problems reported */
+} epcal_check_stats;
+
+/**
+ * Judges an iCalendar feed that any program may have written: libical's
+ * parse errors (its X-LIC-ERROR properties, each on the line it came from),
+ * CRLF line ends, lines longer than 75 octets, folds that split a UTF-8
+ * character, invalid UTF-8, unbalanced BEGIN/END, a VCALENDAR without
+ * VERSION or PRODID, events without UID, DTSTAMP or DTSTART, duplicate UIDs,
+ * impossible dates, and DTEND not after DTSTART.
+ *
+ * `problem` (optional) is called for each problem in the order found, which
+ * is mostly line order. `stats` (optional) is filled on EPCAL_OK.
+ * `path` "-" or NULL reads standard input. The feed is held in memory while
+ * it is judged. Returns EPCAL_OK when the feed could be read and judged,
+ * whatever the verdict (a clean feed has stats->problems == 0), or
+ * EPCAL_EIO / EPCAL_ENOMEM. Uses libical's parser, which touches global
+ * state: call from one thread at a time.
+ */
+epcal_status epcal_feed_check(const char *path, epcal_problem_fn problem,
+                              void *ctx, epcal_check_stats *stats,
+                              epcal_error *err);
+
+/**
+ * Like epcal_feed_check(), but judges the `len` bytes at `data` (borrowed;
+ * they may hold NUL bytes); `name` is used in problems. Returns EPCAL_OK or
+ * EPCAL_ENOMEM.
+ */
+epcal_status epcal_feed_check_mem(const char *name, const char *data,
+                                  size_t len, epcal_problem_fn problem,
+                                  void *ctx, epcal_check_stats *stats,
+                                  epcal_error *err);
+
 /* ---------------------------------------------------------------- utilities */
 
 /**

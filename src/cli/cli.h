@@ -57,6 +57,14 @@ void epcal_cli_usage_error(const char *command, const char *fmt, ...)
 void epcal_cli_bad_option(const char *command, int c, char **argv,
                           const struct option *longopts);
 
+/* The choice closest to `word` by edit distance, or NULL when none is close
+ * enough to be a likely typo. Borrowed from `choices`. */
+const char *epcal_cli_closest(const char *word, const char *const *choices,
+                              size_t n);
+
+/* Subcommands: argv[0] is the command's name; each returns an exit code. */
 int epcal_cli_generate(int argc, char **argv);
+int epcal_cli_list(int argc, char **argv);
+int epcal_cli_check(int argc, char **argv);
 
 #endif

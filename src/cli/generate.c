@@ -1,5 +1,6 @@
 /* `epcal generate`: options -> epcal_generate() -> messages and exit code. */
 #include "cli.h"
+#include "filter_opts.h"
 #include "progress.h"
 
 #include <errno.h>
@@ -91,10 +92,7 @@ static const char usage_text[] =
 typedef struct generate_args {
   const char *output;
   bool verbose;
-  const char **shows;
-  size_t n_shows;
-  epcal_season_range *seasons;
-  size_t n_seasons;
+  epcal_cli_filters f;
   const char **alarms;
   size_t n_alarms;
   const char **categories;
@@ -112,7 +110,7 @@ static void on_note(void *ctx, const epcal_error *w) {
 }
 
 /* "Star Trek: Picard, Season 2": what was selected, for the calendar name. */
-static char *default_name(const generate_args *a) {
+static char *default_name(const epcal_cli_filters *a) {
   char buf[1024];
   size_t n = 0;
   buf[0] = '\0';
@@ -137,61 +135,15 @@ static char *default_name(const generate_args *a) {
   return strdup(buf);
 }
 
-/* A whole number of days (or seconds) from 0 to 100000. */
-static int parse_days(const char *s, long *out) {
-  char *end;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0' || v < 0 || v > 100000) {
-    return -1;
-  }
-  *out = v;
-  return 0;
-}
-
-/* Today's date in the local time zone, from the one source of "now". */
-static epcal_date today(int64_t now) {
-  time_t t = (time_t)now;
-  struct tm tm;
-  localtime_r(&t, &tm);
-  epcal_date d = {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday};
-  return d;
-}
-
-static int parse_delimiter(const char *s, char *out) {
-  if (strcmp(s, "tab") == 0 || strcmp(s, "\\t") == 0 ||
-      strcmp(s, "\t") == 0) {
-    *out = '\t';
-  } else if (strcmp(s, ",") == 0 || strcmp(s, ";") == 0 ||
-             strcmp(s, "|") == 0) {
-    *out = s[0];
-  } else {
-    return -1;
-  }
-  return 0;
-}
-
 int epcal_cli_generate(int argc, char **argv) {
   enum {
-    OPT_SHOW = 256,
-    OPT_SEASON,
-    OPT_NAME,
-    OPT_DELIM,
-    OPT_DATEFMT,
-    OPT_SKIP,
+    OPT_NAME = EPCAL_CLI_OPT_FREE,
     OPT_PREVIOUS,
-    OPT_FROM,
-    OPT_TO,
-    OPT_PAST,
-    OPT_FUTURE,
-    OPT_PREMIERES,
     OPT_FINALES,
-    OPT_NO_SPECIALS,
     OPT_WAIT,
     OPT_SPLIT,
     OPT_OUTPUT_DIR,
     OPT_PRUNE,
-    OPT_ENCODING,
     OPT_PROGRESS,
     OPT_TIMEZONE,
     OPT_RUNTIME,
@@ -207,25 +159,14 @@ int epcal_cli_generate(int argc, char **argv) {
   };
   static const struct option longopts[] = {
       {"output", required_argument, NULL, 'o'},
-      {"show", required_argument, NULL, OPT_SHOW},
-      {"season", required_argument, NULL, OPT_SEASON},
+      EPCAL_CLI_FILTER_LONGOPTS,
       {"calendar-name", required_argument, NULL, OPT_NAME},
-      {"delimiter", required_argument, NULL, OPT_DELIM},
-      {"date-format", required_argument, NULL, OPT_DATEFMT},
-      {"skip-invalid", no_argument, NULL, OPT_SKIP},
       {"previous", required_argument, NULL, OPT_PREVIOUS},
-      {"from", required_argument, NULL, OPT_FROM},
-      {"to", required_argument, NULL, OPT_TO},
-      {"past-days", required_argument, NULL, OPT_PAST},
-      {"future-days", required_argument, NULL, OPT_FUTURE},
-      {"premieres-only", no_argument, NULL, OPT_PREMIERES},
       {"finales-only", no_argument, NULL, OPT_FINALES},
-      {"no-specials", no_argument, NULL, OPT_NO_SPECIALS},
       {"wait", required_argument, NULL, OPT_WAIT},
       {"split", required_argument, NULL, OPT_SPLIT},
       {"output-dir", required_argument, NULL, OPT_OUTPUT_DIR},
       {"prune", no_argument, NULL, OPT_PRUNE},
-      {"encoding", required_argument, NULL, OPT_ENCODING},
       {"progress", required_argument, NULL, OPT_PROGRESS},
       {"timezone", required_argument, NULL, OPT_TIMEZONE},
       {"runtime", required_argument, NULL, OPT_RUNTIME},
@@ -247,19 +188,17 @@ int epcal_cli_generate(int argc, char **argv) {
   epcal_generate_options g;
   memset(&g, 0, sizeof g);
   const char *calendar_name = NULL;
-  long past_days = -1, future_days = -1, wait_seconds = 0;
+  long wait_seconds = 0;
   epcal_split_options split;
   memset(&split, 0, sizeof split);
   bool splitting = false;
   progress_mode progress_wanted = PROGRESS_AUTO;
   progress prog;
   int code = EPCAL_EXIT_USAGE;
-  a.shows = calloc((size_t)argc, sizeof *a.shows);
-  a.seasons = calloc((size_t)argc, sizeof *a.seasons);
+  bool filters_ok = epcal_cli_filters_init(&a.f, argc);
   a.alarms = calloc((size_t)argc, sizeof *a.alarms);
   a.categories = calloc((size_t)argc, sizeof *a.categories);
-  if (a.shows == NULL || a.seasons == NULL || a.alarms == NULL ||
-      a.categories == NULL) {
+  if (!filters_ok || a.alarms == NULL || a.categories == NULL) {
     epcal_cli_message("out of memory");
     code = EPCAL_EXIT_IO;
     goto done;
@@ -269,72 +208,25 @@ int epcal_cli_generate(int argc, char **argv) {
   optind = 1;
   int c;
   while ((c = getopt_long(argc, argv, ":o:vh", longopts, NULL)) != -1) {
-    epcal_error err;
+    int handled = epcal_cli_filters_option(&a.f, "generate", c, optarg);
+    if (handled < 0) {
+      goto done;
+    }
+    if (handled > 0) {
+      continue;
+    }
     switch (c) {
     case 'o':
       a.output = optarg;
       break;
-    case OPT_SHOW:
-      a.shows[a.n_shows++] = optarg;
-      break;
-    case OPT_SEASON:
-      if (epcal_season_range_parse(optarg, &a.seasons[a.n_seasons], &err) !=
-          EPCAL_OK) {
-        epcal_cli_usage_error("generate", "%s", err.msg);
-        goto done;
-      }
-      a.n_seasons++;
-      break;
     case OPT_NAME:
       calendar_name = optarg;
-      break;
-    case OPT_DELIM:
-      if (parse_delimiter(optarg, &g.read.delimiter) != 0) {
-        epcal_cli_usage_error("generate",
-                              "invalid --delimiter \"%s\" (use , ; | or tab)",
-                              optarg);
-        goto done;
-      }
-      break;
-    case OPT_DATEFMT:
-      g.read.date_format = optarg;
-      break;
-    case OPT_SKIP:
-      g.skip_invalid = true;
       break;
     case OPT_PREVIOUS:
       g.previous = optarg;
       break;
-    case OPT_FROM:
-    case OPT_TO: {
-      epcal_date *d = c == OPT_FROM ? &g.select.from : &g.select.to;
-      if (epcal_date_parse(optarg, NULL, d, &err) != EPCAL_OK) {
-        epcal_cli_usage_error("generate", "--%s: %s",
-                              c == OPT_FROM ? "from" : "to", err.msg);
-        goto done;
-      }
-      *(c == OPT_FROM ? &g.select.has_from : &g.select.has_to) = true;
-      break;
-    }
-    case OPT_PAST:
-    case OPT_FUTURE:
-      if (parse_days(optarg, c == OPT_PAST ? &past_days : &future_days) !=
-          0) {
-        epcal_cli_usage_error("generate", "--%s needs a number of days, not "
-                              "\"%s\"",
-                              c == OPT_PAST ? "past-days" : "future-days",
-                              optarg);
-        goto done;
-      }
-      break;
-    case OPT_PREMIERES:
-      g.select.premieres_only = true;
-      break;
     case OPT_FINALES:
       g.finales_only = true;
-      break;
-    case OPT_NO_SPECIALS:
-      g.select.no_specials = true;
       break;
     case OPT_SPLIT:
       if (strcmp(optarg, "season") == 0) {
@@ -355,9 +247,6 @@ int epcal_cli_generate(int argc, char **argv) {
     case OPT_PRUNE:
       split.prune = true;
       break;
-    case OPT_ENCODING:
-      g.read.encoding = optarg;
-      break;
     case OPT_PROGRESS:
       if (strcmp(optarg, "auto") == 0) {
         progress_wanted = PROGRESS_AUTO;
@@ -372,7 +261,7 @@ int epcal_cli_generate(int argc, char **argv) {
       }
       break;
     case OPT_WAIT:
-      if (parse_days(optarg, &wait_seconds) != 0) {
+      if (epcal_cli_parse_count(optarg, &wait_seconds) != 0) {
         epcal_cli_usage_error("generate", "--wait needs a number of seconds, "
                               "not \"%s\"",
                               optarg);
@@ -448,20 +337,11 @@ int epcal_cli_generate(int argc, char **argv) {
     goto done;
   }
   g.render.now = epcal_now();
-  if (past_days >= 0) {
-    g.select.has_from = true;
-    g.select.from = epcal_date_add_days(today(g.render.now), -past_days);
-  }
-  if (future_days >= 0) {
-    g.select.has_to = true;
-    g.select.to = epcal_date_add_days(today(g.render.now), future_days);
-  }
+  g.read = a.f.read;
+  g.skip_invalid = a.f.skip_invalid;
+  epcal_cli_filters_select(&a.f, g.render.now, &g.select);
   g.inputs = (const char *const *)argv + optind;
   g.n_inputs = (size_t)(argc - optind);
-  g.select.shows = a.shows;
-  g.select.n_shows = a.n_shows;
-  g.select.seasons = a.seasons;
-  g.select.n_seasons = a.n_seasons;
   g.warn = on_warning;
   g.cancel = &epcal_cli_signal;
   if (a.verbose) {
@@ -476,7 +356,7 @@ int epcal_cli_generate(int argc, char **argv) {
   g.render.n_alarms = a.n_alarms;
   g.render.categories = a.categories;
   g.render.n_categories = a.n_categories;
-  char *name = calendar_name != NULL ? strdup(calendar_name) : default_name(&a);
+  char *name = calendar_name != NULL ? strdup(calendar_name) : default_name(&a.f);
   g.render.calendar_name = name;
 
   epcal_output *out = NULL;
@@ -556,8 +436,7 @@ int epcal_cli_generate(int argc, char **argv) {
   code = stats.skipped > 0 ? EPCAL_EXIT_SKIPPED : EPCAL_EXIT_OK;
 
 done:
-  free(a.shows);
-  free(a.seasons);
+  epcal_cli_filters_free(&a.f);
   free(a.alarms);
   free(a.categories);
   return code;

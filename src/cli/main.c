@@ -1,23 +1,65 @@
 /* `epcal`: dispatches to a subcommand. */
 #include "cli.h"
+#include "version.h"
 
 #include <stdio.h>
 #include <string.h>
 
 static const char usage_text[] =
-    "Usage: epcal COMMAND [OPTIONS] [FILE.csv ...]\n"
+    "Usage: epcal COMMAND [OPTIONS] [FILE ...]\n"
     "\n"
     "Turns episode data in CSV into iCalendar (RFC 5545) feeds.\n"
     "\n"
     "Commands:\n"
     "  generate   write a feed (one all-day event per release date)\n"
+    "  list       show what a feed would hold: date, code, show, title\n"
+    "  check      judge an iCalendar feed, whoever wrote it\n"
+    /* New commands: one line here and one row in `commands` below. */
     "\n"
     "Run 'epcal COMMAND --help' for a command's options.\n"
     "  -h, --help      show this help\n"
     "  -V, --version   show the version\n"
     "\n"
-    "Exit status: 0 success; 1 invalid data; 2 usage; 3 input/output error;\n"
-    "4 feed written with invalid rows skipped (--skip-invalid).\n";
+    "Exit status: 0 success; 1 invalid data (or, for check, problems\n"
+    "found); 2 usage; 3 input/output error; 4 feed written with invalid rows\n"
+    "skipped (--skip-invalid).\n";
+
+typedef struct command {
+  const char *name;
+  int (*run)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"generate", epcal_cli_generate},
+    {"list", epcal_cli_list},
+    {"check", epcal_cli_check},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void print_version(void) {
+  /* The library's version must be the one the project was built as. */
+  printf("epcal %s", EPCAL_VERSION);
+  if (EPCAL_GIT_DESCRIBE[0] != '\0') {
+    printf(" (git %s)", EPCAL_GIT_DESCRIBE);
+  }
+  putchar('\n');
+}
+
+static int unknown_command(const char *cmd) {
+  const char *names[N_COMMANDS];
+  for (size_t i = 0; i < N_COMMANDS; i++) {
+    names[i] = commands[i].name;
+  }
+  const char *best = epcal_cli_closest(cmd, names, N_COMMANDS);
+  if (best != NULL) {
+    fprintf(stderr, "epcal: unknown command '%s'; did you mean '%s'?\n", cmd,
+            best);
+  } else {
+    fprintf(stderr, "epcal: unknown command '%s'\n", cmd);
+  }
+  fputs("Try 'epcal --help'.\n", stderr);
+  return EPCAL_EXIT_USAGE;
+}
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -31,12 +73,23 @@ int main(int argc, char **argv) {
     return EPCAL_EXIT_OK;
   }
   if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
-    printf("epcal %s\n", EPCAL_VERSION);
+    print_version();
     return EPCAL_EXIT_OK;
   }
-  if (strcmp(cmd, "generate") == 0) {
-    return epcal_cli_generate(argc - 1, argv + 1);
+  for (size_t i = 0; i < N_COMMANDS; i++) {
+    if (strcmp(cmd, commands[i].name) == 0) {
+      return commands[i].run(argc - 1, argv + 1);
+    }
   }
-  fprintf(stderr, "epcal: unknown command '%s'\nTry 'epcal --help'.\n", cmd);
-  return EPCAL_EXIT_USAGE;
+  if (cmd[0] == '-') {
+    static const char *const options[] = {"--help", "--version"};
+    const char *best = epcal_cli_closest(cmd, options, 2);
+    fprintf(stderr, "epcal: unknown option '%s'", cmd);
+    if (best != NULL) {
+      fprintf(stderr, "; did you mean '%s'?", best);
+    }
+    fputs("\nTry 'epcal --help'.\n", stderr);
+    return EPCAL_EXIT_USAGE;
+  }
+  return unknown_command(cmd);
 }

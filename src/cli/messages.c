@@ -58,28 +58,55 @@ void epcal_cli_usage_error(const char *command, const char *fmt, ...) {
   va_end(ap);
 }
 
-/* Edit distance, for "did you mean". */
+static size_t min3(size_t a, size_t b, size_t c) {
+  size_t m = a < b ? a : b;
+  return m < c ? m : c;
+}
+
+/* Edit distance with transpositions (optimal string alignment), for "did
+ * you mean": "--fromat" is one step from "--format", two from "--from". */
 static size_t distance(const char *a, const char *b) {
   size_t la = strlen(a), lb = strlen(b);
   if (la > 64 || lb > 64) {
     return 99;
   }
-  size_t row[65];
+  size_t d[65][65];
+  for (size_t i = 0; i <= la; i++) {
+    d[i][0] = i;
+  }
   for (size_t j = 0; j <= lb; j++) {
-    row[j] = j;
+    d[0][j] = j;
   }
   for (size_t i = 1; i <= la; i++) {
-    size_t prev = row[0];
-    row[0] = i;
     for (size_t j = 1; j <= lb; j++) {
-      size_t cur = row[j];
-      size_t sub = prev + (a[i - 1] != b[j - 1]);
-      size_t del = row[j] + 1, ins = row[j - 1] + 1;
-      row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-      prev = cur;
+      size_t cost = a[i - 1] != b[j - 1];
+      d[i][j] = min3(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+          d[i - 2][j - 2] + 1 < d[i][j]) {
+        d[i][j] = d[i - 2][j - 2] + 1;
+      }
     }
   }
-  return row[lb];
+  return d[la][lb];
+}
+
+const char *epcal_cli_closest(const char *word, const char *const *choices,
+                              size_t n) {
+  const char *best = NULL;
+  size_t best_d = 99;
+  for (size_t i = 0; i < n; i++) {
+    size_t d = distance(word, choices[i]);
+    if (d < best_d) {
+      best_d = d;
+      best = choices[i];
+    }
+  }
+  /* A suggestion further away than three edits, or as far as the word is
+   * long, is noise, not help. */
+  if (best != NULL && best_d <= 3 && best_d < strlen(word)) {
+    return best;
+  }
+  return NULL;
 }
 
 void epcal_cli_bad_option(const char *command, int c, char **argv,
