@@ -1,5 +1,6 @@
 /* `epcal`: dispatches to a subcommand. */
 #include "cli.h"
+#include "serve.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,7 @@ static const char usage_text[] =
     "\n"
     "Commands:\n"
     "  generate   write a feed (one all-day event per release date)\n"
+    "  serve      serve feeds over HTTP for calendar apps to subscribe to\n"
     "\n"
     "Run 'epcal COMMAND --help' for a command's options.\n"
     "  -h, --help      show this help\n"
@@ -36,6 +38,9 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "generate") == 0) {
     return epcal_cli_generate(argc - 1, argv + 1);
+  }
+  if (strcmp(cmd, "serve") == 0) {
+    return epcal_serve_main(argc - 1, argv + 1);
   }
   fprintf(stderr, "epcal: unknown command '%s'\nTry 'epcal --help'.\n", cmd);
   return EPCAL_EXIT_USAGE;
