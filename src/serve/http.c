@@ -326,6 +326,9 @@ static enum MHD_Result answer_feed(request *r, serve_route *route,
     resp = MHD_create_response_from_buffer(0, (void *)"",
                                            MHD_RESPMEM_PERSISTENT);
     if (resp != NULL) {
+      /* libmicrohttpd 0.9.75 adds "Content-Length: 0" to a 304 and cannot
+       * be told otherwise (a header of our own is sent beside it). Clients
+       * read a 304 as bodiless whatever it says. */
       validators(resp, s, e, gz);
     }
     serve_entry_release(e);

@@ -51,7 +51,8 @@ static void target(serve_buf *b, const serve_page *p, const char *path) {
   serve_buf_puts(b, path);
   bool q = false;
   if (p->query[0] != '\0') {
-    serve_buf_printf(b, "?%s", p->query);
+    serve_buf_puts(b, "?");
+    html(b, p->query);
     q = true;
   }
   if (p->token != NULL) {
