@@ -19,7 +19,7 @@ typedef struct serve_access {
   size_t n_params;
   const char *version;
   int status;
-  size_t bytes; /* body bytes sent */
+  size_t bytes;           /* body bytes sent */
   const char *referer;    /* may be NULL */
   const char *user_agent; /* may be NULL */
   int64_t time;           /* seconds since the epoch */

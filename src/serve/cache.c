@@ -92,9 +92,8 @@ static void evict(serve_cache *c, const serve_entry *keep, size_t extra) {
   }
 }
 
-static epcal_status render_into(serve_render_fn render, void *ctx,
-                                int64_t now, char **body, size_t *len,
-                                epcal_error *err) {
+static epcal_status render_into(serve_render_fn render, void *ctx, int64_t now,
+                                char **body, size_t *len, epcal_error *err) {
   serve_buf b;
   serve_buf_init(&b, MAX_FEED_BYTES);
   epcal_status st = render(ctx, now, &b, err);
@@ -128,8 +127,8 @@ static serve_entry *new_entry(const char *key, uint64_t h, char *body,
   e->generation = generation;
   /* FNV-1a over the bytes plus their length: strong, since any change of
    * the bytes changes it (collisions aside, which a cache can live with). */
-  snprintf(e->etag, sizeof e->etag, "\"%016" PRIx64 "-%zx\"",
-           fnv1a(body, len), len);
+  snprintf(e->etag, sizeof e->etag, "\"%016" PRIx64 "-%zx\"", fnv1a(body, len),
+           len);
   snprintf(e->etag_gz, sizeof e->etag_gz, "\"%016" PRIx64 "-%zx-gz\"",
            fnv1a(body, len), len);
   return e;

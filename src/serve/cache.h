@@ -32,16 +32,16 @@ typedef struct serve_entry {
   size_t len;
   char *gz; /* gzip of body, made on first demand; NULL until then */
   size_t gz_len;
-  char etag[64];    /* "\"...\"", quotes included */
-  char etag_gz[68]; /* the gzip variant's: a different byte sequence */
-  int64_t modified; /* when these bytes first appeared: Last-Modified */
+  char etag[64];            /* "\"...\"", quotes included */
+  char etag_gz[68];         /* the gzip variant's: a different byte sequence */
+  int64_t modified;         /* when these bytes first appeared: Last-Modified */
   unsigned long generation; /* of the data it was checked against */
   uint64_t last_used;
 } serve_entry;
 
 /* Renders a feed with DTSTAMP `now` into *out. */
-typedef epcal_status (*serve_render_fn)(void *ctx, int64_t now,
-                                        serve_buf *out, epcal_error *err);
+typedef epcal_status (*serve_render_fn)(void *ctx, int64_t now, serve_buf *out,
+                                        epcal_error *err);
 
 typedef struct serve_cache serve_cache;
 

@@ -251,8 +251,7 @@ const serve_show *serve_catalog_at(const serve_catalog *c, size_t i) {
   return i < c->n_shows ? &c->shows[i] : NULL;
 }
 
-const serve_show *serve_catalog_find(const serve_catalog *c,
-                                     const char *slug) {
+const serve_show *serve_catalog_find(const serve_catalog *c, const char *slug) {
   if (c->by_slug == NULL) {
     return NULL;
   }
@@ -282,9 +281,7 @@ const serve_season *serve_show_season(const serve_show *show, long n) {
   return NULL;
 }
 
-unsigned long serve_catalog_events(const serve_catalog *c) {
-  return c->events;
-}
+unsigned long serve_catalog_events(const serve_catalog *c) { return c->events; }
 
 void serve_catalog_free(serve_catalog *c) {
   if (c == NULL) {

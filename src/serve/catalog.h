@@ -15,9 +15,9 @@
 #define SERVE_SLUG_MAX 56
 
 typedef struct serve_season {
-  long number;           /* 0: specials */
-  unsigned long events;  /* scheduled episodes */
-  unsigned long pending; /* episodes without a date yet */
+  long number;            /* 0: specials */
+  unsigned long events;   /* scheduled episodes */
+  unsigned long pending;  /* episodes without a date yet */
   epcal_date first, last; /* valid when events > 0 */
 } serve_season;
 
@@ -52,8 +52,7 @@ size_t serve_catalog_count(const serve_catalog *c);
 const serve_show *serve_catalog_at(const serve_catalog *c, size_t i);
 
 /* The show whose slug is `slug`, or NULL. */
-const serve_show *serve_catalog_find(const serve_catalog *c,
-                                     const char *slug);
+const serve_show *serve_catalog_find(const serve_catalog *c, const char *slug);
 
 /* The season numbered `n` of `show`, or NULL. */
 const serve_season *serve_show_season(const serve_show *show, long n);

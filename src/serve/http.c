@@ -62,8 +62,7 @@ static const char *header(const request *r, const char *name) {
   return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
-static void client_address(struct MHD_Connection *conn, char *out,
-                           size_t cap) {
+static void client_address(struct MHD_Connection *conn, char *out, size_t cap) {
   snprintf(out, cap, "-");
   const union MHD_ConnectionInfo *ci =
       MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -72,8 +71,9 @@ static void client_address(struct MHD_Connection *conn, char *out,
   }
   const struct sockaddr *sa = ci->client_addr;
   if (sa->sa_family == AF_INET) {
-    inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-              out, (socklen_t)cap);
+    inet_ntop(AF_INET,
+              &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+              (socklen_t)cap);
   } else if (sa->sa_family == AF_INET6) {
     inet_ntop(AF_INET6,
               &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
@@ -109,15 +109,13 @@ static enum MHD_Result respond(request *r, unsigned status,
 }
 
 /* A short text/plain answer for every error status. */
-static enum MHD_Result fail(request *r, unsigned status, const char *fmt,
-                            ...)
+static enum MHD_Result fail(request *r, unsigned status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
 
-static enum MHD_Result fail(request *r, unsigned status, const char *fmt,
-                            ...) {
+static enum MHD_Result fail(request *r, unsigned status, const char *fmt, ...) {
   char msg[600];
   va_list ap;
   va_start(ap, fmt);
@@ -144,8 +142,8 @@ static enum MHD_Result fail(request *r, unsigned status, const char *fmt,
 
 /* Compares in time that depends only on the expected token's length, so
  * response timing does not reveal how much of a guess was right. */
-static bool token_equal(const char *given, size_t given_len,
-                        const char *want, size_t want_len) {
+static bool token_equal(const char *given, size_t given_len, const char *want,
+                        size_t want_len) {
   unsigned char diff = given_len != want_len;
   for (size_t i = 0; i < want_len; i++) {
     unsigned char g = given_len > 0 ? (unsigned char)given[i % given_len] : 0;
@@ -190,7 +188,7 @@ static const char *link_host(const request *r) {
 
 /* Called with the lock held; releases it. */
 static enum MHD_Result answer_page(request *r, const serve_query *q,
-                                  epcal_date today) {
+                                   epcal_date today) {
   serve_server *s = r->srv;
   serve_buf filters, body;
   serve_buf_init(&filters, 1024);
@@ -262,7 +260,7 @@ static void validators(struct MHD_Response *resp, const serve_server *s,
 /* Called with the lock held (the route borrows from the catalog, which a
  * reload frees); releases it. */
 static enum MHD_Result answer_feed(request *r, serve_route *route,
-                                  const serve_query *q, epcal_date today) {
+                                   const serve_query *q, epcal_date today) {
   serve_server *s = r->srv;
   epcal_selection sel;
   memset(&sel, 0, sizeof sel);
@@ -279,8 +277,8 @@ static enum MHD_Result answer_feed(request *r, serve_route *route,
   serve_buf_puts(&key, "?");
   serve_query_format(q, &key);
   if (sel.has_from) {
-    serve_buf_printf(&key, "@from=%04d%02d%02d", sel.from.year,
-                     sel.from.month, sel.from.day);
+    serve_buf_printf(&key, "@from=%04d%02d%02d", sel.from.year, sel.from.month,
+                     sel.from.day);
   }
   if (sel.has_to) {
     serve_buf_printf(&key, "@to=%04d%02d%02d", sel.to.year, sel.to.month,
@@ -296,16 +294,16 @@ static enum MHD_Result answer_feed(request *r, serve_route *route,
     return fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
   }
 
-  bool want_gz = serve_gzip_accepted(
-      header(r, MHD_HTTP_HEADER_ACCEPT_ENCODING));
+  bool want_gz =
+      serve_gzip_accepted(header(r, MHD_HTTP_HEADER_ACCEPT_ENCODING));
   feed_job job = {s->source, &sel, name.data};
   serve_entry *e = NULL;
   epcal_error err;
   epcal_error_clear(&err);
-  epcal_status st = serve_cache_get(
-      s->cache, key.data, serve_source_generation(s->source),
-      serve_source_time(s->source), s->cfg.fixed_stamp, render_feed, &job, &e,
-      &err);
+  epcal_status st =
+      serve_cache_get(s->cache, key.data, serve_source_generation(s->source),
+                      serve_source_time(s->source), s->cfg.fixed_stamp,
+                      render_feed, &job, &e, &err);
   bool gz = st == EPCAL_OK && want_gz && serve_cache_gzip(s->cache, e) == 0;
   pthread_mutex_unlock(&s->lock);
   serve_buf_free(&key);
@@ -320,11 +318,11 @@ static enum MHD_Result answer_feed(request *r, serve_route *route,
   unsigned status;
   size_t len = gz ? e->gz_len : e->len;
   if (serve_not_modified(header(r, MHD_HTTP_HEADER_IF_NONE_MATCH),
-                         header(r, MHD_HTTP_HEADER_IF_MODIFIED_SINCE),
-                         e->etag, e->etag_gz, e->modified)) {
+                         header(r, MHD_HTTP_HEADER_IF_MODIFIED_SINCE), e->etag,
+                         e->etag_gz, e->modified)) {
     status = MHD_HTTP_NOT_MODIFIED;
-    resp = MHD_create_response_from_buffer(0, (void *)"",
-                                           MHD_RESPMEM_PERSISTENT);
+    resp =
+        MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     if (resp != NULL) {
       /* libmicrohttpd 0.9.75 adds "Content-Length: 0" to a 304 and cannot
        * be told otherwise (a header of our own is sent beside it). Clients
@@ -345,11 +343,9 @@ static enum MHD_Result answer_feed(request *r, serve_route *route,
       snprintf(disp, sizeof disp, "inline; filename=\"%s\"", file.data);
       MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                               "text/calendar; charset=utf-8");
-      MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION,
-                              disp);
+      MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disp);
       if (gz) {
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING,
-                                "gzip");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
       }
       validators(resp, s, e, gz);
     }
@@ -360,8 +356,7 @@ static enum MHD_Result answer_feed(request *r, serve_route *route,
 
 enum MHD_Result serve_http_handle(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
-                                  const char *version,
-                                  const char *upload_data,
+                                  const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_cls) {
   (void)upload_data;
   serve_server *s = cls;
@@ -393,8 +388,8 @@ enum MHD_Result serve_http_handle(void *cls, struct MHD_Connection *conn,
   const char *cl = header(&r, MHD_HTTP_HEADER_CONTENT_LENGTH);
   if ((cl != NULL && strcmp(cl, "0") != 0) ||
       header(&r, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL) {
-    return fail(&r, MHD_HTTP_CONTENT_TOO_LARGE,
-                "a %s request takes no body", method);
+    return fail(&r, MHD_HTTP_CONTENT_TOO_LARGE, "a %s request takes no body",
+                method);
   }
   if (first) {
     /* Answering on the first call, before libmicrohttpd knows the request
@@ -414,8 +409,7 @@ enum MHD_Result serve_http_handle(void *cls, struct MHD_Connection *conn,
   epcal_date today = serve_local_date(epcal_now());
   pthread_mutex_lock(&s->lock);
   serve_source_refresh(s->source, serve_monotonic_ms());
-  serve_route route =
-      serve_route_match(url, serve_source_catalog(s->source));
+  serve_route route = serve_route_match(url, serve_source_catalog(s->source));
   if (route.kind == SERVE_ROUTE_NONE) {
     pthread_mutex_unlock(&s->lock);
     return fail(&r, MHD_HTTP_NOT_FOUND, "no calendar at %s (see /)",
@@ -434,8 +428,7 @@ enum MHD_Result serve_http_handle(void *cls, struct MHD_Connection *conn,
 }
 
 void serve_http_completed(void *cls, struct MHD_Connection *conn,
-                          void **req_cls,
-                          enum MHD_RequestTerminationCode toe) {
+                          void **req_cls, enum MHD_RequestTerminationCode toe) {
   (void)conn;
   (void)toe;
   serve_server *s = cls;

@@ -32,9 +32,9 @@ typedef struct serve_query {
   long past_days;   /* -1: no lower bound */
   long future_days; /* -1: no upper bound */
   bool premieres_only;
-  bool specials; /* default true */
-  int all_day;   /* -1 unset, else 0/1 (accepted, see README) */
-  long alarm;    /* -1 unset/none, else minutes before (see README) */
+  bool specials;     /* default true */
+  int all_day;       /* -1 unset, else 0/1 (accepted, see README) */
+  long alarm;        /* -1 unset/none, else minutes before (see README) */
   const char *token; /* borrowed from params; NULL when absent */
 } serve_query;
 

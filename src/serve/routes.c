@@ -119,8 +119,7 @@ int serve_route_filename(const serve_route *r, serve_buf *out) {
   case SERVE_ROUTE_SHOW:
     return serve_buf_printf(out, "%s.ics", r->show->slug);
   case SERVE_ROUTE_SEASON:
-    return serve_buf_printf(out, "%s-season-%ld.ics", r->show->slug,
-                            r->season);
+    return serve_buf_printf(out, "%s-season-%ld.ics", r->show->slug, r->season);
   case SERVE_ROUTE_INDEX:
   case SERVE_ROUTE_NONE:
     break;

@@ -93,8 +93,7 @@ static int parse_long(const char *s, long min, long max, long *out) {
 }
 
 static int parse_delimiter(const char *s, char *out) {
-  if (strcmp(s, "tab") == 0 || strcmp(s, "\\t") == 0 ||
-      strcmp(s, "\t") == 0) {
+  if (strcmp(s, "tab") == 0 || strcmp(s, "\\t") == 0 || strcmp(s, "\t") == 0) {
     *out = '\t';
   } else if (strcmp(s, ",") == 0 || strcmp(s, ";") == 0 ||
              strcmp(s, "|") == 0) {
@@ -148,8 +147,7 @@ static int listen_on(const char *spec, char *bound, size_t cap) {
   int fd = -1;
   int saved = 0;
   for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-                ai->ai_protocol);
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) {
       saved = errno;
       continue;
@@ -177,8 +175,8 @@ static int listen_on(const char *spec, char *bound, size_t cap) {
   if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
       getnameinfo((struct sockaddr *)&ss, len, addr, sizeof addr, serv,
                   sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
-    snprintf(bound, cap, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
-             addr, serv);
+    snprintf(bound, cap, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", addr,
+             serv);
   } else {
     snprintf(bound, cap, "%s", spec);
   }
@@ -208,8 +206,7 @@ typedef struct serve_args {
 } serve_args;
 
 /* Parses argv into *a. Returns -1 to go on, or an exit code. */
-static int parse_args(int argc, char **argv, serve_args *a,
-                      serve_config *cfg) {
+static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
   enum {
     OPT_LISTEN = 256,
     OPT_TOKEN,
@@ -430,14 +427,13 @@ int epcal_serve_main(int argc, char **argv) {
   d = MHD_start_daemon(
       flags, 0, NULL, NULL, serve_http_handle, s,
       /* First, so that every message of libmicrohttpd goes through it. */
-      MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET,
-      fd, MHD_OPTION_NOTIFY_COMPLETED, serve_http_completed, s,
+      MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
+      MHD_OPTION_NOTIFY_COMPLETED, serve_http_completed, s,
       MHD_OPTION_CONNECTION_LIMIT, (unsigned)a.max_conn,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)a.timeout,
       /* Request line and headers must fit in this: a calendar app's
        * request is well under 2 KiB. */
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16 * 1024,
-      MHD_OPTION_ARRAY,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16 * 1024, MHD_OPTION_ARRAY,
       a.threads > 1 ? pool : pool + 1, MHD_OPTION_END);
   if (d == NULL) {
     fprintf(stderr, "epcal serve: cannot start the HTTP server\n");

@@ -37,13 +37,11 @@ typedef struct serve_server {
 /* libmicrohttpd's access handler; `cls` is the serve_server. */
 enum MHD_Result serve_http_handle(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
-                                  const char *version,
-                                  const char *upload_data,
+                                  const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_cls);
 
 /* libmicrohttpd's request-completed callback. */
 void serve_http_completed(void *cls, struct MHD_Connection *conn,
-                          void **req_cls,
-                          enum MHD_RequestTerminationCode toe);
+                          void **req_cls, enum MHD_RequestTerminationCode toe);
 
 #endif

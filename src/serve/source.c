@@ -70,8 +70,7 @@ static void snapshot_free(snapshot *snap, size_t n) {
 /* Reads the whole file; its fingerprint comes from the open descriptor, so
  * it describes exactly the bytes read. */
 static epcal_status read_whole(const char *path, size_t budget, char **bytes,
-                               size_t *len, fingerprint *fp,
-                               epcal_error *err) {
+                               size_t *len, fingerprint *fp, epcal_error *err) {
   int fd = open(path, O_RDONLY);
   struct stat st;
   if (fd < 0 || fstat(fd, &st) != 0) {
@@ -166,8 +165,8 @@ static bool base_matches(const serve_source_options *o,
   }
   found = o->n_seasons == 0;
   for (size_t i = 0; i < o->n_seasons && !found; i++) {
-    found = ep->season >= o->seasons[i].first &&
-            ep->season <= o->seasons[i].last;
+    found =
+        ep->season >= o->seasons[i].first && ep->season <= o->seasons[i].last;
   }
   return found;
 }
@@ -181,8 +180,8 @@ static epcal_status each_episode(const serve_source_options *o,
   for (size_t i = 0; i < o->n_paths; i++) {
     mem_reader m = {snap->bytes[i], snap->lens[i]};
     epcal_reader *rd;
-    epcal_status st = epcal_reader_open_fn(&rd, mem_read, &m, o->paths[i],
-                                           &o->read, err);
+    epcal_status st =
+        epcal_reader_open_fn(&rd, mem_read, &m, o->paths[i], &o->read, err);
     if (st != EPCAL_OK) {
       return st;
     }

@@ -46,8 +46,7 @@ static int consider(void *ctx, const epcal_episode *ep) {
     item_free(&c->items[c->n - 1]);
     c->n--;
   }
-  memmove(&c->items[pos + 1], &c->items[pos],
-          (c->n - pos) * sizeof *c->items);
+  memmove(&c->items[pos + 1], &c->items[pos], (c->n - pos) * sizeof *c->items);
   c->items[pos] = it;
   c->n++;
   return 0;
@@ -62,8 +61,8 @@ int serve_upcoming_collect(const serve_source *src, epcal_date today,
     return -1;
   }
   epcal_error err;
-  epcal_status st = max > 0 ? serve_source_each(src, consider, &c, &err)
-                            : EPCAL_OK;
+  epcal_status st =
+      max > 0 ? serve_source_each(src, consider, &c, &err) : EPCAL_OK;
   if (st != EPCAL_OK || c.failed) {
     serve_upcoming u = {c.items, c.n, 0, today};
     serve_upcoming_free(&u);

@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 typedef struct serve_upcoming_item {
-  char *show; /* owned */
+  char *show;  /* owned */
   char *title; /* owned; NULL when the episode has none */
   long season, number;
   epcal_date date;

@@ -78,12 +78,12 @@ static void etags(void **state) {
   assert_false(serve_etag_matches("\"a,b\"", "\"a\"", NULL));
   assert_true(serve_etag_matches("\"a,b\"", "\"a,b\"", NULL));
   /* If-None-Match decides whenever it is present. */
-  assert_false(serve_not_modified("\"zz\"", "Sun, 06 Nov 1994 08:49:37 GMT",
-                                  e, g, 0));
-  assert_true(serve_not_modified(NULL, "Sun, 06 Nov 1994 08:49:37 GMT", e,
-                                 g, 784111777));
-  assert_false(serve_not_modified(NULL, "Sun, 06 Nov 1994 08:49:37 GMT", e,
-                                  g, 784111778));
+  assert_false(
+      serve_not_modified("\"zz\"", "Sun, 06 Nov 1994 08:49:37 GMT", e, g, 0));
+  assert_true(serve_not_modified(NULL, "Sun, 06 Nov 1994 08:49:37 GMT", e, g,
+                                 784111777));
+  assert_false(serve_not_modified(NULL, "Sun, 06 Nov 1994 08:49:37 GMT", e, g,
+                                  784111778));
   assert_false(serve_not_modified(NULL, "garbage", e, g, 0));
   assert_false(serve_not_modified(NULL, NULL, e, g, 0));
 }
@@ -139,10 +139,10 @@ static void query_parameters(void **state) {
   assert_false(q.premieres_only);
   assert_null(q.token);
 
-  serve_param ok[] = {{"pastDays", "7"},       {"future_days", "0"},
-                      {"premieres_only", NULL}, {"specials", "no"},
-                      {"asAllDay", "true"},     {"alarm", "30"},
-                      {"token", "t"}};
+  serve_param ok[] = {
+      {"pastDays", "7"},  {"future_days", "0"}, {"premieres_only", NULL},
+      {"specials", "no"}, {"asAllDay", "true"}, {"alarm", "30"},
+      {"token", "t"}};
   assert_int_equal(parse(ok, 7, &q, msg), 0);
   assert_int_equal(q.past_days, 7);
   assert_int_equal(q.future_days, 0);
@@ -210,8 +210,7 @@ static void catalog_and_routes(void **state) {
   (void)state;
   serve_catalog *c = serve_catalog_new();
   assert_non_null(c);
-  const char *names[] = {"Foo-Bar", "Calendar", "Foo Bar", "FOO BAR",
-                         "Zed"};
+  const char *names[] = {"Foo-Bar", "Calendar", "Foo Bar", "FOO BAR", "Zed"};
   for (size_t i = 0; i < 5; i++) {
     epcal_episode e = episode(names[i], (long)i, true);
     assert_int_equal(serve_catalog_add(c, &e), 0);
@@ -286,11 +285,11 @@ static void catalog_and_routes(void **state) {
 
 static void access_log_line(void **state) {
   (void)state;
-  serve_param params[] = {{"past_days", "7"}, {"token", "hunter2"},
-                          {"a b", "c&d"}};
-  serve_access a = {"127.0.0.1", "GET",   "/x.ics", params, 3,
-                    "HTTP/1.1",  200,     1234,     NULL,   "App \"1\"\n",
-                    784111777};
+  serve_param params[] = {
+      {"past_days", "7"}, {"token", "hunter2"}, {"a b", "c&d"}};
+  serve_access a = {"127.0.0.1", "GET",         "/x.ics", params,
+                    3,           "HTTP/1.1",    200,      1234,
+                    NULL,        "App \"1\"\n", 784111777};
   char line[512];
   serve_access_format(&a, line, sizeof line);
   assert_string_equal(line,
@@ -331,31 +330,31 @@ static void cache_keeps_time_of_unchanged_feeds(void **state) {
   fake f = {"A", 0, 0};
   epcal_error err;
   serve_entry *e1, *e2, *e3, *e4;
-  assert_int_equal(serve_cache_get(c, "k", 1, 1000, -1, fake_render, &f, &e1,
-                                   &err),
-                   EPCAL_OK);
+  assert_int_equal(
+      serve_cache_get(c, "k", 1, 1000, -1, fake_render, &f, &e1, &err),
+      EPCAL_OK);
   assert_int_equal(e1->modified, 1000);
   assert_string_equal(e1->body, "A@1000");
   /* Same generation: from memory. */
-  assert_int_equal(serve_cache_get(c, "k", 1, 1000, -1, fake_render, &f, &e2,
-                                   &err),
-                   EPCAL_OK);
+  assert_int_equal(
+      serve_cache_get(c, "k", 1, 1000, -1, fake_render, &f, &e2, &err),
+      EPCAL_OK);
   assert_ptr_equal(e1, e2);
   assert_int_equal(f.calls, 1);
   serve_entry_release(e2);
   /* Reload, same content: rendered once with the old time, kept. */
-  assert_int_equal(serve_cache_get(c, "k", 2, 2000, -1, fake_render, &f, &e2,
-                                   &err),
-                   EPCAL_OK);
+  assert_int_equal(
+      serve_cache_get(c, "k", 2, 2000, -1, fake_render, &f, &e2, &err),
+      EPCAL_OK);
   assert_ptr_equal(e1, e2);
   assert_int_equal(f.calls, 2);
   assert_int_equal(e2->modified, 1000);
   serve_entry_release(e2);
   /* Reload, new content: the new time, and a new ETag. */
   f.text = "B";
-  assert_int_equal(serve_cache_get(c, "k", 3, 3000, -1, fake_render, &f, &e3,
-                                   &err),
-                   EPCAL_OK);
+  assert_int_equal(
+      serve_cache_get(c, "k", 3, 3000, -1, fake_render, &f, &e3, &err),
+      EPCAL_OK);
   assert_int_equal(e3->modified, 3000);
   assert_string_equal(e3->body, "B@3000");
   assert_string_not_equal(e3->etag, e1->etag);
@@ -364,26 +363,25 @@ static void cache_keeps_time_of_unchanged_feeds(void **state) {
   serve_entry_release(e1);
   /* Inputs with an older mtime: Last-Modified still moves forward. */
   f.text = "C";
-  assert_int_equal(serve_cache_get(c, "k", 4, 10, -1, fake_render, &f, &e4,
-                                   &err),
-                   EPCAL_OK);
+  assert_int_equal(
+      serve_cache_get(c, "k", 4, 10, -1, fake_render, &f, &e4, &err), EPCAL_OK);
   assert_int_equal(e4->modified, 3001);
   serve_entry_release(e4);
   /* A failing render keeps the last good bytes. */
   f.text = NULL;
-  assert_int_equal(serve_cache_get(c, "k", 5, 5000, -1, fake_render, &f, &e4,
-                                   &err),
-                   EPCAL_OK);
+  assert_int_equal(
+      serve_cache_get(c, "k", 5, 5000, -1, fake_render, &f, &e4, &err),
+      EPCAL_OK);
   assert_string_equal(e4->body, "C@3001");
   serve_entry_release(e4);
-  assert_int_equal(serve_cache_get(c, "new", 5, 5000, -1, fake_render, &f,
-                                   &e4, &err),
-                   EPCAL_EDATA);
+  assert_int_equal(
+      serve_cache_get(c, "new", 5, 5000, -1, fake_render, &f, &e4, &err),
+      EPCAL_EDATA);
   /* A fixed stamp (SOURCE_DATE_EPOCH) is every DTSTAMP. */
   f.text = "D";
-  assert_int_equal(serve_cache_get(c, "k", 6, 6000, 42, fake_render, &f, &e4,
-                                   &err),
-                   EPCAL_OK);
+  assert_int_equal(
+      serve_cache_get(c, "k", 6, 6000, 42, fake_render, &f, &e4, &err),
+      EPCAL_OK);
   assert_string_equal(e4->body, "D@42");
   assert_int_equal(e4->modified, 6000);
   assert_int_equal(serve_cache_gzip(c, e4), 0);
@@ -394,20 +392,20 @@ static void cache_keeps_time_of_unchanged_feeds(void **state) {
   for (int i = 0; i < 6; i++) {
     char key[8];
     snprintf(key, sizeof key, "k%d", i);
-    assert_int_equal(serve_cache_get(c, key, 6, 6000, -1, fake_render, &f,
-                                     &e4, &err),
-                     EPCAL_OK);
+    assert_int_equal(
+        serve_cache_get(c, key, 6, 6000, -1, fake_render, &f, &e4, &err),
+        EPCAL_OK);
     serve_entry_release(e4);
   }
   int before = f.calls;
-  assert_int_equal(serve_cache_get(c, "k5", 6, 6000, -1, fake_render, &f,
-                                   &e4, &err),
-                   EPCAL_OK);
+  assert_int_equal(
+      serve_cache_get(c, "k5", 6, 6000, -1, fake_render, &f, &e4, &err),
+      EPCAL_OK);
   serve_entry_release(e4);
   assert_int_equal(f.calls, before);
-  assert_int_equal(serve_cache_get(c, "k0", 6, 6000, -1, fake_render, &f,
-                                   &e4, &err),
-                   EPCAL_OK);
+  assert_int_equal(
+      serve_cache_get(c, "k0", 6, 6000, -1, fake_render, &f, &e4, &err),
+      EPCAL_OK);
   serve_entry_release(e4);
   assert_int_equal(f.calls, before + 1);
   serve_cache_free(c);
