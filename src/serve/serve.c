@@ -310,6 +310,12 @@ static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
       return EXIT_USAGE;
     }
   }
+  if (a->max_conn < a->threads) {
+    /* libmicrohttpd gives each thread its share of the limit. */
+    usage_error("--max-connections (%ld) must be at least --threads (%ld)",
+                a->max_conn, a->threads);
+    return EXIT_USAGE;
+  }
   if (optind == argc) {
     usage_error("no input: name one or more CSV files");
     return EXIT_USAGE;

@@ -550,6 +550,41 @@ def t_limits_and_shutdown():
             s.stop()
 
 
+def t_shutdown_finishes_in_flight():
+    # A feed far larger than the socket buffers, read slowly: SIGTERM must
+    # wait for it to be sent whole.
+    big = os.path.join(ctx.dir, "big.csv")
+    write_csv(big, [("Long Runner", 1 + i // 1000, 1 + i % 1000,
+                     "An episode title long enough to take some room " * 2,
+                     day(i % 3000)) for i in range(40000)], T0)
+    s = Server(BINARY, ["big.csv"], cwd=ctx.dir)
+    try:
+        c = socket.socket()
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.connect((s.host, s.port))
+        c.settimeout(30)
+        c.sendall(b"GET /calendar.ics HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += c.recv(1024)
+        length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+        check(length > 8_000_000, f"feed too small for the test: {length}")
+        got = len(head.split(b"\r\n\r\n", 1)[1])
+        s.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        check(s.proc.poll() is None, "exited before the response was sent")
+        while got < length:
+            chunk = c.recv(65536)
+            check(chunk, f"connection closed after {got} of {length} bytes")
+            got += len(chunk)
+        c.close()
+        check(s.stop() == 0, "exit status after finishing in-flight work")
+    finally:
+        if s.proc.poll() is None:
+            s.stop()
+        os.unlink(big)
+
+
 def t_startup_errors():
     bad = os.path.join(ctx.dir, "bad.csv")
     with open(bad, "w") as f:
@@ -570,6 +605,8 @@ def t_startup_errors():
     check(p.returncode == 2, "no input")
     p = run(["-"])
     check(p.returncode == 2, "standard input")
+    p = run(["--threads", "4", "--max-connections", "2", "a.csv"])
+    check(p.returncode == 2 and b"--max-connections" in p.stderr, p.stderr)
     p = run(["--refresh", "-3", "a.csv"])
     check(p.returncode == 2 and b"--refresh" in p.stderr, p.stderr)
     p = subprocess.run([BINARY, "serve", "--listen", "nonsense", "a.csv"],
@@ -597,7 +634,8 @@ def main():
             if ctx.s.proc.poll() is None:
                 code = ctx.s.stop()
                 check(code == 0, f"exit {code}")
-        for fn in (t_token, t_limits_and_shutdown, t_startup_errors):
+        for fn in (t_token, t_limits_and_shutdown,
+                   t_shutdown_finishes_in_flight, t_startup_errors):
             test(fn)
     except AssertionError as e:
         print(f"FAIL: {e}")
