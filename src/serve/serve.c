@@ -425,6 +425,11 @@ int epcal_serve_main(int argc, char **argv) {
   sigaddset(&sigs, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+  /* Counted before the daemon starts: from then on a request may reload
+   * the data, and only the request handlers hold the lock. */
+  const serve_catalog *cat = serve_source_catalog(s->source);
+  size_t n_shows = serve_catalog_count(cat);
+  unsigned long n_events = serve_catalog_events(cat);
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
                    MHD_USE_ITC | MHD_USE_ERROR_LOG;
   struct MHD_OptionItem pool[] = {
@@ -446,9 +451,8 @@ int epcal_serve_main(int argc, char **argv) {
     goto done;
   }
   fd = -1; /* the daemon owns it now */
-  const serve_catalog *cat = serve_source_catalog(s->source);
   fprintf(stderr, "epcal: serving %zu shows, %lu events on http://%s/\n",
-          serve_catalog_count(cat), serve_catalog_events(cat), s->cfg.host);
+          n_shows, n_events, s->cfg.host);
 
   int sig = 0;
   while (sigwait(&sigs, &sig) != 0) {
