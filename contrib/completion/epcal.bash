@@ -16,7 +16,7 @@ _epcal() {
     prev=${COMP_WORDS[COMP_CWORD-1]}
 
     # Subcommands; to add one, name it here and give it a case below.
-    local commands="generate list check"
+    local commands="generate list check serve"
     local filters="--show --season --from --to --past-days --future-days
         --premieres-only --no-specials --delimiter --date-format --encoding
         --skip-invalid"
@@ -60,7 +60,8 @@ _epcal() {
         --show|--season|--date-format|--calendar-name|--from|--to|\
         --past-days|--future-days|--wait|--timezone|--runtime|--alarm|\
         --summary|--description|--category|--calendar-description|\
-        --refresh|--color|--url)
+        --refresh|--color|--url|--listen|--token|--max-connections|\
+        --timeout|--threads)
             return 0 ;;
     esac
 
@@ -76,7 +77,10 @@ _epcal() {
             opts="--format $filters -h --help" ;;
         check)
             opts="-q --quiet -v --verbose -h --help" ;;
-        # serve) opts="..." ;;   (the serve command's options go here)
+        serve)
+            opts="--listen --token --refresh --max-connections --timeout
+                --threads --calendar-name --show --season --delimiter
+                --date-format --skip-invalid -h --help" ;;
         *)
             return 0 ;;
     esac

@@ -1,6 +1,7 @@
 /* `epcal`: dispatches to a subcommand. */
 #include "cli.h"
 #include "version.h"
+#include "serve.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,7 @@ static const char usage_text[] =
     "  generate   write a feed (one all-day event per release date)\n"
     "  list       show what a feed would hold: date, code, show, title\n"
     "  check      judge an iCalendar feed, whoever wrote it\n"
+    "  serve      serve feeds over HTTP for calendar apps to subscribe to\n"
     /* New commands: one line here and one row in `commands` below. */
     "\n"
     "Run 'epcal COMMAND --help' for a command's options.\n"
@@ -33,6 +35,7 @@ static const command commands[] = {
     {"generate", epcal_cli_generate},
     {"list", epcal_cli_list},
     {"check", epcal_cli_check},
+    {"serve", epcal_serve_main},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -1,0 +1,35 @@
+/*
+ * One line per request on standard error, in the Combined Log Format that
+ * log tools read. The query string is logged with its token replaced, so a
+ * private feed's key never lands in a log file.
+ */
+#ifndef EPCAL_SERVE_ACCESSLOG_H
+#define EPCAL_SERVE_ACCESSLOG_H
+
+#include "query.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct serve_access {
+  const char *client; /* address */
+  const char *method;
+  const char *path;
+  const serve_param *params; /* the query, decoded */
+  size_t n_params;
+  const char *version;
+  int status;
+  size_t bytes;           /* body bytes sent */
+  const char *referer;    /* may be NULL */
+  const char *user_agent; /* may be NULL */
+  int64_t time;           /* seconds since the epoch */
+} serve_access;
+
+/* Formats the line (without the newline) into out; exposed for tests. */
+void serve_access_format(const serve_access *a, char *out, size_t cap);
+
+/* Writes the line to standard error in one write, so lines from several
+ * threads never interleave. */
+void serve_access_log(const serve_access *a);
+
+#endif

@@ -1,0 +1,441 @@
+/*
+ * One request: method, token, route, parameters, then a feed from the cache
+ * (or the page), with validators, 304, gzip and an access-log line.
+ */
+#include "server.h"
+
+#include "accesslog.h"
+#include "conditional.h"
+#include "feed.h"
+#include "gzip.h"
+#include "page.h"
+#include "query.h"
+#include "routes.h"
+#include "timeutil.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+/* More query parameters than this is not a calendar app: 400. */
+#define MAX_PARAMS 16
+/* The page is small; the cap only guards against a pathological catalog. */
+#define MAX_PAGE_BYTES ((size_t)64 * 1024 * 1024)
+
+/* Marks a request whose handler ran, for serve_http_completed(). */
+static char request_marker;
+
+typedef struct request {
+  serve_server *srv;
+  struct MHD_Connection *conn;
+  const char *method;
+  const char *path;
+  const char *version;
+  serve_param params[MAX_PARAMS];
+  size_t n_params;
+  bool too_many;
+  bool head;
+} request;
+
+static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind,
+                                     const char *key, const char *value) {
+  (void)kind;
+  request *r = cls;
+  if (r->n_params == MAX_PARAMS) {
+    r->too_many = true;
+    return MHD_NO;
+  }
+  r->params[r->n_params].key = key;
+  r->params[r->n_params].value = value;
+  r->n_params++;
+  return MHD_YES;
+}
+
+static const char *header(const request *r, const char *name) {
+  return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+static void client_address(struct MHD_Connection *conn, char *out, size_t cap) {
+  snprintf(out, cap, "-");
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (ci == NULL || ci->client_addr == NULL) {
+    return;
+  }
+  const struct sockaddr *sa = ci->client_addr;
+  if (sa->sa_family == AF_INET) {
+    inet_ntop(AF_INET,
+              &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+              (socklen_t)cap);
+  } else if (sa->sa_family == AF_INET6) {
+    inet_ntop(AF_INET6,
+              &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+              (socklen_t)cap);
+  }
+}
+
+/* Queues `resp` with `status`, logs the request, and drops our reference
+ * to the response. */
+static enum MHD_Result respond(request *r, unsigned status,
+                               struct MHD_Response *resp, size_t body) {
+  if (resp == NULL) {
+    return MHD_NO; /* out of memory: libmicrohttpd closes the connection */
+  }
+  MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+  enum MHD_Result rc = MHD_queue_response(r->conn, status, resp);
+  MHD_destroy_response(resp);
+  char client[64];
+  client_address(r->conn, client, sizeof client);
+  serve_access a = {client,
+                    r->method,
+                    r->path,
+                    r->params,
+                    r->n_params,
+                    r->version,
+                    (int)status,
+                    r->head || status == MHD_HTTP_NOT_MODIFIED ? 0 : body,
+                    header(r, MHD_HTTP_HEADER_REFERER),
+                    header(r, MHD_HTTP_HEADER_USER_AGENT),
+                    (int64_t)time(NULL)};
+  serve_access_log(&a);
+  return rc;
+}
+
+/* A short text/plain answer for every error status. */
+static enum MHD_Result fail(request *r, unsigned status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static enum MHD_Result fail(request *r, unsigned status, const char *fmt, ...) {
+  char msg[600];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg - 1, fmt, ap);
+  va_end(ap);
+  size_t n = strlen(msg);
+  msg[n++] = '\n';
+  struct MHD_Response *resp =
+      MHD_create_response_from_buffer(n, msg, MHD_RESPMEM_MUST_COPY);
+  if (resp != NULL) {
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "text/plain; charset=utf-8");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED) {
+      MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    }
+    if (status == MHD_HTTP_UNAUTHORIZED) {
+      MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                              "Bearer realm=\"epcal\"");
+    }
+  }
+  return respond(r, status, resp, n);
+}
+
+/* Compares in time that depends only on the expected token's length, so
+ * response timing does not reveal how much of a guess was right. */
+static bool token_equal(const char *given, size_t given_len, const char *want,
+                        size_t want_len) {
+  unsigned char diff = given_len != want_len;
+  for (size_t i = 0; i < want_len; i++) {
+    unsigned char g = given_len > 0 ? (unsigned char)given[i % given_len] : 0;
+    diff |= (unsigned char)(g ^ (unsigned char)want[i]);
+  }
+  return diff == 0;
+}
+
+static bool authorized(const request *r) {
+  const serve_config *cfg = &r->srv->cfg;
+  if (cfg->token == NULL) {
+    return true;
+  }
+  bool ok = false;
+  for (size_t i = 0; i < r->n_params; i++) {
+    if (strcmp(r->params[i].key, "token") == 0 && r->params[i].value != NULL) {
+      const char *v = r->params[i].value;
+      ok |= token_equal(v, strlen(v), cfg->token, cfg->token_len);
+    }
+  }
+  const char *auth = header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+  if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0) {
+    ok |= token_equal(auth + 7, strlen(auth + 7), cfg->token, cfg->token_len);
+  }
+  return ok;
+}
+
+/* The Host header when it is a plain host[:port] (it goes into links on
+ * the page), else the address the server is bound to. */
+static const char *link_host(const request *r) {
+  const char *h = header(r, MHD_HTTP_HEADER_HOST);
+  if (h == NULL || *h == '\0' || strlen(h) > 255) {
+    return r->srv->cfg.host;
+  }
+  for (const char *p = h; *p != '\0'; p++) {
+    if (!isalnum((unsigned char)*p) && strchr(".-:[]", *p) == NULL) {
+      return r->srv->cfg.host;
+    }
+  }
+  return h;
+}
+
+/* Called with the lock held; releases it. */
+static enum MHD_Result answer_page(request *r, const serve_query *q,
+                                   epcal_date today) {
+  serve_server *s = r->srv;
+  serve_buf filters, body;
+  serve_buf_init(&filters, 1024);
+  serve_buf_init(&body, MAX_PAGE_BYTES);
+  serve_query_format(q, &filters);
+  unsigned long gen = serve_source_generation(s->source);
+  if (s->upcoming.generation != gen ||
+      serve_date_cmp(s->upcoming.today, today) != 0) {
+    serve_upcoming_collect(s->source, today, s->cfg.upcoming, &s->upcoming);
+  }
+  serve_page p = {serve_source_catalog(s->source),
+                  &s->upcoming,
+                  link_host(r),
+                  filters.data != NULL ? filters.data : "",
+                  s->cfg.token != NULL ? q->token : NULL,
+                  s->cfg.calendar_name};
+  int rc = serve_page_render(&p, &body);
+  pthread_mutex_unlock(&s->lock);
+  serve_buf_free(&filters);
+  size_t len = 0;
+  char *html = rc == 0 ? serve_buf_take(&body, &len) : NULL;
+  serve_buf_free(&body);
+  if (html == NULL) {
+    return fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "page too large");
+  }
+  struct MHD_Response *resp =
+      MHD_create_response_from_buffer(len, html, MHD_RESPMEM_MUST_FREE);
+  if (resp == NULL) {
+    free(html);
+    return MHD_NO;
+  }
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                          "text/html; charset=utf-8");
+  /* The page lists today's upcoming episodes and may embed the token. */
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+  MHD_add_response_header(resp, "Content-Security-Policy",
+                          "default-src 'none'; style-src 'unsafe-inline'");
+  MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+  return respond(r, MHD_HTTP_OK, resp, len);
+}
+
+typedef struct feed_job {
+  const serve_source *src;
+  const epcal_selection *sel;
+  const char *name;
+  serve_feed_extras extras;
+} feed_job;
+
+static epcal_status render_feed(void *ctx, int64_t now, serve_buf *out,
+                                epcal_error *err) {
+  feed_job *j = ctx;
+  return serve_feed_render(j->src, j->sel, j->name, now, &j->extras, out, err);
+}
+
+static void release_entry(void *cls) { serve_entry_release(cls); }
+
+static void validators(struct MHD_Response *resp, const serve_server *s,
+                       const serve_entry *e, bool gz) {
+  char date[30], cc[64];
+  serve_http_date_format(e->modified, date);
+  snprintf(cc, sizeof cc, "%s, max-age=%ld",
+           s->cfg.token != NULL ? "private" : "public", s->cfg.refresh);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG,
+                          gz ? e->etag_gz : e->etag);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, date);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cc);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+}
+
+/* Called with the lock held (the route borrows from the catalog, which a
+ * reload frees); releases it. */
+static enum MHD_Result answer_feed(request *r, serve_route *route,
+                                   const serve_query *q, epcal_date today) {
+  serve_server *s = r->srv;
+  epcal_selection sel;
+  memset(&sel, 0, sizeof sel);
+  serve_route_select(route, &sel);
+  serve_query_select(q, today, &sel);
+
+  /* The key: canonical route and filters, plus the dates a window
+   * resolved to today, so "the last 7 days" is rendered anew each day. */
+  serve_buf key, name, file;
+  serve_buf_init(&key, 4096);
+  serve_buf_init(&name, 4096);
+  serve_buf_init(&file, 256);
+  serve_route_path(route, &key);
+  serve_buf_puts(&key, "?");
+  serve_query_format(q, &key);
+  if (sel.has_from) {
+    serve_buf_printf(&key, "@from=%04d%02d%02d", sel.from.year, sel.from.month,
+                     sel.from.day);
+  }
+  if (sel.has_to) {
+    serve_buf_printf(&key, "@to=%04d%02d%02d", sel.to.year, sel.to.month,
+                     sel.to.day);
+  }
+  serve_route_calendar_name(route, s->cfg.calendar_name, &name);
+  serve_route_filename(route, &file);
+  if (key.failed || name.failed || file.failed) {
+    pthread_mutex_unlock(&s->lock);
+    serve_buf_free(&key);
+    serve_buf_free(&name);
+    serve_buf_free(&file);
+    return fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+  }
+
+  bool want_gz =
+      serve_gzip_accepted(header(r, MHD_HTTP_HEADER_ACCEPT_ENCODING));
+  feed_job job = {s->source, &sel, name.data,
+                  {q->all_day == 1, q->alarm >= 0 ? q->alarm : -1}};
+  serve_entry *e = NULL;
+  epcal_error err;
+  epcal_error_clear(&err);
+  epcal_status st =
+      serve_cache_get(s->cache, key.data, serve_source_generation(s->source),
+                      serve_source_time(s->source), s->cfg.fixed_stamp,
+                      render_feed, &job, &e, &err);
+  bool gz = st == EPCAL_OK && want_gz && serve_cache_gzip(s->cache, e) == 0;
+  pthread_mutex_unlock(&s->lock);
+  serve_buf_free(&key);
+  serve_buf_free(&name);
+  if (st != EPCAL_OK) {
+    serve_buf_free(&file);
+    fprintf(stderr, "epcal: cannot render %s: %s\n", r->path, err.msg);
+    return fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot render the feed");
+  }
+
+  struct MHD_Response *resp;
+  unsigned status;
+  size_t len = gz ? e->gz_len : e->len;
+  if (serve_not_modified(header(r, MHD_HTTP_HEADER_IF_NONE_MATCH),
+                         header(r, MHD_HTTP_HEADER_IF_MODIFIED_SINCE), e->etag,
+                         e->etag_gz, e->modified)) {
+    status = MHD_HTTP_NOT_MODIFIED;
+    resp =
+        MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (resp != NULL) {
+      /* libmicrohttpd 0.9.75 adds "Content-Length: 0" to a 304 and cannot
+       * be told otherwise (a header of our own is sent beside it). Clients
+       * read a 304 as bodiless whatever it says. */
+      validators(resp, s, e, gz);
+    }
+    serve_entry_release(e);
+  } else {
+    status = MHD_HTTP_OK;
+    /* The response borrows the cached bytes; its reference keeps them
+     * alive even if a reload replaces the entry meanwhile. */
+    resp = MHD_create_response_from_buffer_with_free_callback_cls(
+        len, gz ? e->gz : e->body, release_entry, e);
+    if (resp == NULL) {
+      serve_entry_release(e);
+    } else {
+      char disp[400];
+      snprintf(disp, sizeof disp, "inline; filename=\"%s\"", file.data);
+      MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                              "text/calendar; charset=utf-8");
+      MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disp);
+      if (gz) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+      }
+      validators(resp, s, e, gz);
+    }
+  }
+  serve_buf_free(&file);
+  return respond(r, status, resp, len);
+}
+
+enum MHD_Result serve_http_handle(void *cls, struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls) {
+  (void)upload_data;
+  serve_server *s = cls;
+  bool first = *req_cls == NULL;
+  if (first) {
+    *req_cls = &request_marker;
+    atomic_fetch_add(&s->in_flight, 1);
+  } else if (*upload_data_size > 0) {
+    /* A body nobody asked for (refused below on the first call); its
+     * bytes are dropped. */
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
+  request r;
+  memset(&r, 0, sizeof r);
+  r.srv = s;
+  r.conn = conn;
+  r.method = method;
+  r.path = url;
+  r.version = version;
+  MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, &r);
+  r.head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+
+  if (!r.head && strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
+    return fail(&r, MHD_HTTP_METHOD_NOT_ALLOWED,
+                "method %s is not allowed: use GET or HEAD",
+                strlen(method) < 32 ? method : "(long)");
+  }
+  const char *cl = header(&r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  if ((cl != NULL && strcmp(cl, "0") != 0) ||
+      header(&r, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL) {
+    return fail(&r, MHD_HTTP_CONTENT_TOO_LARGE, "a %s request takes no body",
+                method);
+  }
+  if (first) {
+    /* Answering on the first call, before libmicrohttpd knows the request
+     * is complete, would make it close the connection after the response;
+     * the second call keeps the connection alive for the next poll. */
+    return MHD_YES;
+  }
+  if (!authorized(&r)) {
+    return fail(&r, MHD_HTTP_UNAUTHORIZED,
+                "this server's feeds are private: add ?token=...");
+  }
+  if (r.too_many) {
+    return fail(&r, MHD_HTTP_BAD_REQUEST, "too many parameters (at most %d)",
+                MAX_PARAMS);
+  }
+
+  epcal_date today = serve_local_date(epcal_now());
+  pthread_mutex_lock(&s->lock);
+  serve_source_refresh(s->source, serve_monotonic_ms());
+  serve_route route = serve_route_match(url, serve_source_catalog(s->source));
+  if (route.kind == SERVE_ROUTE_NONE) {
+    pthread_mutex_unlock(&s->lock);
+    return fail(&r, MHD_HTTP_NOT_FOUND, "no calendar at %s (see /)",
+                strlen(url) < 200 ? url : "this address");
+  }
+  serve_query q;
+  char msg[300];
+  if (serve_query_parse(r.params, r.n_params, &q, msg, sizeof msg) != 0) {
+    pthread_mutex_unlock(&s->lock);
+    return fail(&r, MHD_HTTP_BAD_REQUEST, "%s", msg);
+  }
+  if (route.kind == SERVE_ROUTE_INDEX) {
+    return answer_page(&r, &q, today);
+  }
+  return answer_feed(&r, &route, &q, today);
+}
+
+void serve_http_completed(void *cls, struct MHD_Connection *conn,
+                          void **req_cls, enum MHD_RequestTerminationCode toe) {
+  (void)conn;
+  (void)toe;
+  serve_server *s = cls;
+  if (*req_cls == &request_marker) {
+    atomic_fetch_sub(&s->in_flight, 1);
+    *req_cls = NULL;
+  }
+}

@@ -1,0 +1,500 @@
+/* `epcal serve`: options, the listening socket, the daemon, and a clean
+ * shutdown on SIGINT/SIGTERM. */
+#include "serve.h"
+
+#include "server.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+  EXIT_DATA = 1,
+  EXIT_USAGE = 2,
+  EXIT_IO = 3,
+};
+
+static const char usage_text[] =
+    "Usage: epcal serve [OPTIONS] FILE.csv ...\n"
+    "\n"
+    "Serves iCalendar feeds of the episodes in FILE.csv over HTTP, for\n"
+    "calendar apps to subscribe to:\n"
+    "  /                        a page with every show and season and their\n"
+    "                           subscribe links\n"
+    "  /calendar.ics            every episode\n"
+    "  /SHOW.ics                one show\n"
+    "  /SHOW/season-N.ics       one season\n"
+    "Feed parameters: past_days=N, future_days=N, premieres_only=true,\n"
+    "specials=false, all_day=true, alarm=MINUTES (a reminder before each\n"
+    "episode).\n"
+    "A changed FILE is picked up on the next request; an invalid one is\n"
+    "reported and the last good data stays in service.\n"
+    "\n"
+    "Server:\n"
+    "      --listen ADDR:PORT   address to listen on (default "
+    "127.0.0.1:8080;\n"
+    "                           port 0 picks a free one; [::1]:PORT for "
+    "IPv6)\n"
+    "      --token TOKEN        require ?token=TOKEN on every request\n"
+    "                           (default: the EPCAL_TOKEN environment "
+    "variable)\n"
+    "      --refresh SECONDS    how long clients may cache a feed "
+    "(default 3600)\n"
+    "      --max-connections N  connections at once (default 256)\n"
+    "      --timeout SECONDS    idle time before a connection is closed\n"
+    "                           (default 30)\n"
+    "      --threads N          worker threads (default 2)\n"
+    "\n"
+    "Feeds (as for 'epcal generate'):\n"
+    "      --calendar-name NAME name of /calendar.ics (default: Episodes)\n"
+    "      --show NAME          serve only this show (repeatable)\n"
+    "      --season N|N-M       serve only these seasons (repeatable)\n"
+    "      --delimiter C        ',' ';' '|' or 'tab' (default: detected)\n"
+    "      --date-format FMT    strptime format for numeric dates\n"
+    "      --skip-invalid       serve the valid rows, warn about the rest\n"
+    "\n"
+    "  -h, --help               show this help\n"
+    "\n"
+    "Logs one line per request on standard error. SIGINT or SIGTERM: finish\n"
+    "the requests in progress and exit 0.\n"
+    "\n"
+    "Exit status: 0 stopped by SIGINT or SIGTERM; 1 invalid data at start;\n"
+    "2 usage; 3 input/output error (cannot read an input or listen).\n";
+
+static void usage_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+static void usage_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("epcal serve: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputs("\nTry 'epcal serve --help'.\n", stderr);
+  va_end(ap);
+}
+
+static int parse_long(const char *s, long min, long max, long *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+static int parse_delimiter(const char *s, char *out) {
+  if (strcmp(s, "tab") == 0 || strcmp(s, "\\t") == 0 || strcmp(s, "\t") == 0) {
+    *out = '\t';
+  } else if (strcmp(s, ",") == 0 || strcmp(s, ";") == 0 ||
+             strcmp(s, "|") == 0) {
+    *out = s[0];
+  } else {
+    return -1;
+  }
+  return 0;
+}
+
+/* "127.0.0.1:8080", "[::1]:8080", "localhost:8080" -> a bound, listening
+ * socket. Binding here rather than in libmicrohttpd lets port 0 work: the
+ * kernel's choice is read back and printed. */
+static int listen_on(const char *spec, char *bound, size_t cap) {
+  char host[256];
+  const char *port;
+  if (spec[0] == '[') {
+    const char *close = strchr(spec, ']');
+    if (close == NULL || close[1] != ':' ||
+        (size_t)(close - spec - 1) >= sizeof host) {
+      return -2;
+    }
+    memcpy(host, spec + 1, (size_t)(close - spec - 1));
+    host[close - spec - 1] = '\0';
+    port = close + 2;
+  } else {
+    const char *colon = strrchr(spec, ':');
+    if (colon == NULL || colon == spec ||
+        (size_t)(colon - spec) >= sizeof host) {
+      return -2;
+    }
+    memcpy(host, spec, (size_t)(colon - spec));
+    host[colon - spec] = '\0';
+    port = colon + 1;
+  }
+  long p;
+  if (parse_long(port, 0, 65535, &p) != 0) {
+    return -2;
+  }
+  struct addrinfo hints, *res;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  int rc = getaddrinfo(host, port, &hints, &res);
+  if (rc != 0) {
+    fprintf(stderr, "epcal serve: cannot resolve %s: %s\n", host,
+            gai_strerror(rc));
+    return -1;
+  }
+  int fd = -1;
+  int saved = 0;
+  for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      saved = errno;
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (ai->ai_family == AF_INET6) {
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    }
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 128) != 0) {
+      saved = errno;
+      close(fd);
+      fd = -1;
+    }
+  }
+  freeaddrinfo(res);
+  if (fd < 0) {
+    fprintf(stderr, "epcal serve: cannot listen on %s: %s\n", spec,
+            strerror(saved));
+    return -1;
+  }
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  char addr[1025], serv[32]; /* NI_MAXHOST, NI_MAXSERV: not POSIX */
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+      getnameinfo((struct sockaddr *)&ss, len, addr, sizeof addr, serv,
+                  sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+    snprintf(bound, cap, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", addr,
+             serv);
+  } else {
+    snprintf(bound, cap, "%s", spec);
+  }
+  return fd;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+  (void)cls;
+  char msg[512];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  size_t n = strlen(msg);
+  while (n > 0 && msg[n - 1] == '\n') {
+    msg[--n] = '\0';
+  }
+  fprintf(stderr, "epcal: http: %s\n", msg);
+}
+
+typedef struct serve_args {
+  const char *listen;
+  const char *token;
+  long refresh, max_conn, timeout, threads;
+  const char **shows;
+  size_t n_shows;
+  epcal_season_range *seasons;
+  size_t n_seasons;
+  serve_source_options src;
+} serve_args;
+
+/* Parses argv into *a. Returns -1 to go on, or an exit code. */
+static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
+  enum {
+    OPT_LISTEN = 256,
+    OPT_TOKEN,
+    OPT_REFRESH,
+    OPT_MAXCONN,
+    OPT_TIMEOUT,
+    OPT_THREADS,
+    OPT_NAME,
+    OPT_SHOW,
+    OPT_SEASON,
+    OPT_DELIM,
+    OPT_DATEFMT,
+    OPT_SKIP,
+  };
+  static const struct option longopts[] = {
+      {"listen", required_argument, NULL, OPT_LISTEN},
+      {"token", required_argument, NULL, OPT_TOKEN},
+      {"refresh", required_argument, NULL, OPT_REFRESH},
+      {"max-connections", required_argument, NULL, OPT_MAXCONN},
+      {"timeout", required_argument, NULL, OPT_TIMEOUT},
+      {"threads", required_argument, NULL, OPT_THREADS},
+      {"calendar-name", required_argument, NULL, OPT_NAME},
+      {"show", required_argument, NULL, OPT_SHOW},
+      {"season", required_argument, NULL, OPT_SEASON},
+      {"delimiter", required_argument, NULL, OPT_DELIM},
+      {"date-format", required_argument, NULL, OPT_DATEFMT},
+      {"skip-invalid", no_argument, NULL, OPT_SKIP},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  opterr = 0;
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+    epcal_error err;
+    long *target = NULL;
+    long min = 1, max = 0;
+    switch (c) {
+    case OPT_LISTEN:
+      a->listen = optarg;
+      break;
+    case OPT_TOKEN:
+      a->token = optarg;
+      break;
+    case OPT_REFRESH:
+      target = &a->refresh, min = 0, max = 31536000;
+      break;
+    case OPT_MAXCONN:
+      target = &a->max_conn, max = 100000;
+      break;
+    case OPT_TIMEOUT:
+      target = &a->timeout, max = 3600;
+      break;
+    case OPT_THREADS:
+      target = &a->threads, max = 256;
+      break;
+    case OPT_NAME:
+      cfg->calendar_name = optarg;
+      break;
+    case OPT_SHOW:
+      a->shows[a->n_shows++] = optarg;
+      break;
+    case OPT_SEASON:
+      if (epcal_season_range_parse(optarg, &a->seasons[a->n_seasons], &err) !=
+          EPCAL_OK) {
+        usage_error("%s", err.msg);
+        return EXIT_USAGE;
+      }
+      a->n_seasons++;
+      break;
+    case OPT_DELIM:
+      if (parse_delimiter(optarg, &a->src.read.delimiter) != 0) {
+        usage_error("invalid --delimiter \"%s\" (use , ; | or tab)", optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case OPT_DATEFMT:
+      a->src.read.date_format = optarg;
+      break;
+    case OPT_SKIP:
+      a->src.skip_invalid = true;
+      break;
+    case 'h':
+      fputs(usage_text, stdout);
+      return 0;
+    case ':':
+      usage_error("option '%s' needs a value", argv[optind - 1]);
+      return EXIT_USAGE;
+    default:
+      usage_error("unknown option '%s'", argv[optind - 1]);
+      return EXIT_USAGE;
+    }
+    if (target != NULL && parse_long(optarg, min, max, target) != 0) {
+      const char *name = "value";
+      for (const struct option *o = longopts; o->name != NULL; o++) {
+        if (o->val == c) {
+          name = o->name;
+        }
+      }
+      usage_error("invalid --%s \"%s\" (expected %ld to %ld)", name, optarg,
+                  min, max);
+      return EXIT_USAGE;
+    }
+  }
+  if (a->max_conn < a->threads) {
+    /* libmicrohttpd gives each thread its share of the limit. */
+    usage_error("--max-connections (%ld) must be at least --threads (%ld)",
+                a->max_conn, a->threads);
+    return EXIT_USAGE;
+  }
+  if (optind == argc) {
+    usage_error("no input: name one or more CSV files");
+    return EXIT_USAGE;
+  }
+  for (int i = optind; i < argc; i++) {
+    if (strcmp(argv[i], "-") == 0) {
+      usage_error("standard input cannot be served: it cannot be read again "
+                  "when it changes");
+      return EXIT_USAGE;
+    }
+  }
+  return -1;
+}
+
+int epcal_serve_main(int argc, char **argv) {
+  serve_args a;
+  memset(&a, 0, sizeof a);
+  a.listen = "127.0.0.1:8080";
+  a.refresh = 3600;
+  a.max_conn = 256;
+  a.timeout = 30;
+  a.threads = 2;
+  serve_server *s = calloc(1, sizeof *s);
+  a.shows = calloc((size_t)argc + 1, sizeof *a.shows);
+  a.seasons = calloc((size_t)argc + 1, sizeof *a.seasons);
+  int code = EXIT_IO;
+  int fd = -1;
+  struct MHD_Daemon *d = NULL;
+  bool locked = false;
+  if (s == NULL || a.shows == NULL || a.seasons == NULL) {
+    fputs("epcal serve: out of memory\n", stderr);
+    goto done;
+  }
+  s->cfg.calendar_name = "Episodes";
+  s->cfg.upcoming = 20;
+  s->cfg.fixed_stamp = -1;
+  code = parse_args(argc, argv, &a, &s->cfg);
+  if (code >= 0) {
+    goto done;
+  }
+  code = EXIT_IO;
+  if (a.token == NULL) {
+    a.token = getenv("EPCAL_TOKEN");
+  }
+  if (a.token != NULL && *a.token == '\0') {
+    a.token = NULL;
+  }
+  s->cfg.token = a.token;
+  s->cfg.token_len = a.token != NULL ? strlen(a.token) : 0;
+  s->cfg.refresh = a.refresh;
+  /* With SOURCE_DATE_EPOCH, DTSTAMP is that fixed time, as for generate. */
+  const char *sde = getenv("SOURCE_DATE_EPOCH");
+  if (sde != NULL && *sde != '\0') {
+    s->cfg.fixed_stamp = epcal_now();
+  }
+
+  a.src.paths = (const char *const *)argv + optind;
+  a.src.n_paths = (size_t)(argc - optind);
+  a.src.shows = a.shows;
+  a.src.n_shows = a.n_shows;
+  a.src.seasons = a.seasons;
+  a.src.n_seasons = a.n_seasons;
+  a.src.max_bytes = (size_t)1 << 30;
+  epcal_error err;
+  epcal_status st = serve_source_open(&s->source, &a.src, &err);
+  if (st != EPCAL_OK) {
+    fputs("epcal: ", stderr);
+    if (err.file[0] != '\0') {
+      fprintf(stderr, "%s:", err.file);
+      if (err.line > 0) {
+        fprintf(stderr, "%lu:", err.line);
+        if (err.column > 0) {
+          fprintf(stderr, "%lu:", err.column);
+        }
+      }
+      fputc(' ', stderr);
+    }
+    fprintf(stderr, "%s\n", err.msg);
+    code = st == EPCAL_EDATA ? EXIT_DATA : EXIT_IO;
+    goto done;
+  }
+  s->cache = serve_cache_new(1024, (size_t)512 * 1024 * 1024);
+  if (s->cache == NULL || pthread_mutex_init(&s->lock, NULL) != 0) {
+    fputs("epcal serve: out of memory\n", stderr);
+    goto done;
+  }
+  locked = true;
+  atomic_init(&s->in_flight, 0);
+
+  fd = listen_on(a.listen, s->cfg.host, sizeof s->cfg.host);
+  if (fd == -2) {
+    usage_error("invalid --listen \"%s\" (expected ADDRESS:PORT, e.g. "
+                "127.0.0.1:8080 or [::1]:8080)",
+                a.listen);
+    code = EXIT_USAGE;
+    goto done;
+  }
+  if (fd < 0) {
+    goto done;
+  }
+
+  /* SIGINT and SIGTERM are taken by sigwait() below; blocked before the
+   * daemon starts, so its threads inherit the mask and never run them. */
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+  /* Counted before the daemon starts: from then on a request may reload
+   * the data, and only the request handlers hold the lock. */
+  const serve_catalog *cat = serve_source_catalog(s->source);
+  size_t n_shows = serve_catalog_count(cat);
+  unsigned long n_events = serve_catalog_events(cat);
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+                   MHD_USE_ITC | MHD_USE_ERROR_LOG;
+  struct MHD_OptionItem pool[] = {
+      {MHD_OPTION_THREAD_POOL_SIZE, a.threads, NULL},
+      {MHD_OPTION_END, 0, NULL}};
+  d = MHD_start_daemon(
+      flags, 0, NULL, NULL, serve_http_handle, s,
+      /* First, so that every message of libmicrohttpd goes through it. */
+      MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
+      MHD_OPTION_NOTIFY_COMPLETED, serve_http_completed, s,
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned)a.max_conn,
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)a.timeout,
+      /* Request line and headers must fit in this: a calendar app's
+       * request is well under 2 KiB. */
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16 * 1024, MHD_OPTION_ARRAY,
+      a.threads > 1 ? pool : pool + 1, MHD_OPTION_END);
+  if (d == NULL) {
+    fprintf(stderr, "epcal serve: cannot start the HTTP server\n");
+    goto done;
+  }
+  fd = -1; /* the daemon owns it now */
+  fprintf(stderr, "epcal: serving %zu shows, %lu events on http://%s/\n",
+          n_shows, n_events, s->cfg.host);
+
+  int sig = 0;
+  while (sigwait(&sigs, &sig) != 0) {
+  }
+  fprintf(stderr, "epcal: %s: finishing requests in progress\n",
+          sig == SIGINT ? "SIGINT" : "SIGTERM");
+  /* Stop accepting, then give the requests being answered up to ten
+   * seconds; idle keep-alive connections do not hold the exit up. */
+  int lfd = MHD_quiesce_daemon(d);
+  if (lfd >= 0) {
+    close(lfd);
+  }
+  struct timespec tick = {0, 10 * 1000 * 1000};
+  for (int i = 0; i < 1000 && atomic_load(&s->in_flight) > 0; i++) {
+    nanosleep(&tick, NULL);
+  }
+  MHD_stop_daemon(d);
+  d = NULL;
+  fprintf(stderr, "epcal: stopped\n");
+  code = 0;
+
+done:
+  if (d != NULL) {
+    MHD_stop_daemon(d);
+  }
+  if (fd >= 0) {
+    close(fd);
+  }
+  if (s != NULL) {
+    serve_cache_free(s->cache);
+    serve_upcoming_free(&s->upcoming);
+    serve_source_free(s->source);
+    if (locked) {
+      pthread_mutex_destroy(&s->lock);
+    }
+    free(s);
+  }
+  free(a.shows);
+  free(a.seasons);
+  return code;
+}

@@ -1,0 +1,47 @@
+/* The state every request handler shares, and the handlers libmicrohttpd
+ * calls. */
+#ifndef EPCAL_SERVE_SERVER_H
+#define EPCAL_SERVE_SERVER_H
+
+#include "cache.h"
+#include "source.h"
+#include "upcoming.h"
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct serve_config {
+  const char *token; /* NULL: public feeds */
+  size_t token_len;
+  long refresh;              /* Cache-Control max-age, seconds */
+  const char *calendar_name; /* of /calendar.ics */
+  int64_t fixed_stamp;       /* SOURCE_DATE_EPOCH for DTSTAMP, or -1 */
+  char host[300];            /* bound "address:port", when Host is unusable */
+  size_t upcoming;           /* episodes listed under "Coming up" */
+} serve_config;
+
+typedef struct serve_server {
+  serve_config cfg;
+  /* One lock over the data, the cache and the page's list: rendering a
+   * feed under it also keeps two requests from rendering the same feed. */
+  pthread_mutex_t lock;
+  serve_source *source;
+  serve_cache *cache;
+  serve_upcoming upcoming;
+  atomic_int in_flight; /* requests being answered, for a clean shutdown */
+} serve_server;
+
+/* libmicrohttpd's access handler; `cls` is the serve_server. */
+enum MHD_Result serve_http_handle(void *cls, struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls);
+
+/* libmicrohttpd's request-completed callback. */
+void serve_http_completed(void *cls, struct MHD_Connection *conn,
+                          void **req_cls, enum MHD_RequestTerminationCode toe);
+
+#endif

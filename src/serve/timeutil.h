@@ -1,0 +1,32 @@
+/* Dates for HTTP headers and for query windows ("the last 7 days"). */
+#ifndef EPCAL_SERVE_TIMEUTIL_H
+#define EPCAL_SERVE_TIMEUTIL_H
+
+#include "epcal/epcal.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Days since 1970-01-01 of a calendar date, and back. */
+int64_t serve_days_from_date(epcal_date d);
+epcal_date serve_date_from_days(int64_t days);
+
+/* The date `t` (seconds since the epoch) falls on in the local time zone. */
+epcal_date serve_local_date(int64_t t);
+
+/* Negative, zero or positive as a is before, equal to or after b. */
+int serve_date_cmp(epcal_date a, epcal_date b);
+
+/* Formats `t` as an HTTP date (IMF-fixdate, RFC 9110 section 5.6.7):
+ * "Sun, 06 Nov 1994 08:49:37 GMT". `out` holds at least 30 bytes. */
+void serve_http_date_format(int64_t t, char out[30]);
+
+/* Parses an HTTP date in any of the three forms RFC 9110 asks recipients
+ * to accept (IMF-fixdate, RFC 850, asctime). Returns false when `s` is not
+ * one: an unparsable If-Modified-Since is ignored, as the RFC says. */
+bool serve_http_date_parse(const char *s, int64_t *out);
+
+/* Milliseconds of a monotonic clock, for "at most once a second". */
+int64_t serve_monotonic_ms(void);
+
+#endif

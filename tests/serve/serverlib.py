@@ -1,0 +1,97 @@
+"""Starts `epcal serve` on an ephemeral loopback port for a test, and talks
+HTTP to it with the standard library only."""
+import http.client
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+
+
+class Server:
+    """A running `epcal serve`; its standard error is collected in `log`."""
+
+    def __init__(self, binary, args, env=None, cwd=None):
+        full_env = dict(os.environ, TZ="UTC")
+        full_env.pop("SOURCE_DATE_EPOCH", None)
+        full_env.pop("EPCAL_TOKEN", None)
+        if env:
+            full_env.update(env)
+        self.proc = subprocess.Popen(
+            [binary, "serve", "--listen", "127.0.0.1:0"] + list(args),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, env=full_env, cwd=cwd)
+        self.log = []
+        self._lock = threading.Lock()
+        self.host = None
+        self.port = None
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            line = self.proc.stderr.readline().decode("utf-8", "replace")
+            if not line:
+                break
+            self._append(line)
+            m = re.search(r"on http://127\.0\.0\.1:(\d+)/", line)
+            if m:
+                self.host = "127.0.0.1"
+                self.port = int(m.group(1))
+                break
+        if self.port is None:
+            self.proc.kill()
+            self.proc.wait()
+            raise RuntimeError("server did not start: " + "".join(self.log))
+        self._reader = threading.Thread(target=self._read_rest, daemon=True)
+        self._reader.start()
+
+    def _append(self, line):
+        with self._lock:
+            self.log.append(line)
+
+    def _read_rest(self):
+        for raw in self.proc.stderr:
+            self._append(raw.decode("utf-8", "replace"))
+
+    def log_text(self):
+        with self._lock:
+            return "".join(self.log)
+
+    def wait_log(self, pattern, timeout=5):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if re.search(pattern, self.log_text()):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def request(self, method, path, headers=None, conn=None):
+        """Returns (status, headers as {lower-case name: value}, body)."""
+        own = conn is None
+        if own:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
+        conn.request(method, path, headers=headers or {})
+        r = conn.getresponse()
+        body = r.read()
+        hdrs = {}
+        for k, v in r.getheaders():
+            k = k.lower()
+            hdrs[k] = hdrs[k] + ", " + v if k in hdrs else v
+        if own:
+            conn.close()
+        return r.status, hdrs, body
+
+    def get(self, path, headers=None):
+        return self.request("GET", path, headers)
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        """Sends `sig` and returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+        self._reader.join(timeout=5)
+        return code
