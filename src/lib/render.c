@@ -105,22 +105,41 @@ epcal_status epcal_renderer_begin(epcal_renderer *r, epcal_error *err) {
   return io_status(r, err);
 }
 
-/* Checks that an optional string is valid UTF-8. */
-static bool valid_text(const char *s) {
+/* Measures an optional string into *len (0 for NULL) and checks that it is
+ * valid UTF-8. Each length is measured once per event and reused. */
+static bool valid_text(const char *s, size_t *len) {
   if (s == NULL) {
+    *len = 0;
     return true;
   }
   size_t n = strlen(s);
+  *len = n;
   return epcal__utf8_valid_prefix(s, n) == n;
 }
 
 static void text_property(epcal__icsout *o, const char *name,
-                          const char *value) {
-  if (value != NULL && *value != '\0') {
+                          const char *value, size_t len) {
+  if (len > 0) {
     epcal__icsout_begin(o, name);
-    epcal__icsout_text(o, value, strlen(value));
+    epcal__icsout_text(o, value, len);
     epcal__icsout_end(o);
   }
+}
+
+/* Writes " S%02ldE%02ld" into out (at least 64 bytes); returns its length.
+ * Seasons and numbers below 100 are formatted by hand: this is per event. */
+static size_t format_code(long season, long number, char *out) {
+  if (season < 0 || season > 99 || number < 0 || number > 99) {
+    return (size_t)snprintf(out, 64, " S%02ldE%02ld", season, number);
+  }
+  out[0] = ' ';
+  out[1] = 'S';
+  out[2] = (char)('0' + season / 10);
+  out[3] = (char)('0' + season % 10);
+  out[4] = 'E';
+  out[5] = (char)('0' + number / 10);
+  out[6] = (char)('0' + number % 10);
+  return 7;
 }
 
 epcal_status epcal_renderer_add(epcal_renderer *r, const epcal_episode *ep,
@@ -129,9 +148,11 @@ epcal_status epcal_renderer_add(epcal_renderer *r, const epcal_episode *ep,
     return epcal__fail(err, EPCAL_EUSAGE, ep->file, ep->line, 0,
                        "episode has no date: nothing to render");
   }
-  if (!valid_text(ep->show) || !valid_text(ep->title) ||
-      !valid_text(ep->description) || !valid_text(ep->network) ||
-      !valid_text(ep->url) || !valid_text(ep->uid)) {
+  size_t show_len, title_len, description_len, network_len, url_len, uid_len;
+  if (!valid_text(ep->show, &show_len) || !valid_text(ep->title, &title_len) ||
+      !valid_text(ep->description, &description_len) ||
+      !valid_text(ep->network, &network_len) ||
+      !valid_text(ep->url, &url_len) || !valid_text(ep->uid, &uid_len)) {
     return epcal__fail(err, EPCAL_EDATA, ep->file, ep->line, 0,
                        "episode text is not valid UTF-8");
   }
@@ -150,7 +171,7 @@ epcal_status epcal_renderer_add(epcal_renderer *r, const epcal_episode *ep,
   if (n < sizeof buf) {
     epcal__icsout_text(o, buf, n);
   } else {
-    epcal__icsout_text(o, ep->uid, strlen(ep->uid)); /* a long uid column */
+    epcal__icsout_text(o, ep->uid, uid_len); /* a long uid column */
   }
   epcal__icsout_end(o);
 
@@ -170,23 +191,22 @@ epcal_status epcal_renderer_add(epcal_renderer *r, const epcal_episode *ep,
   epcal__icsout_end(o);
 
   epcal__icsout_begin(o, "SUMMARY");
-  epcal__icsout_text_line(o, ep->show, strlen(ep->show));
-  n = (size_t)snprintf(buf, sizeof buf, " S%02ldE%02ld", ep->season,
-                       ep->number);
+  epcal__icsout_text_line(o, ep->show, show_len);
+  n = format_code(ep->season, ep->number, buf);
   epcal__icsout_raw(o, buf, n);
-  if (ep->title != NULL && *ep->title != '\0') {
+  if (title_len > 0) {
     epcal__icsout_raw(o, " \xE2\x80\x93 ", 5); /* en dash */
-    epcal__icsout_text_line(o, ep->title, strlen(ep->title));
+    epcal__icsout_text_line(o, ep->title, title_len);
   }
   epcal__icsout_end(o);
 
-  text_property(o, "DESCRIPTION", ep->description);
-  if (ep->url != NULL && *ep->url != '\0') {
+  text_property(o, "DESCRIPTION", ep->description, description_len);
+  if (url_len > 0) {
     epcal__icsout_begin(o, "URL");
-    epcal__icsout_uri(o, ep->url, strlen(ep->url));
+    epcal__icsout_uri(o, ep->url, url_len);
     epcal__icsout_end(o);
   }
-  text_property(o, "CATEGORIES", ep->network);
+  text_property(o, "CATEGORIES", ep->network, network_len);
   epcal__icsout_line(o, "TRANSP:TRANSPARENT");
   epcal__icsout_line(o, "END:VEVENT");
   r->events++;
