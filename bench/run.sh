@@ -29,6 +29,9 @@ cmake --build "$build" -j2 >/dev/null
 cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -o "$out/gen" \
   "$here/gen.c" "$here/episodes.c"
 cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -o "$out/floor" "$here/floor.c" -lcsv
+cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -I"$root/include" -o "$out/stages" \
+  "$here/stages.c" "$build/src/lib/libepcal.a" -lcsv \
+  $(pkg-config --libs libical) -lpthread
 epcal="$build/src/cli/epcal"
 
 # Same bytes on every run: the unchanged-feed case depends on it.
@@ -110,6 +113,35 @@ if [ "$have_split" -eq 0 ]; then
 fi
 rm -f "$out/rss.tmp"
 
+# Where the time goes: the same input through longer and longer parts of
+# the pipeline (libcsv; + reader; + renderer into a sink; + output).
+n=100000
+csv="$out/episodes-$n.csv"
+[ -s "$csv" ] || "$out/gen" "$n" "$csv"
+echo
+echo "== stages ($n rows, median of $runs)"
+for v in floor read render plain; do rm -f "$out/$v.times"; done
+for ((i = 0; i < runs; i++)); do
+  run floor "$out/floor" "$csv"
+  run read "$out/stages" read "$csv"
+  run render "$out/stages" render "$csv"
+  rm -f "$out/feed-$n.ics"
+  run plain "$epcal" generate "$csv" -o "$out/feed-$n.ics"
+done
+prev=0
+for v in floor read render plain; do
+  us=$(median "$out/$v.times" 1)
+  case $v in
+  floor) label="libcsv parse only (floor)" ;;
+  read) label="+ reader (episodes, validated)" ;;
+  render) label="+ renderer (bytes dropped)" ;;
+  plain) label="+ output (epcal generate -o)" ;;
+  esac
+  awk -v us="$us" -v p="$prev" -v label="$label" 'BEGIN {
+    printf "%-34s %8.1f ms  (+%.1f ms)\n", label, us / 1e3, (us - p) / 1e3 }'
+  prev=$us
+done
+
 if ! command -v valgrind >/dev/null; then
   echo "note: valgrind not found; instructions per row skipped"
   exit 0
@@ -123,11 +155,19 @@ valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.floor" \
   "$out/floor" "$csv" >/dev/null 2>"$out/callgrind.floor.log"
 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.epcal" \
   "$epcal" generate "$csv" -o "$out/callgrind.ics" 2>"$out/callgrind.epcal.log"
-fi_=$(grep -o 'Collected : [0-9]*' "$out/callgrind.floor.log" | grep -o '[0-9]*$')
-ei=$(grep -o 'Collected : [0-9]*' "$out/callgrind.epcal.log" | grep -o '[0-9]*$')
-awk -v f="$fi_" -v e="$ei" -v n="$n" 'BEGIN {
-  printf "floor: %.0f per row; epcal: %.0f per row (%.2f x floor)\n",
-    f / n, e / n, e / f }'
+valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.read" \
+  "$out/stages" read "$csv" >/dev/null 2>"$out/callgrind.read.log"
+valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.render" \
+  "$out/stages" render "$csv" >/dev/null 2>"$out/callgrind.render.log"
+collected() { grep -o 'Collected : [0-9]*' "$1" | grep -o '[0-9]*$'; }
+fi_=$(collected "$out/callgrind.floor.log")
+ri=$(collected "$out/callgrind.read.log")
+di=$(collected "$out/callgrind.render.log")
+ei=$(collected "$out/callgrind.epcal.log")
+awk -v f="$fi_" -v r="$ri" -v d="$di" -v e="$ei" -v n="$n" 'BEGIN {
+  printf "floor %.0f, reader %.0f, reader+renderer %.0f, epcal generate -o %.0f per row\n",
+    f / n, r / n, d / n, e / n
+  printf "epcal / floor: %.2f\n", e / f }'
 echo "top functions in epcal (self):"
 callgrind_annotate "$out/callgrind.epcal" 2>/dev/null |
   grep -E '^ *[0-9,]+ \(' | sed -n '2,16p' |
