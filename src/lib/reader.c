@@ -106,6 +106,7 @@ struct epcal_reader {
 
   /* The record being read: its raw bytes and where they start. */
   growbuf raw;
+  bool raw_cr; /* raw holds a '\r' (fields need CR/CRLF -> LF) */
   unsigned long raw_line;
   unsigned long raw_col; /* byte column of raw[0] on raw_line, 0-based */
 
@@ -157,8 +158,9 @@ static void on_field(void *data, size_t len, void *user) {
     memcpy(dst, data, len);
   }
   /* A line break inside a quoted field arrives as it was written; the
-   * episode model has only '\n'. */
-  if (len > 0 && memchr(dst, '\r', len) != NULL) {
+   * episode model has only '\n'. Every '\r' ends a piece fed to libcsv,
+   * so a record without one (raw_cr false) needs no search. */
+  if (len > 0 && r->raw_cr && memchr(dst, '\r', len) != NULL) {
     size_t w = 0;
     for (size_t i = 0; i < len; i++) {
       if (dst[i] == '\r') {
@@ -389,6 +391,7 @@ static void record_reset(epcal_reader *r) {
   r->n_cells = 0;
   r->cells.len = 0;
   r->raw.len = 0;
+  r->raw_cr = false;
   r->row_done = false;
 }
 
@@ -539,6 +542,7 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
     }
     size_t len = 0;
     bool ends_line = false;
+    bool has_cr = false;
     if (r->pending_cr && piece[0] == '\n') {
       len = 1; /* the LF of a CRLF split across reads: same line end */
       r->pending_cr = false;
@@ -547,6 +551,7 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
       size_t scan = lf != NULL ? (size_t)(lf - piece) : avail;
       const char *cr = memchr(piece, '\r', scan);
       if (cr != NULL) {
+        has_cr = true;
         len = (size_t)(cr - piece) + 1;
         if (len < avail && piece[len] == '\n') {
           len++;
@@ -564,9 +569,11 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
 
     if (r->csv.pstate == LIBCSV_ROW_NOT_BEGUN && r->n_cells == 0) {
       r->raw.len = 0;
+      r->raw_cr = false;
       r->raw_line = r->line;
       r->raw_col = 0;
     }
+    r->raw_cr = r->raw_cr || has_cr;
     if (!growbuf_append(&r->raw, piece, len)) {
       return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");
     }

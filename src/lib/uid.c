@@ -64,13 +64,49 @@ size_t epcal_slug(const char *text, char *buf, size_t cap) {
   return n;
 }
 
+/* Appends %02ld of v at p; returns the end. Hand-made for 0..99, which is
+ * nearly every season and episode number (UIDs are made once per event). */
+static char *put_2digits(char *p, long v) {
+  if (v >= 0 && v <= 99) {
+    *p++ = (char)('0' + v / 10);
+    *p++ = (char)('0' + v % 10);
+    return p;
+  }
+  return p + sprintf(p, "%02ld", v);
+}
+
+/* Copies the n-byte s into buf like snprintf(buf, cap, "%s", s): truncated
+ * and NUL-terminated when cap > 0. Returns n. */
+static size_t put_result(char *buf, size_t cap, const char *s, size_t n) {
+  if (cap > 0) {
+    size_t k = n < cap - 1 ? n : cap - 1;
+    memcpy(buf, s, k);
+    buf[k] = '\0';
+  }
+  return n;
+}
+
 size_t epcal_episode_uid(const epcal_episode *ep, char *buf, size_t cap) {
   if (ep->uid != NULL) {
-    return (size_t)snprintf(buf, cap, "%s", ep->uid);
+    return put_result(buf, cap, ep->uid, strlen(ep->uid));
   }
-  char slug[41];
-  epcal_slug(ep->show, slug, sizeof slug);
-  return (size_t)snprintf(buf, cap, "%s-s%02lde%02ld-%016llx@epcal", slug,
-                          ep->season, ep->number,
-                          (unsigned long long)fnv1a64(ep->show));
+  /* <slug>-s<SS>e<EE>-<hash>@epcal, as snprintf's "%s-s%02lde%02ld-%016llx
+   * @epcal" would write it, without its cost per event. */
+  static const char hex[] = "0123456789abcdef";
+  char out[128]; /* slug 40 + two longs 2 * 20 + hash 16 + the rest 12 */
+  size_t n = epcal_slug(ep->show, out, 41);
+  char *p = out + n;
+  *p++ = '-';
+  *p++ = 's';
+  p = put_2digits(p, ep->season);
+  *p++ = 'e';
+  p = put_2digits(p, ep->number);
+  *p++ = '-';
+  uint64_t h = fnv1a64(ep->show);
+  for (int shift = 60; shift >= 0; shift -= 4) {
+    *p++ = hex[(h >> shift) & 15];
+  }
+  memcpy(p, "@epcal", 6);
+  p += 6;
+  return put_result(buf, cap, out, (size_t)(p - out));
 }
