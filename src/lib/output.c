@@ -203,55 +203,77 @@ bool epcal__output_resume(epcal_output *o) {
 
 bool epcal__output_is_open(const epcal_output *o) { return o->fd >= 0; }
 
-epcal_status epcal_output_commit(epcal_output *o, bool *changed,
-                                 epcal_error *err) {
-  if (o->target == NULL) {
-    epcal_status st = copy_to_stdout(o, err);
-    if (st == EPCAL_OK) {
-      o->committed = true;
-      if (changed != NULL) {
-        *changed = true;
-      }
-    }
-    return st;
-  }
+/*
+ * The first half of a commit: compares with the target and, when the bytes
+ * differ, gives the temporary file the target's mode, makes it durable
+ * (when `durable`) and closes it. *changed tells whether a rename is due.
+ */
+epcal_status epcal__output_prepare(epcal_output *o, bool durable,
+                                   bool *changed, epcal_error *err) {
   if (!epcal__output_resume(o)) {
     return epcal__fail(err, EPCAL_EIO, o->target, 0, 0, "cannot reopen: %s",
                        strerror(errno));
   }
   if (same_bytes(o->fd, o->target)) {
-    o->committed = true;
-    if (changed != NULL) {
-      *changed = false;
-    }
-    return EPCAL_OK; /* free() removes the temporary file */
+    o->committed = true; /* free() removes the temporary file */
+    *changed = false;
+    return EPCAL_OK;
   }
   /* An existing feed keeps its mode; a new one is world-readable, as a
    * feed meant for publishing should be (mkstemp makes 0600). */
   struct stat st;
   mode_t mode = stat(o->target, &st) == 0 ? (st.st_mode & 07777) : 0644;
-  if (fchmod(o->fd, mode) != 0 || fsync(o->fd) != 0) {
+  if (fchmod(o->fd, mode) != 0 || (durable && fsync(o->fd) != 0)) {
     return epcal__fail(err, EPCAL_EIO, o->target, 0, 0, "cannot write: %s",
                        strerror(errno));
   }
-  if (close(o->fd) != 0) {
-    o->fd = -1;
-    return epcal__fail(err, EPCAL_EIO, o->target, 0, 0, "cannot write: %s",
-                       strerror(errno));
-  }
+  int rc = close(o->fd);
   o->fd = -1;
+  if (rc != 0) {
+    return epcal__fail(err, EPCAL_EIO, o->target, 0, 0, "cannot write: %s",
+                       strerror(errno));
+  }
+  *changed = true;
+  return EPCAL_OK;
+}
+
+/* The second half: renames the prepared temporary file over the target
+ * (and, when `durable`, fsyncs the directory). */
+epcal_status epcal__output_publish(epcal_output *o, bool durable,
+                                   epcal_error *err) {
+  if (o->committed) {
+    return EPCAL_OK; /* unchanged: nothing to rename */
+  }
   if (rename(o->tmp_path, o->target) != 0) {
     return epcal__fail(err, EPCAL_EIO, o->target, 0, 0, "cannot replace: %s",
                        strerror(errno));
   }
   free(o->tmp_path);
   o->tmp_path = NULL;
-  sync_dir(o->target);
-  o->committed = true;
-  if (changed != NULL) {
-    *changed = true;
+  if (durable) {
+    sync_dir(o->target);
   }
+  o->committed = true;
   return EPCAL_OK;
+}
+
+epcal_status epcal_output_commit(epcal_output *o, bool *changed,
+                                 epcal_error *err) {
+  bool differs = true;
+  epcal_status st;
+  if (o->target == NULL) {
+    st = copy_to_stdout(o, err);
+    o->committed = st == EPCAL_OK;
+  } else {
+    st = epcal__output_prepare(o, true, &differs, err);
+    if (st == EPCAL_OK) {
+      st = epcal__output_publish(o, true, err);
+    }
+  }
+  if (st == EPCAL_OK && changed != NULL) {
+    *changed = differs;
+  }
+  return st;
 }
 
 unsigned long epcal_output_remove_stale(const char *target) {

@@ -15,4 +15,16 @@ bool epcal__output_resume(epcal_output *o);
 /* True when the descriptor is open. */
 bool epcal__output_is_open(const epcal_output *o);
 
+/*
+ * Commit in two halves, so that many outputs can share one durability
+ * barrier (split output: sync() once instead of an fsync per feed).
+ * prepare: compare with the target; when the bytes differ, set the mode,
+ * fsync (when `durable`) and close; *changed says whether publish renames.
+ * publish: rename over the target (a no-op when unchanged).
+ */
+epcal_status epcal__output_prepare(epcal_output *o, bool durable,
+                                   bool *changed, epcal_error *err);
+epcal_status epcal__output_publish(epcal_output *o, bool durable,
+                                   epcal_error *err);
+
 #endif

@@ -22,9 +22,20 @@
 #include <strings.h>
 #include <sys/types.h>
 
+/* Sharded like the repeat index (seen.c), for the same reasons: a shard's
+ * growth holds its old and new slots only briefly, and growing by half
+ * again at a 0.9 load keeps the slack small. */
+#define SHARD_BITS 6
+#define SHARDS (1 << SHARD_BITS)
+
+typedef struct shard {
+  epcal__prev_event *slots; /* uid == 0 means empty */
+  size_t cap;
+  size_t count;
+} shard;
+
 struct epcal_previous {
-  epcal__prev_event *slots; /* open addressing; uid == 0 means empty */
-  size_t cap;               /* a power of two */
+  shard shards[SHARDS];
   size_t count;
 };
 
@@ -47,36 +58,48 @@ uint64_t epcal__hash64(const char *s, size_t n) {
   return h != 0 ? h : 1; /* 0 marks an empty slot */
 }
 
-static bool grow(epcal_previous *p) {
-  size_t cap = p->cap != 0 ? p->cap * 2 : 1024;
+static size_t home(uint64_t key, size_t cap) {
+  return (size_t)((((key << SHARD_BITS) >> 32) * (uint64_t)cap) >> 32);
+}
+
+static shard *shard_of(epcal_previous *p, uint64_t uid) {
+  return &p->shards[uid >> (64 - SHARD_BITS)];
+}
+
+static bool grow(shard *h) {
+  size_t cap = h->cap != 0 ? h->cap + h->cap / 2 : 16;
   epcal__prev_event *slots = calloc(cap, sizeof *slots);
   if (slots == NULL) {
     return false;
   }
-  for (size_t i = 0; i < p->cap; i++) {
-    if (p->slots[i].uid != 0) {
-      size_t j = (size_t)p->slots[i].uid & (cap - 1);
+  for (size_t i = 0; i < h->cap; i++) {
+    if (h->slots[i].uid != 0) {
+      size_t j = home(h->slots[i].uid, cap);
       while (slots[j].uid != 0) {
-        j = (j + 1) & (cap - 1);
+        j = j + 1 < cap ? j + 1 : 0;
       }
-      slots[j] = p->slots[i];
+      slots[j] = h->slots[i];
     }
   }
-  free(p->slots);
-  p->slots = slots;
-  p->cap = cap;
+  free(h->slots);
+  h->slots = slots;
+  h->cap = cap;
   return true;
 }
 
 epcal__prev_event *epcal__previous_find(epcal_previous *p, uint64_t uid) {
-  if (p == NULL || p->cap == 0) {
+  if (p == NULL) {
     return NULL;
   }
-  for (size_t j = (size_t)uid & (p->cap - 1);; j = (j + 1) & (p->cap - 1)) {
-    if (p->slots[j].uid == uid) {
-      return &p->slots[j];
+  shard *h = shard_of(p, uid);
+  if (h->cap == 0) {
+    return NULL;
+  }
+  for (size_t j = home(uid, h->cap);; j = j + 1 < h->cap ? j + 1 : 0) {
+    if (h->slots[j].uid == uid) {
+      return &h->slots[j];
     }
-    if (p->slots[j].uid == 0) {
+    if (h->slots[j].uid == 0) {
       return NULL;
     }
   }
@@ -84,17 +107,19 @@ epcal__prev_event *epcal__previous_find(epcal_previous *p, uint64_t uid) {
 
 /* Adds e unless its UID is already there (the first one wins). */
 static bool insert(epcal_previous *p, const epcal__prev_event *e) {
-  if ((p->count + 1) * 4 > p->cap * 3 && !grow(p)) {
+  shard *h = shard_of(p, e->uid);
+  if ((h->count + 1) * 10 > h->cap * 9 && !grow(h)) {
     return false;
   }
-  size_t j = (size_t)e->uid & (p->cap - 1);
-  while (p->slots[j].uid != 0) {
-    if (p->slots[j].uid == e->uid) {
+  size_t j = home(e->uid, h->cap);
+  while (h->slots[j].uid != 0) {
+    if (h->slots[j].uid == e->uid) {
       return true;
     }
-    j = (j + 1) & (p->cap - 1);
+    j = j + 1 < h->cap ? j + 1 : 0;
   }
-  p->slots[j] = *e;
+  h->slots[j] = *e;
+  h->count++;
   p->count++;
   return true;
 }
@@ -106,9 +131,12 @@ void epcal__previous_each_unseen(epcal_previous *p,
   if (p == NULL) {
     return;
   }
-  for (size_t i = 0; i < p->cap; i++) {
-    if (p->slots[i].uid != 0 && !p->slots[i].seen) {
-      fn(ctx, &p->slots[i]);
+  for (int k = 0; k < SHARDS; k++) {
+    const shard *h = &p->shards[k];
+    for (size_t i = 0; i < h->cap; i++) {
+      if (h->slots[i].uid != 0 && !h->slots[i].seen) {
+        fn(ctx, &h->slots[i]);
+      }
     }
   }
 }
@@ -119,15 +147,20 @@ size_t epcal_previous_events(const epcal_previous *p) {
 
 unsigned long epcal_previous_unseen(const epcal_previous *p) {
   unsigned long n = 0;
-  for (size_t i = 0; p != NULL && i < p->cap; i++) {
-    n += p->slots[i].uid != 0 && !p->slots[i].seen;
+  for (int k = 0; p != NULL && k < SHARDS; k++) {
+    const shard *h = &p->shards[k];
+    for (size_t i = 0; i < h->cap; i++) {
+      n += h->slots[i].uid != 0 && !h->slots[i].seen;
+    }
   }
   return n;
 }
 
 void epcal_previous_free(epcal_previous *p) {
   if (p != NULL) {
-    free(p->slots);
+    for (int k = 0; k < SHARDS; k++) {
+      free(p->shards[k].slots);
+    }
     free(p);
   }
 }
@@ -155,6 +188,17 @@ bool epcal__parse_utc(const char *s, size_t n, int64_t *out) {
   }
   epcal_date d = {v[0], v[1], v[2]};
   *out = epcal__date_to_days(d) * 86400 + v[3] * 3600 + v[4] * 60 + v[5];
+  return true;
+}
+
+/* A UTC stamp as kept in the index: 1970 to 2106 (a stamp outside that
+ * range is treated as malformed). */
+static bool parse_stamp(const char *s, size_t n, uint32_t *out) {
+  int64_t t;
+  if (!epcal__parse_utc(s, n, &t) || t < 0 || t > (int64_t)UINT32_MAX) {
+    return false;
+  }
+  *out = (uint32_t)t;
   return true;
 }
 
@@ -338,11 +382,11 @@ epcal_status epcal_previous_load(epcal_previous **out, const char *path,
       break;
     case KEY_DTSTAMP:
       v = value_of(l, n, &vn);
-      have_stamp = !continuation && epcal__parse_utc(v, vn, &ev.dtstamp);
+      have_stamp = !continuation && parse_stamp(v, vn, &ev.dtstamp);
       break;
     case KEY_LASTMOD:
       v = value_of(l, n, &vn);
-      if (!continuation && !epcal__parse_utc(v, vn, &ev.last_modified)) {
+      if (!continuation && !parse_stamp(v, vn, &ev.last_modified)) {
         ev.last_modified = 0;
       }
       break;
@@ -350,7 +394,7 @@ epcal_status epcal_previous_load(epcal_previous **out, const char *path,
       v = value_of(l, n, &vn);
       ev.sequence = 0;
       for (size_t i = 0; i < vn && i < 9 && v[i] >= '0' && v[i] <= '9'; i++) {
-        ev.sequence = ev.sequence * 10 + (uint32_t)(v[i] - '0');
+        ev.sequence = (ev.sequence * 10 + (uint32_t)(v[i] - '0')) & 0x7FFFFFFF;
       }
       break;
     }

@@ -14,12 +14,12 @@
 #include "epcal/epcal.h"
 
 typedef struct epcal__prev_event {
-  uint64_t uid;         /* epcal__hash64 of the UID value as written */
-  uint64_t fingerprint; /* epcal__hash64 of the body lines */
-  int64_t dtstamp;
-  int64_t last_modified; /* 0: none */
-  uint32_t sequence;
-  bool seen; /* this run rendered the same UID */
+  uint64_t uid;           /* epcal__hash64 of the UID value as written */
+  uint64_t fingerprint;   /* epcal__hash64 of the body lines */
+  uint32_t dtstamp;       /* seconds since the epoch (to 2106) */
+  uint32_t last_modified; /* likewise; 0: none */
+  uint32_t sequence : 31;
+  uint32_t seen : 1; /* this run rendered the same UID */
 } epcal__prev_event;
 
 /* A fast 64-bit hash of s[0, n), word at a time. Not cryptographic: it

@@ -1,9 +1,9 @@
 /*
  * Which episodes a run has read, to catch the same episode listed twice:
  * an identical repeat is dropped with a warning, two rows that disagree are
- * an error naming both lines. One 16-byte entry per row, so the index is
- * the only part of a run whose memory grows with the input (16 MB per
- * million rows at most load).
+ * an error naming both lines. One 16-byte entry per row: the index is the
+ * only part of a plain run whose memory grows with the input (about 18 MB
+ * per million rows).
  */
 #ifndef EPCAL_SEEN_H
 #define EPCAL_SEEN_H

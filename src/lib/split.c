@@ -10,6 +10,7 @@
  * Nothing is renamed into place before the whole input has been read
  * without error. index.json and index.html list the feeds written.
  */
+#define _XOPEN_SOURCE 700 /* sync() */
 #include "date.h"
 #include "error.h"
 #include "output.h"
@@ -36,7 +37,11 @@ typedef struct group {
   unsigned long events;
   epcal_date first, last;
   bool began;
-  unsigned long used; /* tick of the last write, for closing the oldest */
+  bool changed;
+  /* Open temporary files form a list, most recently written first, so the
+   * one to close when too many are open is found at once. */
+  struct group *newer, *older;
+  bool open;
 } group;
 
 typedef struct split split;
@@ -55,9 +60,10 @@ struct split {
   size_t n, cap;
   group **table; /* open addressing on key */
   size_t tcap;
+  group **paths; /* open addressing on the path's hash: slug collisions */
   group *current;
   size_t open;
-  unsigned long tick;
+  group *newest, *oldest; /* the open list */
   group_ctx target;
 };
 
@@ -92,33 +98,43 @@ static group **table_slot(split *s, uint64_t key, const char *show,
   return &s->table[j];
 }
 
+static group **path_slot(group **paths, size_t cap, const char *rel);
+
 static bool table_grow(split *s) {
   size_t cap = s->tcap != 0 ? s->tcap * 2 : 256;
-  group **old = s->table;
-  size_t old_cap = s->tcap;
-  s->table = calloc(cap, sizeof *s->table);
-  if (s->table == NULL) {
-    s->table = old;
+  group **table = calloc(cap, sizeof *table);
+  group **paths = calloc(cap, sizeof *paths);
+  if (table == NULL || paths == NULL) {
+    free(table);
+    free(paths);
     return false;
   }
+  free(s->table);
+  free(s->paths);
+  s->table = table;
+  s->paths = paths;
   s->tcap = cap;
-  for (size_t i = 0; i < old_cap; i++) {
-    if (old[i] != NULL) {
-      *table_slot(s, old[i]->key, old[i]->show, old[i]->season) = old[i];
-    }
+  for (size_t i = 0; i < s->n; i++) {
+    group *g = s->groups[i];
+    *table_slot(s, g->key, g->show, g->season) = g;
+    *path_slot(s->paths, s->tcap, g->rel) = g;
   }
-  free(old);
   return true;
+}
+
+/* The slot for `rel` in the path table: its group, or an empty slot. The
+ * table has the same capacity as the group table and is grown with it. */
+static group **path_slot(group **paths, size_t cap, const char *rel) {
+  size_t j = (size_t)epcal__hash64(rel, strlen(rel)) & (cap - 1);
+  while (paths[j] != NULL && strcmp(paths[j]->rel, rel) != 0) {
+    j = (j + 1) & (cap - 1);
+  }
+  return &paths[j];
 }
 
 /* True when another show already uses `rel` (two names, one slug). */
 static bool path_taken(const split *s, const char *rel) {
-  for (size_t i = 0; i < s->n; i++) {
-    if (strcmp(s->groups[i]->rel, rel) == 0) {
-      return true;
-    }
-  }
-  return false;
+  return *path_slot(s->paths, s->tcap, rel) != NULL;
 }
 
 static char *join(const char *dir, const char *rel) {
@@ -145,37 +161,73 @@ static int make_parents(char *path) {
   return 0;
 }
 
-/* Closes the least recently used open temporary file. */
-static void close_oldest(split *s) {
-  group *oldest = NULL;
-  for (size_t i = 0; i < s->n; i++) {
-    group *g = s->groups[i];
-    if (g->out != NULL && epcal__output_is_open(g->out) &&
-        g != s->current && (oldest == NULL || g->used < oldest->used)) {
-      oldest = g;
-    }
+/* The open list: most recently written first. */
+static void list_remove(split *s, group *g) {
+  if (g->newer != NULL) {
+    g->newer->older = g->older;
+  } else {
+    s->newest = g->older;
   }
-  if (oldest != NULL) {
-    epcal__output_suspend(oldest->out);
-    s->open--;
+  if (g->older != NULL) {
+    g->older->newer = g->newer;
+  } else {
+    s->oldest = g->newer;
+  }
+  g->newer = g->older = NULL;
+}
+
+static void list_push_newest(split *s, group *g) {
+  g->newer = NULL;
+  g->older = s->newest;
+  if (s->newest != NULL) {
+    s->newest->newer = g;
+  }
+  s->newest = g;
+  if (s->oldest == NULL) {
+    s->oldest = g;
   }
 }
 
+/* Marks g's temporary file open and most recently used. */
+static void mark_open(split *s, group *g) {
+  if (g->open) {
+    list_remove(s, g);
+  } else {
+    g->open = true;
+    s->open++;
+  }
+  list_push_newest(s, g);
+}
+
+/* Closes the least recently used open temporary file (not the current). */
+static void close_oldest(split *s) {
+  group *g = s->oldest;
+  if (g == s->current && g != NULL) {
+    g = g->newer;
+  }
+  if (g != NULL) {
+    list_remove(s, g);
+    g->open = false;
+    s->open--;
+    epcal__output_suspend(g->out);
+  }
+}
 
 static int group_write(void *ctx, const char *buf, size_t len) {
   group_ctx *c = ctx;
   split *s = c->s;
   group *g = c->g;
-  if (!epcal__output_is_open(g->out)) {
+  if (!g->open) {
     if (s->open >= MAX_OPEN) {
       close_oldest(s);
     }
     if (!epcal__output_resume(g->out)) {
       return -1;
     }
-    s->open++;
   }
-  g->used = ++s->tick;
+  if (s->newest != g) {
+    mark_open(s, g);
+  }
   return epcal_output_write(g->out, buf, len);
 }
 
@@ -228,9 +280,6 @@ static epcal_status group_new(split *s, const epcal_episode *ep, long season,
       close_oldest(s);
     }
     st = epcal_output_open(&g->out, path, err);
-    if (st == EPCAL_OK) {
-      s->open++;
-    }
   }
   free(path);
   if (st != EPCAL_OK) {
@@ -270,6 +319,8 @@ static epcal_status group_for(split *s, const epcal_episode *ep, group **out,
   }
   s->groups[s->n++] = g;
   *slot = g;
+  *path_slot(s->paths, s->tcap, g->rel) = g;
+  mark_open(s, g); /* epcal_output_open() left its file open */
   *out = g;
   return EPCAL_OK;
 }
@@ -337,7 +388,8 @@ static epcal_status write_index(const epcal_split_options *so,
 /* Updates the manifest of feeds written here, and with so->prune removes
  * those this run did not write. */
 static epcal_status prune(const epcal_split_options *so, group *const *groups,
-                          size_t n, unsigned long *removed, epcal_error *err);
+                          size_t n, group **paths, size_t paths_cap,
+                          unsigned long *removed, epcal_error *err);
 
 epcal_status epcal_generate_split(const epcal_generate_options *opts,
                                   const epcal_split_options *so,
@@ -380,18 +432,31 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
   if (st == EPCAL_OK) {
     qsort(s.groups, s.n, sizeof *s.groups, by_show_season);
   }
+  /* Publish: every changed feed made durable by one sync() rather than an
+   * fsync per feed (thousands of feeds would take minutes), then renamed,
+   * then one more sync() for the renames. */
   for (size_t i = 0; i < s.n && st == EPCAL_OK; i++) {
     group *g = s.groups[i];
-    bool changed = false;
-    st = epcal_output_commit(g->out, &changed, err);
-    epcal_output_free(g->out);
-    g->out = NULL;
+    if (g->open) {
+      list_remove(&s, g);
+      g->open = false;
+    }
+    st = epcal__output_prepare(g->out, false, &g->changed, err);
     stats->feeds++;
-    stats->feeds_changed += changed;
+    stats->feeds_changed += g->changed;
     stats->removed += epcal_previous_unseen(g->prev);
   }
+  if (st == EPCAL_OK && stats->feeds_changed > 0) {
+    sync();
+  }
+  for (size_t i = 0; i < s.n && st == EPCAL_OK; i++) {
+    st = epcal__output_publish(s.groups[i]->out, false, err);
+  }
+  if (st == EPCAL_OK && stats->feeds_changed > 0) {
+    sync();
+  }
   if (st == EPCAL_OK) {
-    st = prune(so, s.groups, s.n, &stats->feeds_pruned, err);
+    st = prune(so, s.groups, s.n, s.paths, s.tcap, &stats->feeds_pruned, err);
   }
   if (st == EPCAL_OK) {
     st = write_index(so, s.groups, s.n, err);
@@ -401,6 +466,7 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
   }
   free(s.groups);
   free(s.table);
+  free(s.paths);
   epcal_renderer_free(s.ren);
   return st;
 }
@@ -573,17 +639,13 @@ static bool safe_rel(const char *rel) {
          strcmp(rel + n - 4, ".ics") == 0;
 }
 
-static bool written_now(group *const *groups, size_t n, const char *rel) {
-  for (size_t i = 0; i < n; i++) {
-    if (strcmp(groups[i]->rel, rel) == 0) {
-      return true;
-    }
-  }
-  return false;
+static bool written_now(group **paths, size_t cap, const char *rel) {
+  return cap > 0 && *path_slot(paths, cap, rel) != NULL;
 }
 
 static epcal_status prune(const epcal_split_options *so, group *const *groups,
-                          size_t n, unsigned long *removed, epcal_error *err) {
+                          size_t n, group **paths, size_t paths_cap,
+                          unsigned long *removed, epcal_error *err) {
   char *manifest = join(so->dir, MANIFEST);
   if (manifest == NULL) {
     return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
@@ -611,7 +673,7 @@ static epcal_status prune(const epcal_split_options *so, group *const *groups,
     if (len > 0 && line[len - 1] == '\n') {
       line[len - 1] = '\0';
     }
-    if (!safe_rel(line) || written_now(groups, n, line)) {
+    if (!safe_rel(line) || written_now(paths, paths_cap, line)) {
       continue;
     }
     char *path = join(so->dir, line);
