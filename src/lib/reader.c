@@ -93,6 +93,7 @@ struct epcal_reader {
   bool pending_cr; /* the last piece ended in '\r' (a '\n' may follow) */
   bool skip_line;  /* drop input up to the next line end (after an error) */
   unsigned long line; /* physical line of in[in_pos] */
+  unsigned long col;  /* characters before in[in_pos] on that line */
 
   struct csv_parser csv;
   bool csv_live;
@@ -416,6 +417,7 @@ static epcal_status resync_after(epcal_reader *r, unsigned long line,
   r->in_len = keep + unread;
   r->in_pos = 0;
   r->line = r->skip_line ? line : ln;
+  r->col = 0;
   r->pending_cr = false;
   record_reset(r);
   csv_stop(r);
@@ -483,6 +485,7 @@ static void skip_rest_of_line(epcal_reader *r) {
       }
       r->in_pos += i + 1;
       r->line++;
+      r->col = 0;
       r->skip_line = false;
       return;
     }
@@ -525,10 +528,14 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
     }
     size_t len = 0;
     bool ends_line = false;
+    bool lf_of_crlf = false;
     if (r->pending_cr && piece[0] == '\n') {
       len = 1; /* the LF of a CRLF split across reads: same line end */
+      lf_of_crlf = true;
       r->pending_cr = false;
     } else {
+      /* Whatever follows a '\r' other than '\n' starts the next line. */
+      r->pending_cr = false;
       const char *lf = memchr(piece, '\n', avail);
       size_t scan = lf != NULL ? (size_t)(lf - piece) : avail;
       const char *cr = memchr(piece, '\r', scan);
@@ -548,10 +555,14 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
       }
     }
 
+    /* Between records, libcsv skips blanks without leaving ROW_NOT_BEGUN,
+     * so a record may start in the middle of a line when a read ended
+     * inside its leading blanks: start the raw bytes at the right column,
+     * or chunk boundaries would move the columns of errors. */
     if (r->csv.pstate == LIBCSV_ROW_NOT_BEGUN && r->n_cells == 0) {
       r->raw.len = 0;
       r->raw_line = r->line;
-      r->raw_col = 0;
+      r->raw_col = r->col;
     }
     if (!growbuf_append(&r->raw, piece, len)) {
       return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");
@@ -560,6 +571,13 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
     r->in_pos += len;
     if (ends_line) {
       r->line++;
+      r->col = 0;
+    } else if (!lf_of_crlf) {
+      for (size_t i = 0; i < len; i++) {
+        if (((unsigned char)piece[i] & 0xC0) != 0x80) {
+          r->col++;
+        }
+      }
     }
     if (r->oom) {
       return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");

@@ -182,6 +182,18 @@ static void invalid_utf8_is_placed(void **state) {
               "to UTF-8\n");
 }
 
+/* Found by fuzzing: a read ending inside the blanks before a record, or
+ * right after a lone CR, moved errors by a column or a line. */
+static void reads_ending_in_blanks_or_after_cr(void **state) {
+  (void)state;
+  expect_read("\r  \t season,episode,date\n",
+              "E 2:5 missing required column \"show\" (also read as series, "
+              "show name, program)\n");
+  expect_read("show,season,episode,date\r\t\n A,1,1,bad\r\n",
+              "E 3:8 unrecognised date \"bad\" (expected YYYY-MM-DD or a form "
+              "like \"March 3, 2022\")\n");
+}
+
 static void huge_field_is_refused(void **state) {
   (void)state;
   size_t n = 1200 * 1024;
@@ -209,6 +221,7 @@ int main(void) {
       cmocka_unit_test(stray_and_unterminated_quotes),
       cmocka_unit_test(header_problems_are_final),
       cmocka_unit_test(invalid_utf8_is_placed),
+      cmocka_unit_test(reads_ending_in_blanks_or_after_cr),
       cmocka_unit_test(huge_field_is_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
