@@ -117,6 +117,15 @@ epcal_status epcal__row_convert(epcal_reader *r, const epcal__header *h,
           (unsigned char)data[off[c] + bad],
           epcal__field_name((epcal__field)f));
     }
+    /* Episode strings are C strings: a NUL would silently cut the value
+     * short (or empty a required one). It mostly means UTF-16 input. */
+    const char *nul = memchr(data + off[c], '\0', len[c]);
+    if (nul != NULL) {
+      return epcal__reader_fail_at(
+          r, err, (size_t)c, (size_t)(nul - (data + off[c])),
+          "NUL byte in %s (is the file UTF-16?); convert the file to UTF-8",
+          epcal__field_name((epcal__field)f));
+    }
     cell[f] = trimmed(data + off[c], len[c]);
   }
 

@@ -194,6 +194,30 @@ static void reads_ending_in_blanks_or_after_cr(void **state) {
               "like \"March 3, 2022\")\n");
 }
 
+/* Found by fuzzing: a NUL cut a field short (an all-NUL show was empty). */
+static void nul_bytes_are_refused(void **state) {
+  (void)state;
+  static const char csv[] = "show,season,episode,date,title\n"
+                            "A,1,1,2022-01-01,ab\0cd\n"
+                            "A,1,2,2022-01-02,ok\n";
+  source s = {csv, sizeof csv - 1, 0, 7};
+  epcal_reader *r;
+  assert_int_equal(
+      epcal_reader_open_fn(&r, read_chunk, &s, "in.csv", NULL, NULL),
+      EPCAL_OK);
+  const epcal_episode *ep;
+  epcal_error err;
+  assert_int_equal(epcal_reader_next(r, &ep, &err), EPCAL_EDATA);
+  assert_int_equal(err.line, 2);
+  assert_int_equal(err.column, 20);
+  assert_string_equal(err.msg, "NUL byte in title (is the file UTF-16?); "
+                               "convert the file to UTF-8");
+  assert_int_equal(epcal_reader_next(r, &ep, &err), EPCAL_OK);
+  assert_non_null(ep);
+  assert_string_equal(ep->title, "ok");
+  epcal_reader_free(r);
+}
+
 static void huge_field_is_refused(void **state) {
   (void)state;
   size_t n = 1200 * 1024;
@@ -222,6 +246,7 @@ int main(void) {
       cmocka_unit_test(header_problems_are_final),
       cmocka_unit_test(invalid_utf8_is_placed),
       cmocka_unit_test(reads_ending_in_blanks_or_after_cr),
+      cmocka_unit_test(nul_bytes_are_refused),
       cmocka_unit_test(huge_field_is_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
