@@ -418,7 +418,11 @@ static epcal_status resync_after(epcal_reader *r, unsigned long line,
   r->in_pos = 0;
   r->line = r->skip_line ? line : ln;
   r->col = 0;
-  r->pending_cr = false;
+  /* With nothing kept, the broken line ended with the last byte read; if
+   * that was a '\r', the '\n' of its CRLF may still be unread. */
+  if (keep > 0) {
+    r->pending_cr = false;
+  }
   record_reset(r);
   csv_stop(r);
   if (!csv_start(r)) {

@@ -194,6 +194,19 @@ static void reads_ending_in_blanks_or_after_cr(void **state) {
               "like \"March 3, 2022\")\n");
 }
 
+/* Found by fuzzing: after a syntax error on a line whose CRLF was split
+ * between two reads, the LF was counted as one more line. */
+static void syntax_error_before_a_split_crlf(void **state) {
+  (void)state;
+  expect_read("show,season,episode,date\r\n"
+              "A\"\r\n" /* with chunks of 29, a read ends after this CR */
+              "A,1,2,bad\r\n",
+              "E 2:2 stray '\"' in an unquoted field (quote the whole field "
+              "and double the quotes inside it)\n"
+              "E 3:7 unrecognised date \"bad\" (expected YYYY-MM-DD or a form "
+              "like \"March 3, 2022\")\n");
+}
+
 /* Found by fuzzing: a NUL cut a field short (an all-NUL show was empty). */
 static void nul_bytes_are_refused(void **state) {
   (void)state;
@@ -246,6 +259,7 @@ int main(void) {
       cmocka_unit_test(header_problems_are_final),
       cmocka_unit_test(invalid_utf8_is_placed),
       cmocka_unit_test(reads_ending_in_blanks_or_after_cr),
+      cmocka_unit_test(syntax_error_before_a_split_crlf),
       cmocka_unit_test(nul_bytes_are_refused),
       cmocka_unit_test(huge_field_is_refused),
   };
