@@ -135,8 +135,10 @@ epcal_status epcal_renderer_add(epcal_renderer *r, const epcal_episode *ep,
     return epcal__fail(err, EPCAL_EDATA, ep->file, ep->line, 0,
                        "episode text is not valid UTF-8");
   }
+  /* DTEND is the next day: 9999-12-31 has none with a four-digit year
+   * (the reader refuses it too). */
   if (!epcal__date_valid(ep->date.year, ep->date.month, ep->date.day) ||
-      ep->date.year > 9998) {
+      (ep->date.year == 9999 && ep->date.month == 12 && ep->date.day == 31)) {
     return epcal__fail(err, EPCAL_EDATA, ep->file, ep->line, 0,
                        "episode date is not a real calendar date");
   }
