@@ -123,19 +123,28 @@ void epcal__icsout_raw(epcal__icsout *o, const char *s, size_t n) {
 }
 
 static void text(epcal__icsout *o, const char *s, size_t n, bool one_line) {
-  bool in_blank = false;
+  /* One-line values: a run of blanks is written as one space only once
+   * something visible follows it, so no blank is left at either end and a
+   * dropped control character never splits a run in two. */
+  bool blank = false;
+  bool started = false;
   for (size_t i = 0; i < n;) {
     unsigned char c = (unsigned char)s[i];
     if (one_line && (c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
-      if (!in_blank) {
-        put_unit(o, " ", 1);
-        in_blank = true;
-      }
+      blank = started;
       i++;
       continue;
     }
-    in_blank = false;
     unsigned char cls = text_class(c);
+    if (cls == 1) {
+      i++; /* control character: not allowed in TEXT */
+      continue;
+    }
+    if (blank) {
+      put_unit(o, " ", 1);
+      blank = false;
+    }
+    started = true;
     if (cls == 0) {
       size_t k = utf8_len(c);
       if (k > n - i) {
@@ -149,8 +158,6 @@ static void text(epcal__icsout *o, const char *s, size_t n, bool one_line) {
         put_unit(o, s + i, k);
       }
       i += k;
-    } else if (cls == 1) {
-      i++; /* control character: not allowed in TEXT */
     } else {
       char esc[2] = {'\\', (char)cls};
       put_unit(o, esc, 2);

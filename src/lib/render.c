@@ -114,6 +114,18 @@ static bool valid_text(const char *s) {
   return epcal__utf8_valid_prefix(s, n) == n;
 }
 
+/* Whether a one-line value shows anything once blanks and control
+ * characters are gone. */
+static bool has_visible(const char *s) {
+  for (; *s != '\0'; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c > 0x20 && c != 0x7F) {
+      return true;
+    }
+  }
+  return false;
+}
+
 static void text_property(epcal__icsout *o, const char *name,
                           const char *value) {
   if (value != NULL && *value != '\0') {
@@ -176,7 +188,8 @@ epcal_status epcal_renderer_add(epcal_renderer *r, const epcal_episode *ep,
   n = (size_t)snprintf(buf, sizeof buf, " S%02ldE%02ld", ep->season,
                        ep->number);
   epcal__icsout_raw(o, buf, n);
-  if (ep->title != NULL && *ep->title != '\0') {
+  /* A title of control characters would leave a dangling dash. */
+  if (ep->title != NULL && has_visible(ep->title)) {
     epcal__icsout_raw(o, " \xE2\x80\x93 ", 5); /* en dash */
     epcal__icsout_text_line(o, ep->title, strlen(ep->title));
   }

@@ -226,16 +226,28 @@ static bool is_dropped(unsigned char c) {
   return (c < 0x20 && c != '\t' && c != '\n') || c == 0x7F;
 }
 
+/* Whether text shows anything once blanks and control characters go. */
+static bool has_visible(const char *s) {
+  for (; *s != '\0'; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (!is_blank(c) && !is_dropped(c)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 /*
- * SUMMARY is "show SxxEyy – title" (without " – title" when there is no
- * title) on one line: control characters dropped, then every run of blanks
- * (space, TAB, line breaks) collapsed to one space.
+ * SUMMARY is "show SxxEyy – title" (without " – title" when the title shows
+ * nothing) on one line: control characters dropped, then every run of
+ * blanks (space, TAB, line breaks) collapsed to one space, and none left at
+ * either end.
  */
 static void expect_summary(strbuf *out, const epcal_episode *ep) {
   strbuf raw = {0};
   sb_append(&raw, ep->show, strlen(ep->show));
   sb_printf(&raw, " S%02ldE%02ld", ep->season, ep->number);
-  if (ep->title != NULL && ep->title[0] != '\0') {
+  if (ep->title != NULL && has_visible(ep->title)) {
     sb_append(&raw, " \xE2\x80\x93 ", 5);
     sb_append(&raw, ep->title, strlen(ep->title));
   }
@@ -247,11 +259,11 @@ static void expect_summary(strbuf *out, const epcal_episode *ep) {
       continue;
     }
     if (is_blank(c)) {
-      if (!in_blank) {
-        sb_append(out, " ", 1);
-      }
       in_blank = true;
       continue;
+    }
+    if (in_blank && out->len > 0) {
+      sb_append(out, " ", 1);
     }
     in_blank = false;
     sb_append(out, raw.data + i, 1);
@@ -491,8 +503,52 @@ static void check_lines(const char *csv, size_t n, const strbuf *feed) {
   }
 }
 
+/*
+ * One-line values, unfolded from the bytes: libical strips blanks at the
+ * ends of the values it parses, so only the bytes show whether any are
+ * left there.
+ */
+static void check_one_line_values(const char *csv, size_t n,
+                                  const strbuf *feed) {
+  static const char *const names[] = {"SUMMARY:", "NAME:", "X-WR-CALNAME:"};
+  strbuf line = {0};
+  const char *s = feed->data;
+  size_t start = 0;
+  while (start < feed->len) {
+    const char *crlf = strstr(s + start, "\r\n");
+    size_t end = (size_t)(crlf - s);
+    if (s[start] == ' ') {
+      sb_append(&line, s + start + 1, end - start - 1);
+    } else {
+      line.len = 0;
+      sb_append(&line, s + start, end - start);
+    }
+    start = end + 2;
+    if (start < feed->len && s[start] == ' ') {
+      continue; /* the logical line goes on */
+    }
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+      size_t nl = strlen(names[k]);
+      if (line.len < nl || memcmp(line.data, names[k], nl) != 0) {
+        continue;
+      }
+      const char *v = line.data + nl;
+      size_t vn = line.len - nl;
+      if (vn > 0 && (v[0] == ' ' || v[vn - 1] == ' ')) {
+        violation(csv, n, "blank at an end of a one-line value: %s",
+                  line.data);
+      }
+      if (strstr(v, "  ") != NULL) {
+        violation(csv, n, "two blanks in a one-line value: %s", line.data);
+      }
+    }
+  }
+  sb_free(&line);
+}
+
 static void check_feed(const char *csv, size_t n, const run *r) {
   check_lines(csv, n, &r->feed);
+  check_one_line_values(csv, n, &r->feed);
   icalcomponent *root = icalparser_parse_string(r->feed.data);
   if (root == NULL) {
     violation(csv, n, "libical could not parse the feed:\n%s", r->feed.data);

@@ -117,6 +117,25 @@ static void summary_is_one_line(void **state) {
   membuf_free(&m);
 }
 
+/* Found by fuzzing: a dropped control character split a run of blanks in
+ * two, blanks were left at the ends of the show, and a title of control
+ * characters left a dangling dash. */
+static void summary_blanks_around_control_characters(void **state) {
+  (void)state;
+  epcal_episode e = base_episode();
+  e.show = "\x01 The \x02 Show \x1b";
+  e.title = "a \x01 b";
+  membuf m = {0};
+  char *text = render_one(&e, &m);
+  assert_non_null(
+      strstr(text, "SUMMARY:The Show S01E02 \xE2\x80\x93 a b\r\n"));
+  membuf_free(&m);
+  e.title = "\x01\x7f";
+  text = render_one(&e, &m);
+  assert_non_null(strstr(text, "SUMMARY:The Show S01E02\r\n"));
+  membuf_free(&m);
+}
+
 static void control_characters_are_dropped(void **state) {
   (void)state;
   epcal_episode e = base_episode();
@@ -181,6 +200,7 @@ int main(void) {
       cmocka_unit_test(fold_every_length_and_width),
       cmocka_unit_test(text_escaping_round_trips),
       cmocka_unit_test(summary_is_one_line),
+      cmocka_unit_test(summary_blanks_around_control_characters),
       cmocka_unit_test(control_characters_are_dropped),
       cmocka_unit_test(invalid_utf8_is_refused),
       cmocka_unit_test(long_description_folds),
