@@ -320,6 +320,20 @@ static size_t count_unquoted(const char *s, size_t n, char c) {
   return count;
 }
 
+/* Whether s[0, n) holds a line break outside double quotes: the end of
+ * the header record. */
+static bool has_unquoted_break(const char *s, size_t n) {
+  bool quoted = false;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '"') {
+      quoted = !quoted;
+    } else if (!quoted && (s[i] == '\n' || s[i] == '\r')) {
+      return true;
+    }
+  }
+  return false;
+}
+
 static bool csv_start(epcal_reader *r) {
   if (csv_init(&r->csv, CSV_STRICT | CSV_STRICT_FINI) != 0) {
     return false;
@@ -339,10 +353,11 @@ static void csv_stop(epcal_reader *r) {
 
 /* Strips a UTF-8 BOM and chooses the delimiter from the header line. */
 static epcal_status start(epcal_reader *r, epcal_error *err) {
-  /* Read until the header line is complete (or 1 MiB, or the end). */
+  /* Read until the header record is complete (or 1 MiB, or the end): a
+   * quoted header cell may hold a line break, and the delimiter must be
+   * chosen from the same bytes however the input arrives. */
   while (!r->eof && r->in_len < FIELD_MAX &&
-         (r->in_len == 0 || (memchr(r->in, '\n', r->in_len) == NULL &&
-                             memchr(r->in, '\r', r->in_len) == NULL))) {
+         !has_unquoted_break(r->in, r->in_len)) {
     epcal_status st = fill(r, err);
     if (st != EPCAL_OK) {
       return st;
@@ -352,8 +367,11 @@ static epcal_status start(epcal_reader *r, epcal_error *err) {
     r->in_pos = 3;
   }
   if (r->delimiter == 0) {
+    /* Only the first 1 MiB: how much was read past it depends on the
+     * sizes of the reads. */
+    size_t end = r->in_len < FIELD_MAX ? r->in_len : FIELD_MAX;
     const char *s = r->in + r->in_pos;
-    size_t n = r->in_len - r->in_pos;
+    size_t n = end > r->in_pos ? end - r->in_pos : 0;
     size_t commas = count_unquoted(s, n, ',');
     size_t semis = count_unquoted(s, n, ';');
     size_t tabs = count_unquoted(s, n, '\t');

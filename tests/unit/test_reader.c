@@ -207,6 +207,16 @@ static void syntax_error_before_a_split_crlf(void **state) {
               "like \"March 3, 2022\")\n");
 }
 
+/* Found by fuzzing: the delimiter was chosen from the header's first
+ * physical line as far as it had been read, so a quoted line break in the
+ * header made it depend on the read sizes. */
+static void quoted_break_in_header(void **state) {
+  (void)state;
+  expect_read("\"Notes\nhere\";show;season;episode;date\n"
+              "n;A;1;1;2022-01-01\n",
+              "3|A|1|1|2022-01-01|(null)|(null)\n");
+}
+
 /* Found by fuzzing: a NUL cut a field short (an all-NUL show was empty). */
 static void nul_bytes_are_refused(void **state) {
   (void)state;
@@ -260,6 +270,7 @@ int main(void) {
       cmocka_unit_test(invalid_utf8_is_placed),
       cmocka_unit_test(reads_ending_in_blanks_or_after_cr),
       cmocka_unit_test(syntax_error_before_a_split_crlf),
+      cmocka_unit_test(quoted_break_in_header),
       cmocka_unit_test(nul_bytes_are_refused),
       cmocka_unit_test(huge_field_is_refused),
   };
