@@ -114,8 +114,8 @@ static bool valid_text(const char *s) {
   return epcal__utf8_valid_prefix(s, n) == n;
 }
 
-/* Whether a one-line value shows anything once blanks and control
- * characters are gone. */
+/* Whether a value shows anything once blanks and control characters are
+ * gone. */
 static bool has_visible(const char *s) {
   for (; *s != '\0'; s++) {
     unsigned char c = (unsigned char)*s;
@@ -126,9 +126,12 @@ static bool has_visible(const char *s) {
   return false;
 }
 
+/* Writes an optional TEXT property. A value of blanks and control
+ * characters only is left out: written, it would be empty or blank, and
+ * libical drops an empty value with an X-LIC-ERROR. */
 static void text_property(epcal__icsout *o, const char *name,
                           const char *value) {
-  if (value != NULL && *value != '\0') {
+  if (value != NULL && has_visible(value)) {
     epcal__icsout_begin(o, name);
     epcal__icsout_text(o, value, strlen(value));
     epcal__icsout_end(o);

@@ -272,9 +272,9 @@ static void expect_summary(strbuf *out, const epcal_episode *ep) {
 }
 
 /* DESCRIPTION keeps its line breaks; other control characters but TAB are
- * dropped. NULL when there is no description (no property). */
+ * dropped. There is none (false) when nothing but blanks would be left. */
 static bool expect_description(strbuf *out, const epcal_episode *ep) {
-  if (ep->description == NULL || ep->description[0] == '\0') {
+  if (ep->description == NULL || !has_visible(ep->description)) {
     return false;
   }
   sb_append(out, "", 0);
