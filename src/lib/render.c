@@ -190,7 +190,10 @@ epcal_status epcal_renderer_add(epcal_renderer *r, const epcal_episode *ep,
   epcal__icsout_text_line(o, ep->show, strlen(ep->show));
   n = (size_t)snprintf(buf, sizeof buf, " S%02ldE%02ld", ep->season,
                        ep->number);
-  epcal__icsout_raw(o, buf, n);
+  /* No space before the code when the show shows nothing (it is made of
+   * control characters): a value must not start with a blank. */
+  size_t skip = has_visible(ep->show) ? 0 : 1;
+  epcal__icsout_raw(o, buf + skip, n - skip);
   /* A title of control characters would leave a dangling dash. */
   if (ep->title != NULL && has_visible(ep->title)) {
     epcal__icsout_raw(o, " \xE2\x80\x93 ", 5); /* en dash */

@@ -134,6 +134,10 @@ static void summary_blanks_around_control_characters(void **state) {
   text = render_one(&e, &m);
   assert_non_null(strstr(text, "SUMMARY:The Show S01E02\r\n"));
   membuf_free(&m);
+  e.show = "\x01";
+  text = render_one(&e, &m);
+  assert_non_null(strstr(text, "SUMMARY:S01E02\r\n"));
+  membuf_free(&m);
 }
 
 /* Found by fuzzing: a description or network of control characters only
