@@ -320,20 +320,6 @@ static size_t count_unquoted(const char *s, size_t n, char c) {
   return count;
 }
 
-/* Whether s[0, n) holds a line break outside double quotes: the end of
- * the header record. */
-static bool has_unquoted_break(const char *s, size_t n) {
-  bool quoted = false;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] == '"') {
-      quoted = !quoted;
-    } else if (!quoted && (s[i] == '\n' || s[i] == '\r')) {
-      return true;
-    }
-  }
-  return false;
-}
-
 static bool csv_start(epcal_reader *r) {
   if (csv_init(&r->csv, CSV_STRICT | CSV_STRICT_FINI) != 0) {
     return false;
@@ -353,11 +339,26 @@ static void csv_stop(epcal_reader *r) {
 
 /* Strips a UTF-8 BOM and chooses the delimiter from the header line. */
 static epcal_status start(epcal_reader *r, epcal_error *err) {
-  /* Read until the header record is complete (or 1 MiB, or the end): a
-   * quoted header cell may hold a line break, and the delimiter must be
-   * chosen from the same bytes however the input arrives. */
-  while (!r->eof && r->in_len < FIELD_MAX &&
-         !has_unquoted_break(r->in, r->in_len)) {
+  /* Read until the header record is complete, at a line break outside
+   * quotes (or 1 MiB, or the end): a quoted header cell may hold a line
+   * break, and the delimiter must be chosen from the same bytes however
+   * the input arrives. Nothing is consumed yet, so offsets into r->in
+   * stay valid across fills and each byte is scanned once. */
+  size_t scanned = 0;
+  bool quoted = false;
+  for (;;) {
+    bool complete = false;
+    for (; scanned < r->in_len && !complete; scanned++) {
+      char c = r->in[scanned];
+      if (c == '"') {
+        quoted = !quoted;
+      } else if (!quoted && (c == '\n' || c == '\r')) {
+        complete = true;
+      }
+    }
+    if (complete || r->eof || r->in_len >= FIELD_MAX) {
+      break;
+    }
     epcal_status st = fill(r, err);
     if (st != EPCAL_OK) {
       return st;
