@@ -110,6 +110,8 @@ struct epcal_reader {
   size_t n_cells;
   size_t cap_cells;
   bool row_done;
+  bool too_long;    /* a complete field was longer than FIELD_MAX */
+  size_t long_cell; /* ... and this was its index */
   bool oom;
 
   bool have_header;
@@ -124,6 +126,12 @@ static void on_field(void *data, size_t len, void *user) {
   epcal_reader *r = user;
   if (r->oom) {
     return;
+  }
+  /* The check on the field in progress (feed_record) only runs between
+   * pieces of input; a field that ends within one piece is caught here. */
+  if (len > FIELD_MAX && !r->too_long) {
+    r->too_long = true;
+    r->long_cell = r->n_cells;
   }
   if (r->n_cells == r->cap_cells) {
     size_t cap = r->cap_cells != 0 ? r->cap_cells * 2 : 16;
@@ -396,6 +404,7 @@ static void record_reset(epcal_reader *r) {
   r->cells.len = 0;
   r->raw.len = 0;
   r->row_done = false;
+  r->too_long = false;
 }
 
 /*
@@ -450,12 +459,11 @@ static epcal_status resync_after(epcal_reader *r, unsigned long line,
   return EPCAL_OK;
 }
 
-/* Reports a quoted field that never closes, at its opening quote, and
- * resumes on the next line. */
-static epcal_status fail_unterminated(epcal_reader *r, const char *why,
-                                      epcal_error *err) {
-  /* The open field is the one after the last complete field. */
-  size_t at = raw_field_start(r, r->n_cells);
+/* Reports field `cell` of the record at its start (its opening quote, if
+ * any) and resumes on the line after that. */
+static epcal_status fail_field(epcal_reader *r, size_t cell, const char *why,
+                               epcal_error *err) {
+  size_t at = raw_field_start(r, cell);
   unsigned long line, column;
   raw_place(r, at, &line, &column);
   epcal_error local;
@@ -468,6 +476,26 @@ static epcal_status fail_unterminated(epcal_reader *r, const char *why,
     *err = local;
   }
   return EPCAL_EDATA;
+}
+
+/* Reports a quoted field that never closes, at its opening quote. */
+static epcal_status fail_unterminated(epcal_reader *r, const char *why,
+                                      epcal_error *err) {
+  /* The open field is the one after the last complete field. */
+  return fail_field(r, r->n_cells, why, err);
+}
+
+/* Reports a field longer than FIELD_MAX, complete or not. Whether it is
+ * quoted comes from its raw bytes, the same however it was read. */
+static epcal_status fail_too_long(epcal_reader *r, size_t cell,
+                                  epcal_error *err) {
+  size_t at = raw_field_start(r, cell);
+  bool quoted = at < r->raw.len && r->raw.data[at] == '"';
+  return fail_field(
+      r, cell,
+      quoted ? "quoted field is longer than 1 MiB (is a closing '\"' missing?)"
+             : "field is longer than 1 MiB",
+      err);
 }
 
 static epcal_status fail_syntax(epcal_reader *r, size_t raw_off,
@@ -537,6 +565,9 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
       if (r->oom) {
         return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");
       }
+      if (r->too_long) {
+        return fail_too_long(r, r->long_cell, err);
+      }
       if (!r->row_done) {
         r->finished = true;
       }
@@ -605,19 +636,23 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
     if (r->oom) {
       return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");
     }
+    /* A field too long comes first: read in other pieces, it could have
+     * been caught before the parser reached a syntax error after it. */
+    if (r->too_long) {
+      return fail_too_long(r, r->long_cell, err);
+    }
     if (done < len) {
       if (csv_error(&r->csv) == CSV_EPARSE) {
         return fail_syntax(r, r->raw.len - len + done, err);
       }
       return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");
     }
-    if (r->csv.entry_pos > FIELD_MAX) {
-      return fail_unterminated(
-          r,
-          r->csv.quoted
-              ? "quoted field is longer than 1 MiB (is a closing '\"' missing?)"
-              : "field is longer than 1 MiB",
-          err);
+    /* The field in progress, so that a quote that never closes cannot
+     * grow memory without bound. libcsv holds the blanks after it (they
+     * may yet be trimmed) and, once a quoted field may have ended, its
+     * closing quote: neither counts, or where a read ends would decide. */
+    if (r->csv.entry_pos - r->csv.spaces > (size_t)FIELD_MAX + 1) {
+      return fail_too_long(r, r->n_cells, err);
     }
   }
   return EPCAL_OK;
