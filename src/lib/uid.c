@@ -51,8 +51,21 @@ size_t epcal_slug(const char *text, char *buf, size_t cap) {
   return n;
 }
 
+/* Whether text has anything but blanks and control characters: a uid
+ * column without would give an empty UID (TEXT drops control characters),
+ * so it counts as absent. */
+static bool has_visible(const char *s) {
+  for (; *s != '\0'; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c > 0x20 && c != 0x7F) {
+      return true;
+    }
+  }
+  return false;
+}
+
 size_t epcal_episode_uid(const epcal_episode *ep, char *buf, size_t cap) {
-  if (ep->uid != NULL) {
+  if (ep->uid != NULL && has_visible(ep->uid)) {
     return (size_t)snprintf(buf, cap, "%s", ep->uid);
   }
   char slug[41];
