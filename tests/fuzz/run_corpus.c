@@ -122,7 +122,9 @@ static void check_generated(void) {
        "\nA,1,2,2022-01-02,fine\n"},
       {"00\"", ";\r\nshow;season;episode;date\n"},
   };
-  static const size_t chunks[] = {7, 4093};
+  /* Each check also reads in one piece and renders: one chunk size per
+   * input keeps this to seconds under the sanitizers. */
+  static const size_t chunks[] = {31};
   const size_t limit = 1024 * 1024;
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
     for (size_t fill = limit; fill <= limit + 1; fill++) {
