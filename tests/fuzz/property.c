@@ -4,7 +4,8 @@
  * 1. Chunk boundaries never change what is read: the input read in one
  *    chunk and in chunks of k bytes gives the same sequence of episodes
  *    and errors (line, column, message).
- * 2. The reader always makes progress: never more results than lines.
+ * 2. The reader always makes progress: at most one result per line (and
+ *    one more).
  * 3. Every input with a valid header renders (skipping invalid rows, as
  *    --skip-invalid does) to a feed that is valid UTF-8, has CRLF lines of
  *    at most 75 octets with no control characters, never folds inside a
@@ -415,7 +416,8 @@ static void read_input(const char *csv, size_t n,
       break;
     }
     if (++results > max_results) {
-      violation(csv, n, "reader gave more than %zu results for %zu lines "
+      violation(csv, n,
+                "reader gave more than %zu results for %zu lines "
                 "(no progress?) at chunk %zu",
                 max_results, max_results - 1, chunk);
     }
@@ -444,7 +446,8 @@ static void read_input(const char *csv, size_t n,
     record_episode(&out->transcript, ep);
     if (ren != NULL && ep->scheduled) {
       if (epcal_renderer_add(ren, ep, &err) != EPCAL_OK) {
-        violation(csv, n, "the renderer refused an episode the reader "
+        violation(csv, n,
+                  "the renderer refused an episode the reader "
                   "accepted (line %lu): %s",
                   ep->line, err.msg);
       }
@@ -480,14 +483,13 @@ static void check_lines(const char *csv, size_t n, const strbuf *feed) {
     while (end < len && s[end] != '\r' && s[end] != '\n') {
       unsigned char c = (unsigned char)s[end];
       if ((c < 0x20 && c != '\t') || c == 0x7F) {
-        violation(csv, n, "control character 0x%02X in the feed at byte %zu",
-                  c, end);
+        violation(csv, n, "control character 0x%02X in the feed at byte %zu", c,
+                  end);
       }
       end++;
     }
     if (end + 1 >= len || s[end] != '\r' || s[end + 1] != '\n') {
-      violation(csv, n, "feed line at byte %zu does not end with CRLF",
-                start);
+      violation(csv, n, "feed line at byte %zu does not end with CRLF", start);
     }
     if (end - start > 75) {
       violation(csv, n, "feed line of %zu octets: %.*s", end - start,
@@ -535,8 +537,7 @@ static void check_one_line_values(const char *csv, size_t n,
       const char *v = line.data + nl;
       size_t vn = line.len - nl;
       if (vn > 0 && (v[0] == ' ' || v[vn - 1] == ' ')) {
-        violation(csv, n, "blank at an end of a one-line value: %s",
-                  line.data);
+        violation(csv, n, "blank at an end of a one-line value: %s", line.data);
       }
       if (strstr(v, "  ") != NULL) {
         violation(csv, n, "two blanks in a one-line value: %s", line.data);
@@ -554,8 +555,7 @@ static void check_feed(const char *csv, size_t n, const run *r) {
     violation(csv, n, "libical could not parse the feed:\n%s", r->feed.data);
   }
   if (icalcomponent_isa(root) != ICAL_VCALENDAR_COMPONENT) {
-    violation(csv, n, "libical did not find one VCALENDAR:\n%s",
-              r->feed.data);
+    violation(csv, n, "libical did not find one VCALENDAR:\n%s", r->feed.data);
   }
   int errors = icalcomponent_count_errors(root);
   if (errors != 0) {
@@ -581,16 +581,14 @@ static void check_feed(const char *csv, size_t n, const run *r) {
     const char *desc = icalcomponent_get_description(ev);
     if ((desc == NULL) != (want->description == NULL) ||
         (desc != NULL && !same_text(desc, want->description))) {
-      violation(csv, n,
-                "event %zu: DESCRIPTION decodes to \"%s\", want \"%s\"",
+      violation(csv, n, "event %zu: DESCRIPTION decodes to \"%s\", want \"%s\"",
                 i + 1, desc != NULL ? desc : "(none)",
                 want->description != NULL ? want->description : "(none)");
     }
     i++;
   }
   if (i != r->n_events) {
-    violation(csv, n, "%zu VEVENTs for %zu scheduled episodes", i,
-              r->n_events);
+    violation(csv, n, "%zu VEVENTs for %zu scheduled episodes", i, r->n_events);
   }
   icalcomponent_free(root);
 }
@@ -630,8 +628,7 @@ static void check(const char *csv, size_t n, const epcal_read_options *opts,
   run_free(&whole);
 }
 
-void fuzz_check_input_chunked(const uint8_t *data, size_t size,
-                              size_t chunk) {
+void fuzz_check_input_chunked(const uint8_t *data, size_t size, size_t chunk) {
   if (size < 2) {
     return;
   }

@@ -127,8 +127,7 @@ static void summary_blanks_around_control_characters(void **state) {
   e.title = "a \x01 b";
   membuf m = {0};
   char *text = render_one(&e, &m);
-  assert_non_null(
-      strstr(text, "SUMMARY:The Show S01E02 \xE2\x80\x93 a b\r\n"));
+  assert_non_null(strstr(text, "SUMMARY:The Show S01E02 \xE2\x80\x93 a b\r\n"));
   membuf_free(&m);
   e.title = "\x01\x7f";
   text = render_one(&e, &m);
