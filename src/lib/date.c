@@ -239,6 +239,28 @@ static bool looks_numeric_ambiguous(const char *text) {
   return read_number(&s, 4, &c) >= 2 && at_end(&s);
 }
 
+/*
+ * Checks that y-m-d is a real date an all-day event can stand on: its DTEND
+ * is the next day, and 9999-12-31 has none with a four-digit year.
+ */
+static epcal_status check_date(const char *text, int y, int m, int d,
+                               epcal_date *out, epcal_error *err) {
+  if (!epcal__date_valid(y, m, d)) {
+    return epcal__fail(err, EPCAL_EDATA, NULL, 0, 0,
+                       "date \"%s\" is not a real calendar date", text);
+  }
+  if (y == 9999 && m == 12 && d == 31) {
+    return epcal__fail(err, EPCAL_EDATA, NULL, 0, 0,
+                       "date \"%s\" is too late: the last date a feed can "
+                       "hold is 9999-12-30",
+                       text);
+  }
+  out->year = y;
+  out->month = m;
+  out->day = d;
+  return EPCAL_OK;
+}
+
 static epcal_status parse_with_format(const char *text, const char *format,
                                       epcal_date *out, epcal_error *err) {
   struct tm tm;
@@ -256,15 +278,8 @@ static epcal_status parse_with_format(const char *text, const char *format,
                        "date \"%s\" has extra text after --date-format \"%s\"",
                        text, format);
   }
-  int y = tm.tm_year + 1900, m = tm.tm_mon + 1, d = tm.tm_mday;
-  if (!epcal__date_valid(y, m, d)) {
-    return epcal__fail(err, EPCAL_EDATA, NULL, 0, 0,
-                       "date \"%s\" is not a real calendar date", text);
-  }
-  out->year = y;
-  out->month = m;
-  out->day = d;
-  return EPCAL_OK;
+  return check_date(text, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, out,
+                    err);
 }
 
 epcal_status epcal_date_parse(const char *text, const char *format,
@@ -288,14 +303,7 @@ epcal_status epcal_date_parse(const char *text, const char *format,
                        "a form like \"March 3, 2022\")",
                        text);
   }
-  if (!epcal__date_valid(y, m, d)) {
-    return epcal__fail(err, EPCAL_EDATA, NULL, 0, 0,
-                       "date \"%s\" is not a real calendar date", text);
-  }
-  out->year = y;
-  out->month = m;
-  out->day = d;
-  return EPCAL_OK;
+  return check_date(text, y, m, d, out, err);
 }
 
 /* Two decimal digits. */

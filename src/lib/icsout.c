@@ -187,27 +187,43 @@ void epcal__icsout_raw(epcal__icsout *o, const char *s, size_t n) {
   put_run(o, s, n);
 }
 
+static bool is_blank(unsigned char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 static void text(epcal__icsout *o, const char *s, size_t n, bool one_line) {
   unsigned bits = one_line ? LINE_SPECIAL : TEXT_SPECIAL;
+  /* One-line values: a run of blanks is written as one space only once
+   * something visible follows it, so no blank is left at either end and a
+   * dropped control character never splits a run in two. */
+  bool blank = false;
+  bool started = false;
   size_t i = 0;
   while (i < n) {
     size_t j = scan_plain(s, i, n, bits);
-    put_run(o, s + i, j - i);
+    if (j > i) {
+      if (blank) {
+        put_unit(o, " ", 1);
+        blank = false;
+      }
+      put_run(o, s + i, j - i);
+      started = true;
+    }
     if (j == n) {
       break;
     }
     unsigned char c = (unsigned char)s[j];
     i = j + 1;
-    if (one_line && (c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
-      /* A run of blanks becomes one space. */
-      put_unit(o, " ", 1);
-      while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' ||
-                       s[i] == '\r')) {
-        i++;
-      }
+    if (one_line && is_blank(c)) {
+      blank = started;
     } else if (c == '\\' || c == ';' || c == ',' || c == '\n') {
+      if (blank) {
+        put_unit(o, " ", 1);
+        blank = false;
+      }
       char esc[2] = {'\\', (char)(c == '\n' ? 'n' : c)};
       put_unit(o, esc, 2);
+      started = true;
     }
     /* Any other special byte is a control character: not allowed in TEXT,
      * dropped. */

@@ -54,7 +54,8 @@ void epcal__icsout_text(epcal__icsout *o, const char *s, size_t n);
 size_t epcal__text_escape(const char *s, size_t n, char *dst);
 
 /* Like epcal__icsout_text(), but every run of blanks (space, TAB, line
- * breaks) becomes one space: for one-line values such as SUMMARY. */
+ * breaks) becomes one space, and blanks at either end are dropped (control
+ * characters are dropped first): for one-line values such as SUMMARY. */
 void epcal__icsout_text_line(epcal__icsout *o, const char *s, size_t n);
 
 /* Appends s[0, n) as a URI: bytes not allowed in a URI (blanks, controls,

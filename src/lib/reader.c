@@ -100,6 +100,7 @@ struct epcal_reader {
   bool pending_cr; /* the last piece ended in '\r' (a '\n' may follow) */
   bool skip_line;  /* drop input up to the next line end (after an error) */
   unsigned long line; /* physical line of in[in_pos] */
+  unsigned long col;  /* characters before in[in_pos] on that line */
 
   struct csv_parser csv;
   bool csv_live;
@@ -117,6 +118,8 @@ struct epcal_reader {
   size_t n_cells;
   size_t cap_cells;
   bool row_done;
+  bool too_long;    /* a complete field was longer than FIELD_MAX */
+  size_t long_cell; /* ... and this was its index */
   bool oom;
 
   bool have_header;
@@ -132,6 +135,12 @@ static void on_field(void *data, size_t len, void *user) {
   epcal_reader *r = user;
   if (r->oom) {
     return;
+  }
+  /* The check on the field in progress (feed_record) only runs between
+   * pieces of input; a field that ends within one piece is caught here. */
+  if (len > FIELD_MAX && !r->too_long) {
+    r->too_long = true;
+    r->long_cell = r->n_cells;
   }
   if (r->n_cells == r->cap_cells) {
     size_t cap = r->cap_cells != 0 ? r->cap_cells * 2 : 16;
@@ -354,10 +363,26 @@ static void csv_stop(epcal_reader *r) {
 
 /* Strips a UTF-8 BOM and chooses the delimiter from the header line. */
 static epcal_status start(epcal_reader *r, epcal_error *err) {
-  /* Read until the header line is complete (or 1 MiB, or the end). */
-  while (!r->eof && r->in_len < FIELD_MAX &&
-         (r->in_len == 0 || (memchr(r->in, '\n', r->in_len) == NULL &&
-                             memchr(r->in, '\r', r->in_len) == NULL))) {
+  /* Read until the header record is complete, at a line break outside
+   * quotes (or 1 MiB, or the end): a quoted header cell may hold a line
+   * break, and the delimiter must be chosen from the same bytes however
+   * the input arrives. Nothing is consumed yet, so offsets into r->in
+   * stay valid across fills and each byte is scanned once. */
+  size_t scanned = 0;
+  bool quoted = false;
+  for (;;) {
+    bool complete = false;
+    for (; scanned < r->in_len && !complete; scanned++) {
+      char c = r->in[scanned];
+      if (c == '"') {
+        quoted = !quoted;
+      } else if (!quoted && (c == '\n' || c == '\r')) {
+        complete = true;
+      }
+    }
+    if (complete || r->eof || r->in_len >= FIELD_MAX) {
+      break;
+    }
     epcal_status st = fill(r, err);
     if (st != EPCAL_OK) {
       return st;
@@ -367,8 +392,11 @@ static epcal_status start(epcal_reader *r, epcal_error *err) {
     r->in_pos = 3;
   }
   if (r->delimiter == 0) {
+    /* Only the first 1 MiB: how much was read past it depends on the
+     * sizes of the reads. */
+    size_t end = r->in_len < FIELD_MAX ? r->in_len : FIELD_MAX;
     const char *s = r->in + r->in_pos;
-    size_t n = r->in_len - r->in_pos;
+    size_t n = end > r->in_pos ? end - r->in_pos : 0;
     size_t commas = count_unquoted(s, n, ',');
     size_t semis = count_unquoted(s, n, ';');
     size_t tabs = count_unquoted(s, n, '\t');
@@ -393,6 +421,7 @@ static void record_reset(epcal_reader *r) {
   r->raw.len = 0;
   r->raw_cr = false;
   r->row_done = false;
+  r->too_long = false;
 }
 
 /*
@@ -433,7 +462,12 @@ static epcal_status resync_after(epcal_reader *r, unsigned long line,
   r->in_len = keep + unread;
   r->in_pos = 0;
   r->line = r->skip_line ? line : ln;
-  r->pending_cr = false;
+  r->col = 0;
+  /* With nothing kept, the broken line ended with the last byte read; if
+   * that was a '\r', the '\n' of its CRLF may still be unread. */
+  if (keep > 0) {
+    r->pending_cr = false;
+  }
   record_reset(r);
   csv_stop(r);
   if (!csv_start(r)) {
@@ -442,12 +476,11 @@ static epcal_status resync_after(epcal_reader *r, unsigned long line,
   return EPCAL_OK;
 }
 
-/* Reports a quoted field that never closes, at its opening quote, and
- * resumes on the next line. */
-static epcal_status fail_unterminated(epcal_reader *r, const char *why,
-                                      epcal_error *err) {
-  /* The open field is the one after the last complete field. */
-  size_t at = raw_field_start(r, r->n_cells);
+/* Reports field `cell` of the record at its start (its opening quote, if
+ * any) and resumes on the line after that. */
+static epcal_status fail_field(epcal_reader *r, size_t cell, const char *why,
+                               epcal_error *err) {
+  size_t at = raw_field_start(r, cell);
   unsigned long line, column;
   raw_place(r, at, &line, &column);
   epcal_error local;
@@ -460,6 +493,26 @@ static epcal_status fail_unterminated(epcal_reader *r, const char *why,
     *err = local;
   }
   return EPCAL_EDATA;
+}
+
+/* Reports a quoted field that never closes, at its opening quote. */
+static epcal_status fail_unterminated(epcal_reader *r, const char *why,
+                                      epcal_error *err) {
+  /* The open field is the one after the last complete field. */
+  return fail_field(r, r->n_cells, why, err);
+}
+
+/* Reports a field longer than FIELD_MAX, complete or not. Whether it is
+ * quoted comes from its raw bytes, the same however it was read. */
+static epcal_status fail_too_long(epcal_reader *r, size_t cell,
+                                  epcal_error *err) {
+  size_t at = raw_field_start(r, cell);
+  bool quoted = at < r->raw.len && r->raw.data[at] == '"';
+  return fail_field(
+      r, cell,
+      quoted ? "quoted field is longer than 1 MiB (is a closing '\"' missing?)"
+             : "field is longer than 1 MiB",
+      err);
 }
 
 static epcal_status fail_syntax(epcal_reader *r, size_t raw_off,
@@ -500,6 +553,7 @@ static void skip_rest_of_line(epcal_reader *r) {
       }
       r->in_pos += i + 1;
       r->line++;
+      r->col = 0;
       r->skip_line = false;
       return;
     }
@@ -528,6 +582,9 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
       if (r->oom) {
         return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");
       }
+      if (r->too_long) {
+        return fail_too_long(r, r->long_cell, err);
+      }
       if (!r->row_done) {
         r->finished = true;
       }
@@ -543,10 +600,14 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
     size_t len = 0;
     bool ends_line = false;
     bool has_cr = false;
+    bool lf_of_crlf = false;
     if (r->pending_cr && piece[0] == '\n') {
       len = 1; /* the LF of a CRLF split across reads: same line end */
+      lf_of_crlf = true;
       r->pending_cr = false;
     } else {
+      /* Whatever follows a '\r' other than '\n' starts the next line. */
+      r->pending_cr = false;
       const char *lf = memchr(piece, '\n', avail);
       size_t scan = lf != NULL ? (size_t)(lf - piece) : avail;
       const char *cr = memchr(piece, '\r', scan);
@@ -567,11 +628,15 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
       }
     }
 
+    /* Between records, libcsv skips blanks without leaving ROW_NOT_BEGUN,
+     * so a record may start in the middle of a line when a read ended
+     * inside its leading blanks: start the raw bytes at the right column,
+     * or chunk boundaries would move the columns of errors. */
     if (r->csv.pstate == LIBCSV_ROW_NOT_BEGUN && r->n_cells == 0) {
       r->raw.len = 0;
       r->raw_cr = false;
       r->raw_line = r->line;
-      r->raw_col = 0;
+      r->raw_col = r->col;
     }
     r->raw_cr = r->raw_cr || has_cr;
     if (!growbuf_append(&r->raw, piece, len)) {
@@ -581,9 +646,21 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
     r->in_pos += len;
     if (ends_line) {
       r->line++;
+      r->col = 0;
+    } else if (!lf_of_crlf) {
+      for (size_t i = 0; i < len; i++) {
+        if (((unsigned char)piece[i] & 0xC0) != 0x80) {
+          r->col++;
+        }
+      }
     }
     if (r->oom) {
       return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");
+    }
+    /* A field too long comes first: read in other pieces, it could have
+     * been caught before the parser reached a syntax error after it. */
+    if (r->too_long) {
+      return fail_too_long(r, r->long_cell, err);
     }
     if (done < len) {
       if (csv_error(&r->csv) == CSV_EPARSE) {
@@ -591,13 +668,12 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
       }
       return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");
     }
-    if (r->csv.entry_pos > FIELD_MAX) {
-      return fail_unterminated(
-          r,
-          r->csv.quoted
-              ? "quoted field is longer than 1 MiB (is a closing '\"' missing?)"
-              : "field is longer than 1 MiB",
-          err);
+    /* The field in progress, so that a quote that never closes cannot
+     * grow memory without bound. libcsv holds the blanks after it (they
+     * may yet be trimmed) and, once a quoted field may have ended, its
+     * closing quote: neither counts, or where a read ends would decide. */
+    if (r->csv.entry_pos - r->csv.spaces > (size_t)FIELD_MAX + 1) {
+      return fail_too_long(r, r->n_cells, err);
     }
   }
   return EPCAL_OK;

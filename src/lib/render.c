@@ -142,9 +142,12 @@ static bool valid_text(const char *s) {
   return epcal__utf8_valid_prefix(s, n) == n;
 }
 
+/* Writes an optional TEXT property. A value of blanks and control
+ * characters only is left out: written, it would be empty or blank, and
+ * libical drops an empty value with an X-LIC-ERROR. */
 static void text_property(epcal__icsout *o, const char *name,
                           const char *value) {
-  if (value != NULL && *value != '\0') {
+  if (value != NULL && epcal__has_visible(value)) {
     epcal__icsout_begin(o, name);
     epcal__icsout_text(o, value, strlen(value));
     epcal__icsout_end(o);
@@ -217,8 +220,10 @@ epcal_status epcal_renderer_add(epcal_renderer *r, const epcal_episode *ep,
     return epcal__fail(err, EPCAL_EDATA, ep->file, ep->line, 0,
                        "episode text is not valid UTF-8");
   }
+  /* DTEND is the next day: 9999-12-31 has none with a four-digit year
+   * (the reader refuses it too). */
   if (!epcal__date_valid(ep->date.year, ep->date.month, ep->date.day) ||
-      ep->date.year > 9998) {
+      (ep->date.year == 9999 && ep->date.month == 12 && ep->date.day == 31)) {
     return epcal__fail(err, EPCAL_EDATA, ep->file, ep->line, 0,
                        "episode date is not a real calendar date");
   }

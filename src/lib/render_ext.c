@@ -378,14 +378,16 @@ const char *epcal__render_ext_description(epcal__render_ext *x,
 void epcal__render_ext_categories(epcal__render_ext *x, epcal__icsout *o,
                                   const epcal_episode *ep) {
   bool open = false;
-  if (ep->network != NULL && *ep->network != '\0') {
+  /* A value of blanks and control characters would come out empty, which
+   * libical reports as an error: such a category is left out. */
+  if (ep->network != NULL && epcal__has_visible(ep->network)) {
     epcal__icsout_begin(o, "CATEGORIES");
     epcal__icsout_text(o, ep->network, strlen(ep->network));
     open = true;
   }
   for (size_t i = 0; i < x->n_categories; i++) {
     const char *c = x->categories[i];
-    if (*c == '\0') {
+    if (!epcal__has_visible(c)) {
       continue;
     }
     if (open) {

@@ -118,6 +118,15 @@ epcal_status epcal__row_convert(epcal_reader *r, const epcal__header *h,
           (unsigned char)data[off[c] + bad],
           epcal__field_name((epcal__field)f));
     }
+    /* Episode strings are C strings: a NUL would silently cut the value
+     * short (or empty a required one). It mostly means UTF-16 input. */
+    const char *nul = memchr(data + off[c], '\0', len[c]);
+    if (nul != NULL) {
+      return epcal__reader_fail_at(
+          r, err, (size_t)c, (size_t)(nul - (data + off[c])),
+          "NUL byte in %s (is the file UTF-16?); convert the file to UTF-8",
+          epcal__field_name((epcal__field)f));
+    }
     cell[f] = trimmed(data + off[c], len[c]);
   }
 
@@ -126,6 +135,10 @@ epcal_status epcal__row_convert(epcal_reader *r, const epcal__header *h,
   if (cell[EPCAL__F_SHOW] == NULL) {
     return epcal__reader_fail_at(r, err, (size_t)h->col[EPCAL__F_SHOW], 0,
                                  "show is empty");
+  }
+  if (!epcal__has_visible(cell[EPCAL__F_SHOW])) {
+    return epcal__reader_fail_at(r, err, (size_t)h->col[EPCAL__F_SHOW], 0,
+                                 "show has only control characters");
   }
   e.show = cell[EPCAL__F_SHOW];
 
@@ -206,6 +219,17 @@ epcal_status epcal__row_convert(epcal_reader *r, const epcal__header *h,
   e.url = cell[EPCAL__F_URL];
   e.network = cell[EPCAL__F_NETWORK];
   e.uid = cell[EPCAL__F_UID];
+  if (e.uid != NULL) {
+    /* A UID is an identity: a control character in it would be dropped on
+     * output and make two different uids one. */
+    for (const char *p = e.uid; *p != '\0'; p++) {
+      if ((unsigned char)*p < 0x20 || *p == 0x7F) {
+        return epcal__reader_fail_at(r, err, (size_t)h->col[EPCAL__F_UID],
+                                     (size_t)(p - e.uid),
+                                     "uid contains a control character");
+      }
+    }
+  }
   epcal_status st = epcal__row_timing(r, h, cell, &e, err);
   if (st != EPCAL_OK) {
     return st;

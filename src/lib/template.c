@@ -2,6 +2,8 @@
 
 #include "error.h"
 
+#include "utf8.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,7 +237,8 @@ void epcal__summary_default(const epcal_episode *ep, epcal__buf *b) {
   append_str(b, ep->show);
   epcal__buf_append(b, " ", 1);
   append_code(b, ep);
-  if (ep->title != NULL && *ep->title != '\0') {
+  /* A title of control characters would leave a dangling dash. */
+  if (ep->title != NULL && epcal__has_visible(ep->title)) {
     epcal__buf_append(b, " \xE2\x80\x93 ", 5); /* en dash */
     append_str(b, ep->title);
   }

@@ -11,6 +11,8 @@
  */
 #include "epcal/epcal.h"
 
+#include "utf8.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -87,7 +89,7 @@ static size_t put_result(char *buf, size_t cap, const char *s, size_t n) {
 }
 
 size_t epcal_episode_uid(const epcal_episode *ep, char *buf, size_t cap) {
-  if (ep->uid != NULL) {
+  if (ep->uid != NULL && epcal__has_visible(ep->uid)) {
     return put_result(buf, cap, ep->uid, strlen(ep->uid));
   }
   /* <slug>-s<SS>e<EE>-<hash>@epcal, as snprintf's "%s-s%02lde%02ld-%016llx

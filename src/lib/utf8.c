@@ -143,3 +143,13 @@ size_t epcal__utf8_valid_prefix(const char *str, size_t n) {
   }
   return n;
 }
+
+bool epcal__has_visible(const char *s) {
+  for (; *s != '\0'; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c > 0x20 && c != 0x7F) {
+      return true;
+    }
+  }
+  return false;
+}

@@ -12,4 +12,11 @@
  */
 size_t epcal__utf8_valid_prefix(const char *s, size_t n);
 
+#include <stdbool.h>
+
+/* Whether s (NUL-terminated) has anything but blanks and control
+ * characters, which TEXT output trims or drops: a value without would come
+ * out empty. */
+bool epcal__has_visible(const char *s);
+
 #endif

@@ -57,6 +57,11 @@ static void impossible_dates_are_refused(void **state) {
   expect_invalid("2022-3", "unrecognised date");
   expect_invalid("next week", "unrecognised date");
   expect_invalid("March 3, 22", "unrecognised date");
+  /* Found by fuzzing: the reader took 9999-12-31, the renderer refused it
+   * (its DTEND would be in year 10000). */
+  expect_date("9999-12-30", 9999, 12, 30);
+  expect_invalid("9999-12-31", "too late");
+  expect_invalid("December 31, 9999", "too late");
 }
 
 static void numeric_day_month_is_ambiguous(void **state) {

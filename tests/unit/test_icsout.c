@@ -117,6 +117,44 @@ static void summary_is_one_line(void **state) {
   membuf_free(&m);
 }
 
+/* Found by fuzzing: a dropped control character split a run of blanks in
+ * two, blanks were left at the ends of the show, and a title of control
+ * characters left a dangling dash. */
+static void summary_blanks_around_control_characters(void **state) {
+  (void)state;
+  epcal_episode e = base_episode();
+  e.show = "\x01 The \x02 Show \x1b";
+  e.title = "a \x01 b";
+  membuf m = {0};
+  char *text = render_one(&e, &m);
+  assert_non_null(strstr(text, "SUMMARY:The Show S01E02 \xE2\x80\x93 a b\r\n"));
+  membuf_free(&m);
+  e.title = "\x01\x7f";
+  text = render_one(&e, &m);
+  assert_non_null(strstr(text, "SUMMARY:The Show S01E02\r\n"));
+  membuf_free(&m);
+  e.show = "\x01";
+  text = render_one(&e, &m);
+  assert_non_null(strstr(text, "SUMMARY:S01E02\r\n"));
+  membuf_free(&m);
+}
+
+/* Found by fuzzing: a description or network of control characters only
+ * gave an empty DESCRIPTION or CATEGORIES, which libical reports as an
+ * X-LIC-ERROR. Such properties are left out. */
+static void text_of_control_characters_only_is_left_out(void **state) {
+  (void)state;
+  epcal_episode e = base_episode();
+  e.description = "\x01\t\x02";
+  e.network = "\x7f";
+  membuf m = {0};
+  char *text = render_one(&e, &m);
+  assert_null(strstr(text, "DESCRIPTION"));
+  assert_null(strstr(text, "CATEGORIES"));
+  icalcomponent_free(oracle_parse(text));
+  membuf_free(&m);
+}
+
 static void control_characters_are_dropped(void **state) {
   (void)state;
   epcal_episode e = base_episode();
@@ -181,6 +219,8 @@ int main(void) {
       cmocka_unit_test(fold_every_length_and_width),
       cmocka_unit_test(text_escaping_round_trips),
       cmocka_unit_test(summary_is_one_line),
+      cmocka_unit_test(summary_blanks_around_control_characters),
+      cmocka_unit_test(text_of_control_characters_only_is_left_out),
       cmocka_unit_test(control_characters_are_dropped),
       cmocka_unit_test(invalid_utf8_is_refused),
       cmocka_unit_test(long_description_folds),

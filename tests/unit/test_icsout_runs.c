@@ -56,24 +56,30 @@ static bool is_blank(unsigned char c) {
 }
 
 static void ref_text(ref *r, const char *s, size_t n, bool one_line) {
-  bool in_blank = false;
+  /* One-line values: a run of blanks is one space, written only between
+   * visible characters; dropped control characters do not split a run. */
+  bool blank = false;
+  bool started = false;
   for (size_t i = 0; i < n;) {
     unsigned char c = (unsigned char)s[i];
     if (one_line && is_blank(c)) {
-      if (!in_blank) {
-        ref_unit(r, " ", 1);
-        in_blank = true;
-      }
+      blank = started;
       i++;
       continue;
     }
-    in_blank = false;
+    if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7F) {
+      i++; /* dropped */
+      continue;
+    }
+    if (blank) {
+      ref_unit(r, " ", 1);
+      blank = false;
+    }
+    started = true;
     if (c == '\\' || c == ';' || c == ',' || c == '\n') {
       char esc[2] = {'\\', (char)(c == '\n' ? 'n' : c)};
       ref_unit(r, esc, 2);
       i++;
-    } else if ((c < 0x20 && c != '\t') || c == 0x7F) {
-      i++; /* dropped */
     } else {
       size_t k = ref_utf8_len(c, n - i);
       ref_unit(r, s + i, k);

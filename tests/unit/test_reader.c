@@ -182,6 +182,65 @@ static void invalid_utf8_is_placed(void **state) {
               "export, try --encoding WINDOWS-1252)\n");
 }
 
+/* Found by fuzzing: a read ending inside the blanks before a record, or
+ * right after a lone CR, moved errors by a column or a line. */
+static void reads_ending_in_blanks_or_after_cr(void **state) {
+  (void)state;
+  expect_read("\r  \t season,episode,date\n",
+              "E 2:5 missing required column \"show\" (also read as series, "
+              "show name, program)\n");
+  expect_read("show,season,episode,date\r\t\n A,1,1,bad\r\n",
+              "E 3:8 unrecognised date \"bad\" (expected YYYY-MM-DD or a form "
+              "like \"March 3, 2022\")\n");
+}
+
+/* Found by fuzzing: after a syntax error on a line whose CRLF was split
+ * between two reads, the LF was counted as one more line. */
+static void syntax_error_before_a_split_crlf(void **state) {
+  (void)state;
+  expect_read("show,season,episode,date\r\n"
+              "A\"\r\n" /* with chunks of 29, a read ends after this CR */
+              "A,1,2,bad\r\n",
+              "E 2:2 stray '\"' in an unquoted field (quote the whole field "
+              "and double the quotes inside it)\n"
+              "E 3:7 unrecognised date \"bad\" (expected YYYY-MM-DD or a form "
+              "like \"March 3, 2022\")\n");
+}
+
+/* Found by fuzzing: the delimiter was chosen from the header's first
+ * physical line as far as it had been read, so a quoted line break in the
+ * header made it depend on the read sizes. */
+static void quoted_break_in_header(void **state) {
+  (void)state;
+  expect_read("\"Notes\nhere\";show;season;episode;date\n"
+              "n;A;1;1;2022-01-01\n",
+              "3|A|1|1|2022-01-01|(null)|(null)\n");
+}
+
+/* Found by fuzzing: a NUL cut a field short (an all-NUL show was empty). */
+static void nul_bytes_are_refused(void **state) {
+  (void)state;
+  static const char csv[] = "show,season,episode,date,title\n"
+                            "A,1,1,2022-01-01,ab\0cd\n"
+                            "A,1,2,2022-01-02,ok\n";
+  source s = {csv, sizeof csv - 1, 0, 7};
+  epcal_reader *r;
+  assert_int_equal(
+      epcal_reader_open_fn(&r, read_chunk, &s, "in.csv", NULL, NULL),
+      EPCAL_OK);
+  const epcal_episode *ep;
+  epcal_error err;
+  assert_int_equal(epcal_reader_next(r, &ep, &err), EPCAL_EDATA);
+  assert_int_equal(err.line, 2);
+  assert_int_equal(err.column, 20);
+  assert_string_equal(err.msg, "NUL byte in title (is the file UTF-16?); "
+                               "convert the file to UTF-8");
+  assert_int_equal(epcal_reader_next(r, &ep, &err), EPCAL_OK);
+  assert_non_null(ep);
+  assert_string_equal(ep->title, "ok");
+  epcal_reader_free(r);
+}
+
 static void huge_field_is_refused(void **state) {
   (void)state;
   size_t n = 1200 * 1024;
@@ -209,6 +268,10 @@ int main(void) {
       cmocka_unit_test(stray_and_unterminated_quotes),
       cmocka_unit_test(header_problems_are_final),
       cmocka_unit_test(invalid_utf8_is_placed),
+      cmocka_unit_test(reads_ending_in_blanks_or_after_cr),
+      cmocka_unit_test(syntax_error_before_a_split_crlf),
+      cmocka_unit_test(quoted_break_in_header),
+      cmocka_unit_test(nul_bytes_are_refused),
       cmocka_unit_test(huge_field_is_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -78,12 +78,25 @@ static void uid_column_wins(void **state) {
   assert_string_equal(a, "tvdb-12345@example.org");
 }
 
+/* Found by fuzzing: a uid column of control characters gave an empty UID
+ * (libical drops the property); it counts as absent. */
+static void uid_column_of_control_characters_is_absent(void **state) {
+  (void)state;
+  char a[256], b[256];
+  epcal_episode x = episode("Show", 1, 1);
+  uid_of(&x, a);
+  x.uid = "\x01\x7f";
+  uid_of(&x, b);
+  assert_string_equal(a, b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(stable_across_date_title_and_order),
       cmocka_unit_test(distinct_for_distinct_episodes),
       cmocka_unit_test(non_ascii_show_names),
       cmocka_unit_test(uid_column_wins),
+      cmocka_unit_test(uid_column_of_control_characters_is_absent),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
