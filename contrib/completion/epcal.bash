@@ -51,7 +51,7 @@ _epcal() {
         --encoding)
             COMPREPLY=($(compgen -W "UTF-8 WINDOWS-1252 ISO-8859-1 ISO-8859-15" -- "$cur"))
             return 0 ;;
-        --output-dir)
+        --output-dir|--state)
             COMPREPLY=($(compgen -d -- "$cur"))
             return 0 ;;
         -o|--output|--previous)
@@ -79,7 +79,7 @@ _epcal() {
             opts="-q --quiet -v --verbose -h --help" ;;
         serve)
             opts="--listen --token --refresh --max-connections --timeout
-                --threads --calendar-name --show --season --delimiter
+                --threads --state --calendar-name --show --season --delimiter
                 --date-format --skip-invalid -h --help" ;;
         *)
             return 0 ;;

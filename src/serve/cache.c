@@ -136,8 +136,9 @@ static serve_entry *new_entry(const char *key, uint64_t h, char *body,
 
 epcal_status serve_cache_get(serve_cache *c, const char *key,
                              unsigned long generation, int64_t data_time,
-                             int64_t fixed_stamp, serve_render_fn render,
-                             void *ctx, serve_entry **out, epcal_error *err) {
+                             int64_t fixed_stamp, bool change_aware,
+                             serve_render_fn render, void *ctx,
+                             serve_entry **out, epcal_error *err) {
   uint64_t h = fnv1a(key, strlen(key));
   size_t i = find(c, key, h);
   serve_entry *old = i != (size_t)-1 ? c->entries[i] : NULL;
@@ -153,7 +154,24 @@ epcal_status serve_cache_get(serve_cache *c, const char *key,
   size_t len = 0;
   int64_t modified = data_time;
   epcal_status st;
-  if (old != NULL) {
+  if (old != NULL && change_aware) {
+    /* The renderer keeps each unchanged event's stamps itself (--state),
+     * so one render at the new time gives the old bytes when nothing
+     * changed. (A trial render would update the state it reads.) */
+    modified = data_time > old->modified ? data_time : old->modified + 1;
+    st = render_into(render, ctx, fixed_stamp >= 0 ? fixed_stamp : modified,
+                     &body, &len, err);
+    if (st != EPCAL_OK ||
+        (len == old->len && memcmp(body, old->body, len) == 0)) {
+      /* Unchanged, or failed: keep serving the last good bytes. */
+      free(body);
+      old->generation = st == EPCAL_OK ? generation : old->generation;
+      old->last_used = c->clock;
+      serve_entry_retain(old);
+      *out = old;
+      return EPCAL_OK;
+    }
+  } else if (old != NULL) {
     int64_t stamp = fixed_stamp >= 0 ? fixed_stamp : old->modified;
     st = render_into(render, ctx, stamp, &body, &len, err);
     if (st == EPCAL_OK && len == old->len &&

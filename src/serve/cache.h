@@ -53,15 +53,18 @@ serve_cache *serve_cache_new(size_t max_entries, size_t max_bytes);
  * The feed for `key`, current for data `generation`: from memory, or
  * rendered by `render` (see the top of this file for how its time is
  * kept). `data_time` is the inputs' newest mtime; `fixed_stamp` >= 0 is
- * used as every DTSTAMP instead (SOURCE_DATE_EPOCH). On success *out holds
+ * used as every DTSTAMP instead (SOURCE_DATE_EPOCH). `change_aware`: the
+ * render keeps unchanged events' stamps itself (--state), so it is called
+ * once, at the new time. On success *out holds
  * a reference the caller releases with serve_entry_release(). When
  * rendering fails, a feed rendered from earlier data is returned if there
  * is one (the last good bytes); else the error.
  */
 epcal_status serve_cache_get(serve_cache *c, const char *key,
                              unsigned long generation, int64_t data_time,
-                             int64_t fixed_stamp, serve_render_fn render,
-                             void *ctx, serve_entry **out, epcal_error *err);
+                             int64_t fixed_stamp, bool change_aware,
+                             serve_render_fn render, void *ctx,
+                             serve_entry **out, epcal_error *err);
 
 /* Makes e->gz when it is missing. Returns 0, or -1 (serve identity). */
 int serve_cache_gzip(serve_cache *c, serve_entry *e);

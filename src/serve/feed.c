@@ -28,6 +28,7 @@ epcal_status serve_feed_render(const serve_source *src,
   memset(&ro, 0, sizeof ro);
   ro.calendar_name = calendar_name;
   ro.now = now;
+  ro.previous = extras != NULL ? extras->previous : NULL;
   char alarm[32];
   const char *alarms[1] = {alarm};
   if (extras != NULL) {

@@ -11,6 +11,7 @@
 typedef struct serve_feed_extras {
   bool all_day;       /* all_day=true: every event all-day */
   long alarm_minutes; /* alarm=N: a reminder N minutes before; -1: none */
+  epcal_previous *previous; /* the feed as last served (--state), or NULL */
 } serve_feed_extras;
 
 /* Renders one calendar named `calendar_name` of the episodes of `src` that

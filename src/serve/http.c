@@ -17,6 +17,7 @@
 #include <ctype.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,12 +236,65 @@ typedef struct feed_job {
   const epcal_selection *sel;
   const char *name;
   serve_feed_extras extras;
+  const char *state_dir; /* NULL: no --state */
+  const char *key;       /* the cache key: names the state file */
 } feed_job;
 
+/* DIR/<hash of the key>.ics: where --state keeps a feed's last bytes. */
+static void state_path(const feed_job *j, char *out, size_t cap) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (const char *p = j->key; *p != '\0'; p++) {
+    h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+  }
+  snprintf(out, cap, "%s/%016llx.ics", j->state_dir, (unsigned long long)h);
+}
+
+/*
+ * Renders a feed. With --state, the bytes last served for the same key are
+ * the previous feed: an unchanged event keeps its DTSTAMP and SEQUENCE, a
+ * changed one gets SEQUENCE+1, across reloads and restarts; the new bytes
+ * replace the state file (atomically; it is left untouched when equal). A
+ * state file that cannot be read or written costs only that stability, so
+ * it is logged, never a failed request.
+ */
 static epcal_status render_feed(void *ctx, int64_t now, serve_buf *out,
                                 epcal_error *err) {
   feed_job *j = ctx;
-  return serve_feed_render(j->src, j->sel, j->name, now, &j->extras, out, err);
+  char path[4096];
+  epcal_previous *prev = NULL;
+  if (j->state_dir != NULL) {
+    state_path(j, path, sizeof path);
+    epcal_error perr;
+    if (epcal_previous_load(&prev, path, &perr) != EPCAL_OK) {
+      fprintf(stderr, "epcal serve: %s: state ignored: %s\n", path,
+              perr.msg);
+      prev = NULL;
+    }
+  }
+  j->extras.previous = prev;
+  epcal_status st =
+      serve_feed_render(j->src, j->sel, j->name, now, &j->extras, out, err);
+  epcal_previous_free(prev);
+  j->extras.previous = NULL;
+  if (st == EPCAL_OK && j->state_dir != NULL) {
+    epcal_output *o;
+    epcal_error werr;
+    epcal_status ws = epcal_output_open(&o, path, &werr);
+    if (ws == EPCAL_OK) {
+      if (epcal_output_write(o, out->data, out->len) == 0) {
+        ws = epcal_output_commit(o, NULL, &werr);
+      } else {
+        ws = EPCAL_EIO;
+        snprintf(werr.msg, sizeof werr.msg, "%s", strerror(errno));
+      }
+      epcal_output_free(o);
+    }
+    if (ws != EPCAL_OK) {
+      fprintf(stderr, "epcal serve: %s: cannot keep state: %s\n", path,
+              werr.msg);
+    }
+  }
+  return st;
 }
 
 static void release_entry(void *cls) { serve_entry_release(cls); }
@@ -298,14 +352,15 @@ static enum MHD_Result answer_feed(request *r, serve_route *route,
   bool want_gz =
       serve_gzip_accepted(header(r, MHD_HTTP_HEADER_ACCEPT_ENCODING));
   feed_job job = {s->source, &sel, name.data,
-                  {q->all_day == 1, q->alarm >= 0 ? q->alarm : -1}};
+                  {q->all_day == 1, q->alarm >= 0 ? q->alarm : -1, NULL},
+                  s->cfg.state_dir, key.data};
   serve_entry *e = NULL;
   epcal_error err;
   epcal_error_clear(&err);
   epcal_status st =
       serve_cache_get(s->cache, key.data, serve_source_generation(s->source),
                       serve_source_time(s->source), s->cfg.fixed_stamp,
-                      render_feed, &job, &e, &err);
+                      s->cfg.state_dir != NULL, render_feed, &job, &e, &err);
   bool gz = st == EPCAL_OK && want_gz && serve_cache_gzip(s->cache, e) == 0;
   pthread_mutex_unlock(&s->lock);
   serve_buf_free(&key);

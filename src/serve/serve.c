@@ -53,6 +53,10 @@ static const char usage_text[] =
     "      --timeout SECONDS    idle time before a connection is closed\n"
     "                           (default 30)\n"
     "      --threads N          worker threads (default 2)\n"
+    "      --state DIR          keep each feed's last bytes in DIR, so an\n"
+    "                           unchanged event keeps its DTSTAMP and\n"
+    "                           SEQUENCE, and a changed one gets SEQUENCE+1,\n"
+    "                           across reloads and restarts\n"
     "\n"
     "Feeds (as for 'epcal generate'):\n"
     "      --calendar-name NAME name of /calendar.ics (default: Episodes)\n"
@@ -224,6 +228,7 @@ static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
     OPT_DELIM,
     OPT_DATEFMT,
     OPT_SKIP,
+    OPT_STATE,
   };
   static const struct option longopts[] = {
       {"listen", required_argument, NULL, OPT_LISTEN},
@@ -238,6 +243,7 @@ static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
       {"delimiter", required_argument, NULL, OPT_DELIM},
       {"date-format", required_argument, NULL, OPT_DATEFMT},
       {"skip-invalid", no_argument, NULL, OPT_SKIP},
+      {"state", required_argument, NULL, OPT_STATE},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   opterr = 0;
@@ -291,6 +297,9 @@ static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
       break;
     case OPT_SKIP:
       a->src.skip_invalid = true;
+      break;
+    case OPT_STATE:
+      cfg->state_dir = optarg;
       break;
     case 'h':
       fputs(usage_text, stdout);

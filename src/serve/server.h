@@ -21,6 +21,7 @@ typedef struct serve_config {
   int64_t fixed_stamp;       /* SOURCE_DATE_EPOCH for DTSTAMP, or -1 */
   char host[300];            /* bound "address:port", when Host is unusable */
   size_t upcoming;           /* episodes listed under "Coming up" */
+  const char *state_dir;     /* --state: each feed's last bytes, or NULL */
 } serve_config;
 
 typedef struct serve_server {

@@ -367,6 +367,55 @@ def t_restart_keeps_bytes():
               f"{p} changed across a restart")
 
 
+def t_state_keeps_stamps_per_event():
+    """--state: a changed episode gets SEQUENCE+1 and a new DTSTAMP; the
+    others keep theirs, across reloads and a restart."""
+    from icalendar import Calendar
+    d = tempfile.mkdtemp(prefix="epcal-serve-state-")
+    state = os.path.join(d, "state")
+    os.mkdir(state)
+    csv = os.path.join(d, "s.csv")
+    rows = [("Gamma", 1, n, f"Ep {n}", day(n)) for n in range(1, 5)]
+    write_csv(csv, rows, T0)
+
+    def stamps(body):
+        cal = Calendar.from_ical(body)
+        return {str(e["UID"]): (int(e.get("SEQUENCE", 0)),
+                                e.decoded("DTSTAMP"), str(e.decoded("DTSTART")))
+                for e in cal.walk("VEVENT")}
+
+    s = Server(BINARY, ["--state", state, "s.csv"], cwd=d)
+    try:
+        _, _, first = s.get("/calendar.ics")
+        before = stamps(first)
+        check(len(before) == 4 and all(v[0] == 0 for v in before.values()),
+              f"first render: {before}")
+        rows[1] = ("Gamma", 1, 2, "Ep 2", day(40))
+        write_csv(csv, rows, T0 + 120)
+        after = before
+        for _ in range(50):
+            time.sleep(0.1)
+            _, _, body = s.get("/calendar.ics")
+            after = stamps(body)
+            if after != before:
+                break
+        changed = [u for u in after if after[u] != before[u]]
+        check(len(changed) == 1 and "s01e02" in changed[0], f"changed {changed}")
+        u = changed[0]
+        check(after[u][0] == 1 and after[u][1] != before[u][1],
+              f"changed event: {before[u]} -> {after[u]}")
+        check(os.listdir(state), "no state file written")
+    finally:
+        s.stop()
+    s = Server(BINARY, ["--state", state, "s.csv"], cwd=d)
+    try:
+        _, _, again = s.get("/calendar.ics")
+        check(again == body, "a restart with the same state changed the feed")
+    finally:
+        s.stop()
+    shutil.rmtree(d)
+
+
 def t_reload_and_invalid_edit():
     s = ctx.s
     a = os.path.join(ctx.dir, "a.csv")
@@ -638,7 +687,8 @@ def main():
             if ctx.s.proc.poll() is None:
                 code = ctx.s.stop()
                 check(code == 0, f"exit {code}")
-        for fn in (t_token, t_limits_and_shutdown,
+        for fn in (t_state_keeps_stamps_per_event, t_token,
+                   t_limits_and_shutdown,
                    t_shutdown_finishes_in_flight, t_startup_errors):
             test(fn)
     except AssertionError as e:

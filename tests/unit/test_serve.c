@@ -331,20 +331,20 @@ static void cache_keeps_time_of_unchanged_feeds(void **state) {
   epcal_error err;
   serve_entry *e1, *e2, *e3, *e4;
   assert_int_equal(
-      serve_cache_get(c, "k", 1, 1000, -1, fake_render, &f, &e1, &err),
+      serve_cache_get(c, "k", 1, 1000, -1, false, fake_render, &f, &e1, &err),
       EPCAL_OK);
   assert_int_equal(e1->modified, 1000);
   assert_string_equal(e1->body, "A@1000");
   /* Same generation: from memory. */
   assert_int_equal(
-      serve_cache_get(c, "k", 1, 1000, -1, fake_render, &f, &e2, &err),
+      serve_cache_get(c, "k", 1, 1000, -1, false, fake_render, &f, &e2, &err),
       EPCAL_OK);
   assert_ptr_equal(e1, e2);
   assert_int_equal(f.calls, 1);
   serve_entry_release(e2);
   /* Reload, same content: rendered once with the old time, kept. */
   assert_int_equal(
-      serve_cache_get(c, "k", 2, 2000, -1, fake_render, &f, &e2, &err),
+      serve_cache_get(c, "k", 2, 2000, -1, false, fake_render, &f, &e2, &err),
       EPCAL_OK);
   assert_ptr_equal(e1, e2);
   assert_int_equal(f.calls, 2);
@@ -353,7 +353,7 @@ static void cache_keeps_time_of_unchanged_feeds(void **state) {
   /* Reload, new content: the new time, and a new ETag. */
   f.text = "B";
   assert_int_equal(
-      serve_cache_get(c, "k", 3, 3000, -1, fake_render, &f, &e3, &err),
+      serve_cache_get(c, "k", 3, 3000, -1, false, fake_render, &f, &e3, &err),
       EPCAL_OK);
   assert_int_equal(e3->modified, 3000);
   assert_string_equal(e3->body, "B@3000");
@@ -364,23 +364,23 @@ static void cache_keeps_time_of_unchanged_feeds(void **state) {
   /* Inputs with an older mtime: Last-Modified still moves forward. */
   f.text = "C";
   assert_int_equal(
-      serve_cache_get(c, "k", 4, 10, -1, fake_render, &f, &e4, &err), EPCAL_OK);
+      serve_cache_get(c, "k", 4, 10, -1, false, fake_render, &f, &e4, &err), EPCAL_OK);
   assert_int_equal(e4->modified, 3001);
   serve_entry_release(e4);
   /* A failing render keeps the last good bytes. */
   f.text = NULL;
   assert_int_equal(
-      serve_cache_get(c, "k", 5, 5000, -1, fake_render, &f, &e4, &err),
+      serve_cache_get(c, "k", 5, 5000, -1, false, fake_render, &f, &e4, &err),
       EPCAL_OK);
   assert_string_equal(e4->body, "C@3001");
   serve_entry_release(e4);
   assert_int_equal(
-      serve_cache_get(c, "new", 5, 5000, -1, fake_render, &f, &e4, &err),
+      serve_cache_get(c, "new", 5, 5000, -1, false, fake_render, &f, &e4, &err),
       EPCAL_EDATA);
   /* A fixed stamp (SOURCE_DATE_EPOCH) is every DTSTAMP. */
   f.text = "D";
   assert_int_equal(
-      serve_cache_get(c, "k", 6, 6000, 42, fake_render, &f, &e4, &err),
+      serve_cache_get(c, "k", 6, 6000, 42, false, fake_render, &f, &e4, &err),
       EPCAL_OK);
   assert_string_equal(e4->body, "D@42");
   assert_int_equal(e4->modified, 6000);
@@ -393,18 +393,18 @@ static void cache_keeps_time_of_unchanged_feeds(void **state) {
     char key[8];
     snprintf(key, sizeof key, "k%d", i);
     assert_int_equal(
-        serve_cache_get(c, key, 6, 6000, -1, fake_render, &f, &e4, &err),
+        serve_cache_get(c, key, 6, 6000, -1, false, fake_render, &f, &e4, &err),
         EPCAL_OK);
     serve_entry_release(e4);
   }
   int before = f.calls;
   assert_int_equal(
-      serve_cache_get(c, "k5", 6, 6000, -1, fake_render, &f, &e4, &err),
+      serve_cache_get(c, "k5", 6, 6000, -1, false, fake_render, &f, &e4, &err),
       EPCAL_OK);
   serve_entry_release(e4);
   assert_int_equal(f.calls, before);
   assert_int_equal(
-      serve_cache_get(c, "k0", 6, 6000, -1, fake_render, &f, &e4, &err),
+      serve_cache_get(c, "k0", 6, 6000, -1, false, fake_render, &f, &e4, &err),
       EPCAL_OK);
   serve_entry_release(e4);
   assert_int_equal(f.calls, before + 1);
