@@ -576,6 +576,15 @@ epcal_status epcal_date_parse(const char *text, const char *format,
 /** The date `days` days after `d` (before, when negative). */
 epcal_date epcal_date_add_days(epcal_date d, long days);
 
+/** Days since 1970-01-01 (negative before), proleptic Gregorian. */
+int64_t epcal_date_to_days(epcal_date d);
+
+/** The inverse of epcal_date_to_days(). */
+epcal_date epcal_date_from_days(int64_t days);
+
+/** -1, 0 or 1 as `a` is before, equal to or after `b`. */
+int epcal_date_cmp(epcal_date a, epcal_date b);
+
 /**
  * Returns "now" for DTSTAMP: SOURCE_DATE_EPOCH when set and valid, else the
  * system clock. The single source of "now" for the whole program.

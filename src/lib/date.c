@@ -61,6 +61,14 @@ epcal_date epcal__date_next(epcal_date d) {
   return d;
 }
 
+int64_t epcal_date_to_days(epcal_date d) { return epcal__date_to_days(d); }
+
+epcal_date epcal_date_from_days(int64_t days) {
+  return epcal__date_from_days(days);
+}
+
+int epcal_date_cmp(epcal_date a, epcal_date b) { return epcal__date_cmp(a, b); }
+
 epcal_date epcal_date_add_days(epcal_date d, long days) {
   return epcal__date_from_days(epcal__date_to_days(d) + days);
 }

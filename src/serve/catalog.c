@@ -129,10 +129,10 @@ static serve_season *find_or_add_season(serve_show *s, long number) {
 
 static void widen(unsigned long *events, epcal_date *first, epcal_date *last,
                   epcal_date d) {
-  if (*events == 0 || serve_date_cmp(d, *first) < 0) {
+  if (*events == 0 || epcal_date_cmp(d, *first) < 0) {
     *first = d;
   }
-  if (*events == 0 || serve_date_cmp(d, *last) > 0) {
+  if (*events == 0 || epcal_date_cmp(d, *last) > 0) {
     *last = d;
   }
   (*events)++;

@@ -197,7 +197,7 @@ static enum MHD_Result answer_page(request *r, const serve_query *q,
   serve_query_format(q, &filters);
   unsigned long gen = serve_source_generation(s->source);
   if (s->upcoming.generation != gen ||
-      serve_date_cmp(s->upcoming.today, today) != 0) {
+      epcal_date_cmp(s->upcoming.today, today) != 0) {
     serve_upcoming_collect(s->source, today, s->cfg.upcoming, &s->upcoming);
   }
   serve_page p = {serve_source_catalog(s->source),

@@ -171,14 +171,14 @@ int serve_query_parse(const serve_param *params, size_t n, serve_query *out,
 
 void serve_query_select(const serve_query *q, epcal_date today,
                         epcal_selection *sel) {
-  int64_t day = serve_days_from_date(today);
+  int64_t day = epcal_date_to_days(today);
   if (q->past_days >= 0) {
     sel->has_from = true;
-    sel->from = serve_date_from_days(day - q->past_days);
+    sel->from = epcal_date_from_days(day - q->past_days);
   }
   if (q->future_days >= 0) {
     sel->has_to = true;
-    sel->to = serve_date_from_days(day + q->future_days);
+    sel->to = epcal_date_from_days(day + q->future_days);
   }
   sel->premieres_only = q->premieres_only;
   sel->no_specials = !q->specials;

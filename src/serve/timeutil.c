@@ -4,32 +4,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Howard Hinnant's days_from_civil / civil_from_days: exact for the whole
- * proleptic Gregorian range, with no time zone or libc involved. */
-int64_t serve_days_from_date(epcal_date d) {
-  int64_t y = d.year - (d.month <= 2);
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t mp = (d.month + 9) % 12;
-  int64_t doy = (153 * mp + 2) / 5 + d.day - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-epcal_date serve_date_from_days(int64_t z) {
-  z += 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  epcal_date d;
-  d.day = (int)(doy - (153 * mp + 2) / 5 + 1);
-  d.month = (int)(mp < 10 ? mp + 3 : mp - 9);
-  d.year = (int)(yoe + era * 400 + (d.month <= 2));
-  return d;
-}
-
 epcal_date serve_local_date(int64_t t) {
   time_t tt = (time_t)t;
   struct tm tm;
@@ -40,16 +14,6 @@ epcal_date serve_local_date(int64_t t) {
     d.day = tm.tm_mday;
   }
   return d;
-}
-
-int serve_date_cmp(epcal_date a, epcal_date b) {
-  if (a.year != b.year) {
-    return a.year < b.year ? -1 : 1;
-  }
-  if (a.month != b.month) {
-    return a.month < b.month ? -1 : 1;
-  }
-  return a.day < b.day ? -1 : a.day > b.day;
 }
 
 static const char wdays[7][4] = {"Thu", "Fri", "Sat", "Sun",
@@ -64,7 +28,7 @@ void serve_http_date_format(int64_t t, char out[30]) {
     secs += 86400;
     days--;
   }
-  epcal_date d = serve_date_from_days(days);
+  epcal_date d = epcal_date_from_days(days);
   int wd = (int)(((days % 7) + 7) % 7); /* 1970-01-01 was a Thursday */
   char tmp[64];
   snprintf(tmp, sizeof tmp, "%s, %02d %s %04d %02d:%02d:%02d GMT", wdays[wd],
@@ -153,8 +117,8 @@ bool serve_http_date_parse(const char *s, int64_t *out) {
     return false;
   }
   epcal_date d = {year, mon, day};
-  int64_t days = serve_days_from_date(d);
-  if (serve_date_cmp(serve_date_from_days(days), d) != 0) {
+  int64_t days = epcal_date_to_days(d);
+  if (epcal_date_cmp(epcal_date_from_days(days), d) != 0) {
     return false; /* "31 Feb" */
   }
   *out = days * 86400 + h * 3600 + m * 60 + sec;

@@ -1,4 +1,5 @@
-/* Dates for HTTP headers and for query windows ("the last 7 days"). */
+/* Dates for HTTP headers and for query windows ("the last 7 days"); the
+ * calendar arithmetic itself is the library's (epcal_date_*). */
 #ifndef EPCAL_SERVE_TIMEUTIL_H
 #define EPCAL_SERVE_TIMEUTIL_H
 
@@ -7,15 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Days since 1970-01-01 of a calendar date, and back. */
-int64_t serve_days_from_date(epcal_date d);
-epcal_date serve_date_from_days(int64_t days);
-
 /* The date `t` (seconds since the epoch) falls on in the local time zone. */
 epcal_date serve_local_date(int64_t t);
-
-/* Negative, zero or positive as a is before, equal to or after b. */
-int serve_date_cmp(epcal_date a, epcal_date b);
 
 /* Formats `t` as an HTTP date (IMF-fixdate, RFC 9110 section 5.6.7):
  * "Sun, 06 Nov 1994 08:49:37 GMT". `out` holds at least 30 bytes. */

@@ -21,11 +21,11 @@ static void item_free(serve_upcoming_item *it) {
  * is a page's worth, so this is cheaper than sorting all the data. */
 static int consider(void *ctx, const epcal_episode *ep) {
   collect *c = ctx;
-  if (!ep->scheduled || serve_date_cmp(ep->date, c->today) < 0) {
+  if (!ep->scheduled || epcal_date_cmp(ep->date, c->today) < 0) {
     return 0;
   }
   size_t pos = c->n;
-  while (pos > 0 && serve_date_cmp(ep->date, c->items[pos - 1].date) < 0) {
+  while (pos > 0 && epcal_date_cmp(ep->date, c->items[pos - 1].date) < 0) {
     pos--;
   }
   if (pos >= c->max) {
