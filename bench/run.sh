@@ -85,7 +85,7 @@ for n in $sizes; do
     run stdout "$epcal" generate "$csv"
     if [ "$have_split" -eq 1 ]; then
       rm -rf "$split"
-      run split "$epcal" generate --split season "$csv" -o "$split"
+      run split "$epcal" generate --split season "$csv" --output-dir "$split"
     fi
   done
   floor_us=$(median "$out/floor.times" 1)

@@ -1,10 +1,11 @@
 /* `epcal`: dispatches to a subcommand. */
 #include "cli.h"
 #include "version.h"
-#include "serve.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage_text[] =
     "Usage: epcal COMMAND [OPTIONS] [FILE ...]\n"
@@ -31,11 +32,52 @@ typedef struct command {
   int (*run)(int argc, char **argv);
 } command;
 
+/*
+ * `epcal serve`: runs the epcal-serve program with the same arguments.
+ * It is found beside this binary (the build tree), in ../libexec/epcal
+ * relative to it (an install, wherever its prefix was moved), else in the
+ * libexec directory the build was configured for. The server keeps its own
+ * messages and exit codes.
+ */
+static int run_serve(int argc, char **argv) {
+  char self[4096];
+  char beside[4096 + 32], relative[4096 + 64];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  const char *candidates[3];
+  size_t k = 0;
+  if (n > 0) {
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash != NULL) {
+      *slash = '\0';
+      snprintf(beside, sizeof beside, "%s/epcal-serve", self);
+      snprintf(relative, sizeof relative, "%s/../libexec/epcal/epcal-serve",
+               self);
+      candidates[k++] = beside;
+      candidates[k++] = relative;
+    }
+  }
+  candidates[k++] = EPCAL_LIBEXECDIR "/epcal-serve";
+  for (size_t i = 0; i < k; i++) {
+    if (access(candidates[i], X_OK) == 0) {
+      argv[0] = (char *)"epcal serve";
+      execv(candidates[i], argv);
+      fprintf(stderr, "epcal: cannot run %s: %s\n", candidates[i],
+              strerror(errno));
+      return EPCAL_EXIT_IO;
+    }
+  }
+  (void)argc;
+  fprintf(stderr, "epcal: the server program epcal-serve is not installed "
+                  "(looked beside epcal and in " EPCAL_LIBEXECDIR ")\n");
+  return EPCAL_EXIT_IO;
+}
+
 static const command commands[] = {
     {"generate", epcal_cli_generate},
     {"list", epcal_cli_list},
     {"check", epcal_cli_check},
-    {"serve", epcal_serve_main},
+    {"serve", run_serve},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -30,7 +30,8 @@ includedir=$(pkg-config --variable=includedir epcal)
 # The .pc found must be this prefix's, not one installed on the system.
 case $libdir in "$prefix"/*) ;; *) fail "libdir $libdir is outside $prefix" ;; esac
 
-for f in "$prefix/bin/epcal" "$includedir/epcal/epcal.h" \
+for f in "$prefix/bin/epcal" "$prefix/libexec/epcal/epcal-serve" \
+         "$includedir/epcal/epcal.h" \
          "$libdir/libepcal.a" "$libdir/libepcal.so" "$libdir/libepcal.so.0" \
          "$prefix/share/man/man1/epcal.1" "$prefix/share/man/man5/epcal-csv.5" \
          "$prefix/share/bash-completion/completions/epcal"; do
@@ -75,6 +76,9 @@ if grep -q libepcal <<<"$deps"; then
 fi
 
 # The installed command, completion and man pages.
+# The installed `epcal serve` finds its server program in the prefix.
+"$prefix/bin/epcal" serve --help | grep -q '^Usage: epcal serve' ||
+  fail "installed 'epcal serve' does not run epcal-serve"
 v=$("$prefix/bin/epcal" --version)
 [[ $v == "epcal $version"* ]] || fail "installed epcal --version: $v"
 bash --norc --noprofile -c \
