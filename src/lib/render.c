@@ -200,11 +200,31 @@ static bool render_uid(epcal_renderer *r, const epcal_episode *ep) {
   const char *uid = n < sizeof buf ? buf : ep->uid;
   n = strlen(uid);
   r->uid.len = 0;
+  /* A derived UID is slug characters, digits, '-' and '@': nothing to
+   * escape. Only a uid column's text goes through TEXT escaping. */
+  if (ep->uid == NULL || !epcal__has_visible(ep->uid)) {
+    return scratch_write(&r->uid, uid, n) == 0;
+  }
   if (n > SIZE_MAX / 2 || scratch_write(&r->uid, uid, 2 * n) != 0) {
     return false;
   }
   r->uid.len = epcal__text_escape(uid, n, r->uid.data);
   return true;
+}
+
+/* Decimal digits of v into out (room for 20); returns the length. Not
+ * snprintf: this is once per event. */
+static size_t format_ulong(unsigned long v, char *out) {
+  char tmp[24];
+  size_t n = 0;
+  do {
+    tmp[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  for (size_t i = 0; i < n; i++) {
+    out[i] = tmp[n - 1 - i];
+  }
+  return n;
 }
 
 epcal_status epcal_renderer_add(epcal_renderer *r, const epcal_episode *ep,
@@ -281,7 +301,7 @@ epcal_status epcal_renderer_add(epcal_renderer *r, const epcal_episode *ep,
   epcal__icsout_raw(o, dtstamp, 16);
   epcal__icsout_end(o);
   epcal__icsout_begin(o, "SEQUENCE");
-  epcal__icsout_raw(o, buf, (size_t)snprintf(buf, sizeof buf, "%lu", sequence));
+  epcal__icsout_raw(o, buf, format_ulong(sequence, buf));
   epcal__icsout_end(o);
   if (last_modified != NULL) {
     epcal__icsout_begin(o, "LAST-MODIFIED");
