@@ -153,6 +153,9 @@ echo
 echo "== instructions per row (callgrind, $n rows)"
 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.floor" \
   "$out/floor" "$csv" >/dev/null 2>"$out/callgrind.floor.log"
+# A plain run: no previous feed to compare with (that is the "unchanged"
+# row's job), so remove what an earlier run of this script left.
+rm -f "$out/callgrind.ics"
 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.epcal" \
   "$epcal" generate "$csv" -o "$out/callgrind.ics" 2>"$out/callgrind.epcal.log"
 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.read" \

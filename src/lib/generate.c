@@ -2,6 +2,7 @@
 #include "error.h"
 #include "finales.h"
 #include "pipeline.h"
+#include "render.h"
 #include "seen.h"
 
 #include <stdarg.h>
@@ -210,7 +211,7 @@ epcal_status epcal__previous_load_or_warn(const epcal_generate_options *opts,
 
 static epcal_status emit_to_renderer(void *ctx, const epcal_episode *ep,
                                      epcal_error *err) {
-  return epcal_renderer_add(ctx, ep, err);
+  return epcal__renderer_add_read(ctx, ep, err);
 }
 
 epcal_status epcal_generate(const epcal_generate_options *opts,

@@ -235,8 +235,10 @@ static bool next_line(scanner *s, bool *oom) {
 
 static bool is_name(const char *line, size_t len, const char *name) {
   size_t n = strlen(name);
-  return len > n && strncasecmp(line, name, n) == 0 &&
-         (line[n] == ':' || line[n] == ';');
+  /* The first letter rules out most names before a whole comparison:
+   * every line is asked about several names. */
+  return len > n && (line[0] | 0x20) == (name[0] | 0x20) &&
+         strncasecmp(line, name, n) == 0 && (line[n] == ':' || line[n] == ';');
 }
 
 /* The value after the first ':' of a content line. */

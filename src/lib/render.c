@@ -11,6 +11,7 @@
 #include "icsout.h"
 #include "previous.h"
 #include "render_ext.h"
+#include "render.h"
 #include "utf8.h"
 
 #include <errno.h>
@@ -229,16 +230,22 @@ static size_t format_ulong(unsigned long v, char *out) {
 
 epcal_status epcal_renderer_add(epcal_renderer *r, const epcal_episode *ep,
                                 epcal_error *err) {
-  if (!ep->scheduled) {
-    return epcal__fail(err, EPCAL_EUSAGE, ep->file, ep->line, 0,
-                       "episode has no date: nothing to render");
-  }
   if (!valid_text(ep->show) || !valid_text(ep->title) ||
       !valid_text(ep->description) || !valid_text(ep->network) ||
       !valid_text(ep->url) || !valid_text(ep->uid) ||
       !valid_text(ep->timezone)) {
     return epcal__fail(err, EPCAL_EDATA, ep->file, ep->line, 0,
                        "episode text is not valid UTF-8");
+  }
+  return epcal__renderer_add_read(r, ep, err);
+}
+
+epcal_status epcal__renderer_add_read(epcal_renderer *r,
+                                      const epcal_episode *ep,
+                                      epcal_error *err) {
+  if (!ep->scheduled) {
+    return epcal__fail(err, EPCAL_EUSAGE, ep->file, ep->line, 0,
+                       "episode has no date: nothing to render");
   }
   /* DTEND is the next day: 9999-12-31 has none with a four-digit year
    * (the reader refuses it too). */

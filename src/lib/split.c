@@ -16,6 +16,7 @@
 #include "output.h"
 #include "pipeline.h"
 #include "previous.h"
+#include "render.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -358,7 +359,7 @@ static epcal_status emit(void *ctx, const epcal_episode *ep, epcal_error *err) {
     st = switch_to(s, g, err);
   }
   if (st == EPCAL_OK) {
-    st = epcal_renderer_add(s->ren, ep, err);
+    st = epcal__renderer_add_read(s->ren, ep, err);
   }
   if (st == EPCAL_OK) {
     if (g->events == 0 || epcal__date_cmp(ep->date, g->first) < 0) {
