@@ -14,6 +14,7 @@
 
 #include "date.h"
 #include "error.h"
+#include "keytab.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -22,21 +23,8 @@
 #include <strings.h>
 #include <sys/types.h>
 
-/* Sharded like the repeat index (seen.c), for the same reasons: a shard's
- * growth holds its old and new slots only briefly, and growing by half
- * again at a 0.9 load keeps the slack small. */
-#define SHARD_BITS 6
-#define SHARDS (1 << SHARD_BITS)
-
-typedef struct shard {
-  epcal__prev_event *slots; /* uid == 0 means empty */
-  size_t cap;
-  size_t count;
-} shard;
-
 struct epcal_previous {
-  shard shards[SHARDS];
-  size_t count;
+  epcal__keytab index; /* of epcal__prev_event, keyed by uid */
 };
 
 uint64_t epcal__hash64(const char *s, size_t n) {
@@ -58,109 +46,65 @@ uint64_t epcal__hash64(const char *s, size_t n) {
   return h != 0 ? h : 1; /* 0 marks an empty slot */
 }
 
-static size_t home(uint64_t key, size_t cap) {
-  return (size_t)((((key << SHARD_BITS) >> 32) * (uint64_t)cap) >> 32);
-}
-
-static shard *shard_of(epcal_previous *p, uint64_t uid) {
-  return &p->shards[uid >> (64 - SHARD_BITS)];
-}
-
-static bool grow(shard *h) {
-  size_t cap = h->cap != 0 ? h->cap + h->cap / 2 : 16;
-  epcal__prev_event *slots = calloc(cap, sizeof *slots);
-  if (slots == NULL) {
-    return false;
-  }
-  for (size_t i = 0; i < h->cap; i++) {
-    if (h->slots[i].uid != 0) {
-      size_t j = home(h->slots[i].uid, cap);
-      while (slots[j].uid != 0) {
-        j = j + 1 < cap ? j + 1 : 0;
-      }
-      slots[j] = h->slots[i];
-    }
-  }
-  free(h->slots);
-  h->slots = slots;
-  h->cap = cap;
-  return true;
-}
-
 epcal__prev_event *epcal__previous_find(epcal_previous *p, uint64_t uid) {
-  if (p == NULL) {
-    return NULL;
-  }
-  shard *h = shard_of(p, uid);
-  if (h->cap == 0) {
-    return NULL;
-  }
-  for (size_t j = home(uid, h->cap);; j = j + 1 < h->cap ? j + 1 : 0) {
-    if (h->slots[j].uid == uid) {
-      return &h->slots[j];
-    }
-    if (h->slots[j].uid == 0) {
-      return NULL;
-    }
-  }
+  return p != NULL ? epcal__keytab_find(&p->index, uid) : NULL;
 }
 
 /* Adds e unless its UID is already there (the first one wins). */
 static bool insert(epcal_previous *p, const epcal__prev_event *e) {
-  shard *h = shard_of(p, e->uid);
-  if ((h->count + 1) * 10 > h->cap * 9 && !grow(h)) {
+  bool added;
+  epcal__prev_event *slot = epcal__keytab_put(&p->index, e->uid, &added);
+  if (slot == NULL) {
     return false;
   }
-  size_t j = home(e->uid, h->cap);
-  while (h->slots[j].uid != 0) {
-    if (h->slots[j].uid == e->uid) {
-      return true;
-    }
-    j = j + 1 < h->cap ? j + 1 : 0;
+  if (added) {
+    *slot = *e;
   }
-  h->slots[j] = *e;
-  h->count++;
-  p->count++;
   return true;
+}
+
+typedef struct unseen_walk {
+  void (*fn)(void *ctx, const epcal__prev_event *e);
+  void *ctx;
+  unsigned long count;
+} unseen_walk;
+
+static void visit_unseen(void *ctx, void *record) {
+  unseen_walk *w = ctx;
+  const epcal__prev_event *e = record;
+  if (!e->seen) {
+    w->count++;
+    if (w->fn != NULL) {
+      w->fn(w->ctx, e);
+    }
+  }
 }
 
 void epcal__previous_each_unseen(epcal_previous *p,
                                  void (*fn)(void *ctx,
                                             const epcal__prev_event *e),
                                  void *ctx) {
-  if (p == NULL) {
-    return;
-  }
-  for (int k = 0; k < SHARDS; k++) {
-    const shard *h = &p->shards[k];
-    for (size_t i = 0; i < h->cap; i++) {
-      if (h->slots[i].uid != 0 && !h->slots[i].seen) {
-        fn(ctx, &h->slots[i]);
-      }
-    }
+  if (p != NULL) {
+    unseen_walk w = {fn, ctx, 0};
+    epcal__keytab_each(&p->index, visit_unseen, &w);
   }
 }
 
 size_t epcal_previous_events(const epcal_previous *p) {
-  return p != NULL ? p->count : 0;
+  return p != NULL ? p->index.count : 0;
 }
 
 unsigned long epcal_previous_unseen(const epcal_previous *p) {
-  unsigned long n = 0;
-  for (int k = 0; p != NULL && k < SHARDS; k++) {
-    const shard *h = &p->shards[k];
-    for (size_t i = 0; i < h->cap; i++) {
-      n += h->slots[i].uid != 0 && !h->slots[i].seen;
-    }
+  unseen_walk w = {NULL, NULL, 0};
+  if (p != NULL) {
+    epcal__keytab_each(&p->index, visit_unseen, &w);
   }
-  return n;
+  return w.count;
 }
 
 void epcal_previous_free(epcal_previous *p) {
   if (p != NULL) {
-    for (int k = 0; k < SHARDS; k++) {
-      free(p->shards[k].slots);
-    }
+    epcal__keytab_free(&p->index);
     free(p);
   }
 }
@@ -267,6 +211,9 @@ epcal_status epcal_previous_load(epcal_previous **out, const char *path,
                        strerror(errno));
   }
   epcal_previous *p = calloc(1, sizeof *p);
+  if (p != NULL) {
+    epcal__keytab_init(&p->index, sizeof(epcal__prev_event));
+  }
   scanner s = {fp, path, NULL, 0, 0, 0};
   epcal_status st = EPCAL_OK;
   bool oom = false;

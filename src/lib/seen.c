@@ -1,5 +1,6 @@
 #include "seen.h"
 
+#include "keytab.h"
 #include "previous.h"
 
 #include <stdlib.h>
@@ -11,24 +12,8 @@ typedef struct entry {
   uint32_t line;    /* global line: file base + line in file */
 } entry;
 
-/*
- * The index is split into shards chosen by the key's top bits, each an
- * open-addressing table that grows on its own by half again. A shard's
- * growth briefly holds its old and new slots, so splitting keeps that peak
- * to a sliver of the whole, and growing by 1.5 (not 2) with a 0.9 load
- * keeps the slack small: about 18 bytes a row in all.
- */
-#define SHARD_BITS 6
-#define SHARDS (1 << SHARD_BITS)
-
-typedef struct shard {
-  entry *slots;
-  size_t cap; /* any size: a slot is chosen by multiplying, not masking */
-  size_t count;
-} shard;
-
 struct epcal__seen {
-  shard shards[SHARDS];
+  epcal__keytab index; /* of entry */
   /* Files in order, with the global line each starts at. */
   char **names;
   uint64_t *base;
@@ -36,7 +21,13 @@ struct epcal__seen {
   uint64_t next_base;
 };
 
-epcal__seen *epcal__seen_new(void) { return calloc(1, sizeof(epcal__seen)); }
+epcal__seen *epcal__seen_new(void) {
+  epcal__seen *s = calloc(1, sizeof *s);
+  if (s != NULL) {
+    epcal__keytab_init(&s->index, sizeof(entry));
+  }
+  return s;
+}
 
 void epcal__seen_free(epcal__seen *s) {
   if (s == NULL) {
@@ -47,9 +38,7 @@ void epcal__seen_free(epcal__seen *s) {
   }
   free(s->names);
   free(s->base);
-  for (int i = 0; i < SHARDS; i++) {
-    free(s->shards[i].slots);
-  }
+  epcal__keytab_free(&s->index);
   free(s);
 }
 
@@ -103,33 +92,6 @@ static uint32_t content(const epcal_episode *ep) {
   return (uint32_t)(h >> 32);
 }
 
-/* The home slot of `key` in a table of `cap` slots: the key's middle bits
- * scaled to [0, cap) (the top bits chose the shard). */
-static size_t home(uint64_t key, size_t cap) {
-  return (size_t)((((key << SHARD_BITS) >> 32) * (uint64_t)cap) >> 32);
-}
-
-static bool grow(shard *h) {
-  size_t cap = h->cap != 0 ? h->cap + h->cap / 2 : 64;
-  entry *slots = calloc(cap, sizeof *slots);
-  if (slots == NULL) {
-    return false;
-  }
-  for (size_t i = 0; i < h->cap; i++) {
-    if (h->slots[i].key != 0) {
-      size_t j = home(h->slots[i].key, cap);
-      while (slots[j].key != 0) {
-        j = j + 1 < cap ? j + 1 : 0;
-      }
-      slots[j] = h->slots[i];
-    }
-  }
-  free(h->slots);
-  h->slots = slots;
-  h->cap = cap;
-  return true;
-}
-
 /* The file and line a global line falls in. */
 static void locate(const epcal__seen *s, uint64_t global, const char **file,
                    unsigned long *line) {
@@ -148,24 +110,17 @@ epcal__seen_result epcal__seen_add(epcal__seen *s, const epcal_episode *ep,
   if (global + 1 > s->next_base) {
     s->next_base = global + 1;
   }
-  uint64_t key = identity(ep);
   uint32_t sum = content(ep);
-  shard *h = &s->shards[key >> (64 - SHARD_BITS)];
-  if ((h->count + 1) * 10 > h->cap * 9 && !grow(h)) {
+  bool added;
+  entry *e = epcal__keytab_put(&s->index, identity(ep), &added);
+  if (e == NULL) {
     return EPCAL__SEEN_NOMEM;
   }
-  size_t j = home(key, h->cap);
-  while (h->slots[j].key != 0) {
-    if (h->slots[j].key == key) {
-      locate(s, h->slots[j].line, first_file, first_line);
-      return h->slots[j].content == sum ? EPCAL__SEEN_SAME
-                                        : EPCAL__SEEN_CONFLICT;
-    }
-    j = j + 1 < h->cap ? j + 1 : 0;
+  if (!added) {
+    locate(s, e->line, first_file, first_line);
+    return e->content == sum ? EPCAL__SEEN_SAME : EPCAL__SEEN_CONFLICT;
   }
-  h->slots[j].key = key;
-  h->slots[j].content = sum;
-  h->slots[j].line = global > UINT32_MAX ? UINT32_MAX : (uint32_t)global;
-  h->count++;
+  e->content = sum;
+  e->line = global > UINT32_MAX ? UINT32_MAX : (uint32_t)global;
   return EPCAL__SEEN_NEW;
 }
