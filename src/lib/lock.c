@@ -41,9 +41,14 @@ epcal_status epcal_lock_acquire(epcal_lock **out, const char *target,
   }
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
-    epcal_status st = epcal__fail(err, EPCAL_EIO, target, 0, 0,
-                                  "cannot create lock file %s: %s", path,
-                                  strerror(errno));
+    /* The usual cause is the output's directory: say so in its terms. */
+    epcal_status st =
+        errno == ENOENT
+            ? epcal__fail(err, EPCAL_EIO, target, 0, 0,
+                          "cannot write here: the directory does not exist")
+            : epcal__fail(err, EPCAL_EIO, target, 0, 0,
+                          "cannot create lock file %s: %s", path,
+                          strerror(errno));
     free(path);
     return st;
   }
