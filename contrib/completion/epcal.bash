@@ -80,7 +80,9 @@ _epcal() {
         serve)
             opts="--listen --token --refresh --max-connections --timeout
                 --threads --state --calendar-name --show --season --delimiter
-                --date-format --skip-invalid -h --help" ;;
+                --date-format --skip-invalid --timezone --runtime --all-day
+                --alarm --summary --description --category
+                --calendar-description --color --url -h --help" ;;
         *)
             return 0 ;;
     esac

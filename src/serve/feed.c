@@ -26,15 +26,19 @@ epcal_status serve_feed_render(const serve_source *src,
                                serve_buf *out, epcal_error *err) {
   epcal_render_options ro;
   memset(&ro, 0, sizeof ro);
+  if (extras != NULL && extras->base != NULL) {
+    ro = *extras->base;
+  }
   ro.calendar_name = calendar_name;
   ro.now = now;
   ro.previous = extras != NULL ? extras->previous : NULL;
   char alarm[32];
   const char *alarms[1] = {alarm};
   if (extras != NULL) {
-    ro.all_day = extras->all_day;
+    ro.all_day = ro.all_day || extras->all_day;
     if (extras->alarm_minutes >= 0) {
-      /* A reminder that many minutes before the start (0: at the start). */
+      /* A reminder that many minutes before the start (0: at the start),
+       * in place of the server's --alarm ones. */
       snprintf(alarm, sizeof alarm, "-PT%ldM", extras->alarm_minutes);
       ro.alarms = alarms;
       ro.n_alarms = 1;

@@ -7,8 +7,10 @@
 
 #include "epcal/epcal.h"
 
-/* Per-request rendering choices from the query string. */
+/* Per-request rendering choices from the query string, over the server's
+ * own (`base`: generate's event and feed options, may be NULL). */
 typedef struct serve_feed_extras {
+  const epcal_render_options *base;
   bool all_day;       /* all_day=true: every event all-day */
   long alarm_minutes; /* alarm=N: a reminder N minutes before; -1: none */
   epcal_previous *previous; /* the feed as last served (--state), or NULL */

@@ -352,7 +352,8 @@ static enum MHD_Result answer_feed(request *r, serve_route *route,
   bool want_gz =
       serve_gzip_accepted(header(r, MHD_HTTP_HEADER_ACCEPT_ENCODING));
   feed_job job = {s->source, &sel, name.data,
-                  {q->all_day == 1, q->alarm >= 0 ? q->alarm : -1, NULL},
+                  {&s->cfg.render, q->all_day == 1,
+                   q->alarm >= 0 ? q->alarm : -1, NULL},
                   s->cfg.state_dir, key.data};
   serve_entry *e = NULL;
   epcal_error err;

@@ -65,6 +65,16 @@ static const char usage_text[] =
     "      --delimiter C        ',' ';' '|' or 'tab' (default: detected)\n"
     "      --date-format FMT    strptime format for numeric dates\n"
     "      --skip-invalid       serve the valid rows, warn about the rest\n"
+    "      --timezone ZONE      IANA zone of rows with an air_time but no zone\n"
+    "      --runtime MINUTES    length of timed events without a runtime\n"
+    "      --all-day            all-day events even for rows with a time\n"
+    "      --alarm DURATION     a reminder such as -PT30M (repeatable)\n"
+    "      --summary TEMPLATE   event title, e.g. '{show} {code}: {title}'\n"
+    "      --description TEMPLATE  event description\n"
+    "      --category TEXT      a category beside the network (repeatable)\n"
+    "      --calendar-description TEXT  DESCRIPTION and X-WR-CALDESC\n"
+    "      --color COLOR        CSS colour name or #RRGGBB\n"
+    "      --url URL            the feed's own address (URL, SOURCE)\n"
     "\n"
     "  -h, --help               show this help\n"
     "\n"
@@ -210,6 +220,10 @@ typedef struct serve_args {
   size_t n_shows;
   epcal_season_range *seasons;
   size_t n_seasons;
+  const char **alarms;
+  size_t n_alarms;
+  const char **categories;
+  size_t n_categories;
   serve_source_options src;
 } serve_args;
 
@@ -229,6 +243,16 @@ static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
     OPT_DATEFMT,
     OPT_SKIP,
     OPT_STATE,
+    OPT_TIMEZONE,
+    OPT_RUNTIME,
+    OPT_ALL_DAY,
+    OPT_ALARM,
+    OPT_SUMMARY,
+    OPT_DESCRIPTION,
+    OPT_CATEGORY,
+    OPT_CALDESC,
+    OPT_COLOR,
+    OPT_URL,
   };
   static const struct option longopts[] = {
       {"listen", required_argument, NULL, OPT_LISTEN},
@@ -244,6 +268,16 @@ static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
       {"date-format", required_argument, NULL, OPT_DATEFMT},
       {"skip-invalid", no_argument, NULL, OPT_SKIP},
       {"state", required_argument, NULL, OPT_STATE},
+      {"timezone", required_argument, NULL, OPT_TIMEZONE},
+      {"runtime", required_argument, NULL, OPT_RUNTIME},
+      {"all-day", no_argument, NULL, OPT_ALL_DAY},
+      {"alarm", required_argument, NULL, OPT_ALARM},
+      {"summary", required_argument, NULL, OPT_SUMMARY},
+      {"description", required_argument, NULL, OPT_DESCRIPTION},
+      {"category", required_argument, NULL, OPT_CATEGORY},
+      {"calendar-description", required_argument, NULL, OPT_CALDESC},
+      {"color", required_argument, NULL, OPT_COLOR},
+      {"url", required_argument, NULL, OPT_URL},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   opterr = 0;
@@ -301,6 +335,38 @@ static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
     case OPT_STATE:
       cfg->state_dir = optarg;
       break;
+    /* How events are written, as for generate: the library checks the
+     * values (a renderer is made once at start-up to say so). */
+    case OPT_TIMEZONE:
+      cfg->render.timezone = optarg;
+      break;
+    case OPT_RUNTIME:
+      target = &cfg->render.runtime, min = 1, max = 100000;
+      break;
+    case OPT_ALL_DAY:
+      cfg->render.all_day = true;
+      break;
+    case OPT_ALARM:
+      a->alarms[a->n_alarms++] = optarg;
+      break;
+    case OPT_SUMMARY:
+      cfg->render.summary_template = optarg;
+      break;
+    case OPT_DESCRIPTION:
+      cfg->render.description_template = optarg;
+      break;
+    case OPT_CATEGORY:
+      a->categories[a->n_categories++] = optarg;
+      break;
+    case OPT_CALDESC:
+      cfg->render.calendar_description = optarg;
+      break;
+    case OPT_COLOR:
+      cfg->render.color = optarg;
+      break;
+    case OPT_URL:
+      cfg->render.url = optarg;
+      break;
     case 'h':
       fputs(usage_text, stdout);
       return 0;
@@ -354,11 +420,14 @@ int epcal_serve_main(int argc, char **argv) {
   serve_server *s = calloc(1, sizeof *s);
   a.shows = calloc((size_t)argc + 1, sizeof *a.shows);
   a.seasons = calloc((size_t)argc + 1, sizeof *a.seasons);
+  a.alarms = calloc((size_t)argc + 1, sizeof *a.alarms);
+  a.categories = calloc((size_t)argc + 1, sizeof *a.categories);
   int code = EXIT_IO;
   int fd = -1;
   struct MHD_Daemon *d = NULL;
   bool locked = false;
-  if (s == NULL || a.shows == NULL || a.seasons == NULL) {
+  if (s == NULL || a.shows == NULL || a.seasons == NULL || a.alarms == NULL ||
+      a.categories == NULL) {
     fputs("epcal serve: out of memory\n", stderr);
     goto done;
   }
@@ -379,6 +448,29 @@ int epcal_serve_main(int argc, char **argv) {
   s->cfg.token = a.token;
   s->cfg.token_len = a.token != NULL ? strlen(a.token) : 0;
   s->cfg.refresh = a.refresh;
+  s->cfg.render.alarms = a.alarms;
+  s->cfg.render.n_alarms = a.n_alarms;
+  s->cfg.render.categories = a.categories;
+  s->cfg.render.n_categories = a.n_categories;
+  /* The feed itself tells clients how often to poll: the same interval as
+   * Cache-Control (REFRESH-INTERVAL, X-PUBLISHED-TTL). */
+  char refresh[32];
+  if (a.refresh > 0) {
+    snprintf(refresh, sizeof refresh, "PT%ldS", a.refresh);
+    s->cfg.render.refresh = refresh;
+  }
+  {
+    /* Check the event options now, not at the first request. */
+    epcal_renderer *probe;
+    epcal_error perr;
+    if (epcal_renderer_new(&probe, &s->cfg.render, NULL, NULL, &perr) !=
+        EPCAL_OK) {
+      usage_error("%s", perr.msg);
+      code = EXIT_USAGE;
+      goto done;
+    }
+    epcal_renderer_free(probe);
+  }
   /* With SOURCE_DATE_EPOCH, DTSTAMP is that fixed time, as for generate. */
   const char *sde = getenv("SOURCE_DATE_EPOCH");
   if (sde != NULL && *sde != '\0') {

@@ -22,6 +22,7 @@ typedef struct serve_config {
   char host[300];            /* bound "address:port", when Host is unusable */
   size_t upcoming;           /* episodes listed under "Coming up" */
   const char *state_dir;     /* --state: each feed's last bytes, or NULL */
+  epcal_render_options render; /* how events are written (generate's) */
 } serve_config;
 
 typedef struct serve_server {

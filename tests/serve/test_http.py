@@ -416,6 +416,43 @@ def t_state_keeps_stamps_per_event():
     shutil.rmtree(d)
 
 
+def t_event_options():
+    """generate's event and feed options apply to every served feed, and a
+    bad value is a usage error at start-up."""
+    d = tempfile.mkdtemp(prefix="epcal-serve-opts-")
+    csv = os.path.join(d, "o.csv")
+    with open(csv, "w") as f:
+        f.write("show,season,episode,air_date,air_time,title\n"
+                "Delta,1,1,2025-01-15,21:00,Timed\n"
+                "Delta,1,2,2025-01-22,,All day\n")
+    s = Server(BINARY, ["--timezone", "America/New_York", "--alarm", "-PT1H",
+                        "--category", "Streaming", "--refresh", "7200",
+                        "o.csv"], cwd=d)
+    try:
+        _, _, body = s.get("/calendar.ics")
+        check(b"DTSTART;TZID=America/New_York:20250115T210000\r\n" in body,
+              "timed event with --timezone")
+        check(b"BEGIN:VTIMEZONE\r\n" in body, "VTIMEZONE")
+        check(body.count(b"TRIGGER:-PT1H\r\n") == 2, "--alarm on every event")
+        check(b"CATEGORIES:Streaming\r\n" in body, "--category")
+        check(b"REFRESH-INTERVAL;VALUE=DURATION:PT7200S\r\n" in body,
+              "REFRESH-INTERVAL from --refresh")
+        _, _, body = s.get("/calendar.ics?alarm=15")
+        check(body.count(b"TRIGGER:-PT15M\r\n") == 2 and
+              b"TRIGGER:-PT1H" not in body, "?alarm= replaces --alarm")
+        _, _, body = s.get("/calendar.ics?all_day=true")
+        check(b"TZID" not in body and b"DTSTART;VALUE=DATE:20250115" in body,
+              "?all_day=true")
+        parse_with_icalendar(body, 2)
+    finally:
+        s.stop()
+    p = subprocess.run([BINARY, "serve", "--color", "notacolour", csv],
+                       capture_output=True, timeout=20)
+    check(p.returncode == 2 and b"notacolour" in p.stderr,
+          f"bad --color: exit {p.returncode}, {p.stderr!r}")
+    shutil.rmtree(d)
+
+
 def t_reload_and_invalid_edit():
     s = ctx.s
     a = os.path.join(ctx.dir, "a.csv")
@@ -687,7 +724,7 @@ def main():
             if ctx.s.proc.poll() is None:
                 code = ctx.s.stop()
                 check(code == 0, f"exit {code}")
-        for fn in (t_state_keeps_stamps_per_event, t_token,
+        for fn in (t_state_keeps_stamps_per_event, t_event_options, t_token,
                    t_limits_and_shutdown,
                    t_shutdown_finishes_in_flight, t_startup_errors):
             test(fn)
