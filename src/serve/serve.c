@@ -456,7 +456,14 @@ int epcal_serve_main(int argc, char **argv) {
    * Cache-Control (REFRESH-INTERVAL, X-PUBLISHED-TTL). */
   char refresh[32];
   if (a.refresh > 0) {
-    snprintf(refresh, sizeof refresh, "PT%ldS", a.refresh);
+    /* In the largest whole unit, as a person would write it (PT1H). */
+    if (a.refresh % 3600 == 0) {
+      snprintf(refresh, sizeof refresh, "PT%ldH", a.refresh / 3600);
+    } else if (a.refresh % 60 == 0) {
+      snprintf(refresh, sizeof refresh, "PT%ldM", a.refresh / 60);
+    } else {
+      snprintf(refresh, sizeof refresh, "PT%ldS", a.refresh);
+    }
     s->cfg.render.refresh = refresh;
   }
   {

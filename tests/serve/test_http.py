@@ -435,7 +435,7 @@ def t_event_options():
         check(b"BEGIN:VTIMEZONE\r\n" in body, "VTIMEZONE")
         check(body.count(b"TRIGGER:-PT1H\r\n") == 2, "--alarm on every event")
         check(b"CATEGORIES:Streaming\r\n" in body, "--category")
-        check(b"REFRESH-INTERVAL;VALUE=DURATION:PT7200S\r\n" in body,
+        check(b"REFRESH-INTERVAL;VALUE=DURATION:PT2H\r\n" in body,
               "REFRESH-INTERVAL from --refresh")
         _, _, body = s.get("/calendar.ics?alarm=15")
         check(body.count(b"TRIGGER:-PT15M\r\n") == 2 and

@@ -76,8 +76,11 @@ def main():
         for show, season, slug in FEEDS:
             out = os.path.join(root, slug, f"season-{season:02d}.ics")
             os.makedirs(os.path.dirname(out), exist_ok=True)
+            # --refresh PT1H: what epcal serve writes for its default
+            # (Cache-Control max-age 3600).
             subprocess.run([binary, "generate", "--show", show, "--season",
-                            str(season), data, "-o", out], check=True,
+                            str(season), "--refresh", "PT1H", data, "-o",
+                            out], check=True,
                            env=env, timeout=60)
         for d, _, files in os.walk(root):
             os.chmod(d, 0o755)
