@@ -604,5 +604,7 @@ done:
   }
   free(a.shows);
   free(a.seasons);
+  free(a.alarms);
+  free(a.categories);
   return code;
 }
