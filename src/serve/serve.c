@@ -494,18 +494,7 @@ int epcal_serve_main(int argc, char **argv) {
   epcal_error err;
   epcal_status st = serve_source_open(&s->source, &a.src, &err);
   if (st != EPCAL_OK) {
-    fputs("epcal: ", stderr);
-    if (err.file[0] != '\0') {
-      fprintf(stderr, "%s:", err.file);
-      if (err.line > 0) {
-        fprintf(stderr, "%lu:", err.line);
-        if (err.column > 0) {
-          fprintf(stderr, "%lu:", err.column);
-        }
-      }
-      fputc(' ', stderr);
-    }
-    fprintf(stderr, "%s\n", err.msg);
+    serve_report_load_error(&err, "");
     code = st == EPCAL_EDATA ? EXIT_DATA : EXIT_IO;
     goto done;
   }

@@ -9,6 +9,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+void serve_report_load_error(const epcal_error *err, const char *suffix) {
+  fputs("epcal: ", stderr);
+  if (err->file[0] != '\0') {
+    fprintf(stderr, "%s:", err->file);
+    if (err->line > 0) {
+      fprintf(stderr, "%lu:", err->line);
+      if (err->column > 0) {
+        fprintf(stderr, "%lu:", err->column);
+      }
+    }
+    fputc(' ', stderr);
+  }
+  fprintf(stderr, "%s%s\n", err->msg, suffix);
+}
+
 /* What a cheap stat() tells about a file: enough to notice an edit in
  * place, a replacement by rename, or a truncation. */
 typedef struct fingerprint {
@@ -343,18 +358,7 @@ bool serve_source_refresh(serve_source *s, int64_t now_ms) {
     /* Report this version of the files once, not on every check. */
     free(s->bad);
     s->bad = fps;
-    fprintf(stderr, "epcal: ");
-    if (err.file[0] != '\0') {
-      fprintf(stderr, "%s:", err.file);
-      if (err.line > 0) {
-        fprintf(stderr, "%lu:", err.line);
-        if (err.column > 0) {
-          fprintf(stderr, "%lu:", err.column);
-        }
-      }
-      fputc(' ', stderr);
-    }
-    fprintf(stderr, "%s; still serving the previous data\n", err.msg);
+    serve_report_load_error(&err, "; still serving the previous data");
     return false;
   }
   free(fps);

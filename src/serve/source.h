@@ -66,4 +66,8 @@ epcal_status serve_source_each(const serve_source *s, serve_episode_fn fn,
 
 void serve_source_free(serve_source *s);
 
+/* "epcal: FILE:LINE:COLUMN: message" plus `suffix` on standard error, for
+ * an input that could not be loaded (at start-up, or on a reload). */
+void serve_report_load_error(const epcal_error *err, const char *suffix);
+
 #endif
