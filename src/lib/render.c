@@ -29,11 +29,15 @@ typedef struct scratch {
   size_t cap;
 } scratch;
 
-static int scratch_write(void *ctx, const char *buf, size_t len) {
-  scratch *s = ctx;
+/* Makes room for `len` more bytes. Returns 0, or -1 (errno ENOMEM). */
+static int scratch_reserve(scratch *s, size_t len) {
   if (s->cap - s->len < len) {
     size_t cap = s->cap != 0 ? s->cap : 4096;
     while (cap - s->len < len) {
+      if (cap > SIZE_MAX / 2) {
+        errno = ENOMEM;
+        return -1;
+      }
       cap *= 2;
     }
     char *p = realloc(s->data, cap);
@@ -43,6 +47,14 @@ static int scratch_write(void *ctx, const char *buf, size_t len) {
     }
     s->data = p;
     s->cap = cap;
+  }
+  return 0;
+}
+
+static int scratch_write(void *ctx, const char *buf, size_t len) {
+  scratch *s = ctx;
+  if (scratch_reserve(s, len) != 0) {
+    return -1;
   }
   memcpy(s->data + s->len, buf, len);
   s->len += len;
@@ -206,7 +218,8 @@ static bool render_uid(epcal_renderer *r, const epcal_episode *ep) {
   if (ep->uid == NULL || !epcal__has_visible(ep->uid)) {
     return scratch_write(&r->uid, uid, n) == 0;
   }
-  if (n > SIZE_MAX / 2 || scratch_write(&r->uid, uid, 2 * n) != 0) {
+  /* Escaping at most doubles the text. */
+  if (n > SIZE_MAX / 2 || scratch_reserve(&r->uid, 2 * n) != 0) {
     return false;
   }
   r->uid.len = epcal__text_escape(uid, n, r->uid.data);
