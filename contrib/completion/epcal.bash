@@ -69,7 +69,7 @@ _epcal() {
     case $cmd in
         generate)
             opts="-o --output --calendar-name --previous --split --output-dir
-                --prune --wait --finales-only --progress $filters
+                --prune --wait --finales-only --progress --threads $filters
                 --timezone --runtime --all-day --alarm --summary --description
                 --category --calendar-description --refresh --color --url
                 -v --verbose -h --help" ;;

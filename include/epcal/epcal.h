@@ -441,6 +441,14 @@ typedef struct epcal_generate_options {
   bool finales_only;
   epcal_progress_fn progress; /**< optional: called every 4096 rows */
   void *progress_ctx;
+  /**
+   * 0 (auto): read each input that is a regular file on a second thread,
+   * ahead of rendering, when the process may use more than one CPU;
+   * 1: do everything on the calling thread. Either way every callback is
+   * called on the calling thread, in input order, and the output, messages
+   * and statistics are the same.
+   */
+  unsigned threads;
 } epcal_generate_options;
 
 /** What a run did. */

@@ -81,6 +81,8 @@ static const char usage_text[] =
     "      --progress WHEN      auto (a terminal, runs over a second), "
     "always\n"
     "                           or never\n"
+    "      --threads N          1: one thread; auto (default): a second thread\n"
+    "                           reads files ahead when there are two CPUs\n"
     "  -v, --verbose            list unscheduled rows and print a summary "
     "line\n"
     "  -h, --help               show this help\n"
@@ -155,7 +157,8 @@ int epcal_cli_generate(int argc, char **argv) {
     OPT_CALDESC,
     OPT_REFRESH,
     OPT_COLOR,
-    OPT_URL
+    OPT_URL,
+    OPT_THREADS
   };
   static const struct option longopts[] = {
       {"output", required_argument, NULL, 'o'},
@@ -168,6 +171,7 @@ int epcal_cli_generate(int argc, char **argv) {
       {"output-dir", required_argument, NULL, OPT_OUTPUT_DIR},
       {"prune", no_argument, NULL, OPT_PRUNE},
       {"progress", required_argument, NULL, OPT_PROGRESS},
+      {"threads", required_argument, NULL, OPT_THREADS},
       {"timezone", required_argument, NULL, OPT_TIMEZONE},
       {"runtime", required_argument, NULL, OPT_RUNTIME},
       {"all-day", no_argument, NULL, OPT_ALL_DAY},
@@ -257,6 +261,18 @@ int epcal_cli_generate(int argc, char **argv) {
       } else {
         epcal_cli_usage_error("generate",
                               "--progress takes auto, always or never");
+        goto done;
+      }
+      break;
+    case OPT_THREADS:
+      if (strcmp(optarg, "auto") == 0) {
+        g.threads = 0;
+      } else if (strcmp(optarg, "1") == 0 || strcmp(optarg, "2") == 0) {
+        g.threads = (unsigned)(optarg[0] - '0');
+      } else {
+        epcal_cli_usage_error("generate",
+                              "--threads takes 1, 2 or auto, not \"%s\"",
+                              optarg);
         goto done;
       }
       break;

@@ -2,12 +2,15 @@
 #include "error.h"
 #include "finales.h"
 #include "pipeline.h"
+#include "readahead.h"
 #include "render.h"
 #include "seen.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Puts `prefix` before the message (truncating its end if need be). */
 static void prefix_message(epcal_error *e, const char *prefix) {
@@ -23,7 +26,6 @@ static void prefix_message(epcal_error *e, const char *prefix) {
   e->msg[pl + ml] = '\0';
 }
 
-/* Reads one input to its end, rendering what the selection keeps. */
 /* Reports a row that is not an error, through `fn` when set. */
 static void tell(epcal_warn_fn fn, void *ctx, const epcal_episode *ep,
                  const char *fmt, ...) EPCAL__PRINTF(4, 5);
@@ -42,53 +44,21 @@ static void tell(epcal_warn_fn fn, void *ctx, const epcal_episode *ep,
 }
 
 /*
- * Checks `ep` against the episodes read before. Returns EPCAL_OK with
- * *drop set for an identical repeat, EPCAL_EDATA for a conflicting one.
- */
-static epcal_status check_repeat(const epcal_generate_options *opts,
-                                 epcal__seen *seen, const epcal_episode *ep,
-                                 bool *drop, epcal_error *err) {
-  const char *file;
-  unsigned long line;
-  *drop = false;
-  switch (epcal__seen_add(seen, ep, &file, &line)) {
-  case EPCAL__SEEN_NEW:
-    return EPCAL_OK;
-  case EPCAL__SEEN_SAME:
-    *drop = true;
-    tell(opts->warn, opts->warn_ctx, ep,
-         "S%02ldE%02ld of \"%s\" repeats %s:%lu; dropped", ep->season,
-         ep->number, ep->show, file, line);
-    return EPCAL_OK;
-  case EPCAL__SEEN_CONFLICT:
-    return epcal__fail(err, EPCAL_EDATA, ep->file, ep->line, 1,
-                       "S%02ldE%02ld of \"%s\" is also at %s:%lu, with "
-                       "other data; keep one of the two rows",
-                       ep->season, ep->number, ep->show, file, line);
-  case EPCAL__SEEN_NOMEM:
-    break;
-  }
-  return epcal__fail(err, EPCAL_ENOMEM, ep->file, ep->line, 0,
-                     "out of memory");
-}
-
-/*
  * One row through select and emit. Returns EPCAL_OK (used, dropped or left
  * out), or the row's error in *row_err.
  */
 static epcal_status take_row(const epcal_generate_options *opts,
-                             epcal__seen *seen, const epcal__finales *finales,
+                             const epcal__finales *finales,
                              epcal__emit_fn emit, void *emit_ctx,
-                             const epcal_episode *ep,
+                             const epcal__row *row,
                              epcal_generate_stats *stats,
                              epcal_error *row_err) {
-  bool drop;
-  epcal_status st = check_repeat(opts, seen, ep, &drop, row_err);
-  if (st != EPCAL_OK) {
-    return st;
-  }
-  if (drop) {
+  const epcal_episode *ep = &row->ep;
+  if (row->kind == EPCAL__ROW_REPEAT) {
     stats->duplicates++;
+    tell(opts->warn, opts->warn_ctx, ep,
+         "S%02ldE%02ld of \"%s\" repeats %s:%lu; dropped", ep->season,
+         ep->number, ep->show, row->first_file, row->first_line);
     return EPCAL_OK;
   }
   if (!ep->scheduled) {
@@ -108,6 +78,15 @@ static epcal_status take_row(const epcal_generate_options *opts,
   return emit(emit_ctx, ep, row_err);
 }
 
+/* Whether `path` ("-": standard input) is a regular file, which can be read
+ * ahead on a second thread without ever blocking it. */
+static bool regular_file(const char *path) {
+  struct stat st;
+  int rc = strcmp(path, "-") == 0 ? fstat(STDIN_FILENO, &st) : stat(path, &st);
+  return rc == 0 && S_ISREG(st.st_mode);
+}
+
+/* Reads one input to its end, rendering what the selection keeps. */
 static epcal_status run_input(const epcal_generate_options *opts,
                               const char *path, epcal__seen *seen,
                               const epcal__finales *finales,
@@ -122,27 +101,40 @@ static epcal_status run_input(const epcal_generate_options *opts,
     epcal_reader_free(rd);
     return epcal__fail(err, EPCAL_ENOMEM, path, 0, 0, "out of memory");
   }
+  epcal__readahead *ra;
+  st = epcal__readahead_start(&ra, rd, regular_file(path), seen,
+                              opts->skip_invalid, opts->threads, err);
+  if (st != EPCAL_OK) {
+    epcal_reader_free(rd);
+    return st;
+  }
+  unsigned long rows = 0;
+  uint64_t bytes = 0;
   for (;;) {
-    if (opts->progress != NULL && (epcal_reader_rows(rd) & 4095) == 0) {
-      opts->progress(opts->progress_ctx, stats->rows + epcal_reader_rows(rd),
-                     stats->bytes + epcal_reader_bytes(rd));
+    if (opts->progress != NULL && (rows & 4095) == 0) {
+      opts->progress(opts->progress_ctx, stats->rows + rows,
+                     stats->bytes + bytes);
     }
     if (opts->cancel != NULL && *opts->cancel != 0) {
       st = epcal__fail(err, EPCAL_EIO, path, 0, 0, "interrupted");
       break;
     }
-    const epcal_episode *ep;
-    epcal_error row_err;
-    st = epcal_reader_next(rd, &ep, &row_err);
-    if (st == EPCAL_OK && ep == NULL) {
+    const epcal__row *row = epcal__readahead_next(ra);
+    rows = row->rows;
+    bytes = row->bytes;
+    if (row->kind == EPCAL__ROW_END) {
       break;
     }
-    if (st == EPCAL_OK) {
-      st = take_row(opts, seen, finales, emit, emit_ctx, ep, stats, &row_err);
+    epcal_error row_err;
+    if (row->kind == EPCAL__ROW_ERROR) {
+      st = row->status;
+      row_err = *row->err;
+    } else {
+      st = take_row(opts, finales, emit, emit_ctx, row, stats, &row_err);
     }
     /* A data error in a row is skippable; one in the header is not. */
     if (st == EPCAL_EDATA && opts->skip_invalid &&
-        epcal_reader_columns(rd) > 0) {
+        (row->kind != EPCAL__ROW_ERROR || row->skippable)) {
       stats->skipped++;
       if (opts->warn != NULL) {
         prefix_message(&row_err, "skipped row: ");
@@ -157,8 +149,9 @@ static epcal_status run_input(const epcal_generate_options *opts,
       break;
     }
   }
-  stats->rows += epcal_reader_rows(rd);
-  stats->bytes += epcal_reader_bytes(rd);
+  epcal__readahead_free(ra);
+  stats->rows += rows;
+  stats->bytes += bytes;
   epcal_reader_free(rd);
   return st;
 }

@@ -4,8 +4,24 @@
 
 #include <libical/ical.h>
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* libical's time zones are shared, lazily filled state (the builtin zone
+ * list, each zone's table of changes), and the read-ahead thread looks zones
+ * up while the renderer converts times: every libical call here holds this
+ * lock. */
+static pthread_mutex_t ical_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t utc_once = PTHREAD_ONCE_INIT;
+static icaltimezone *utc_zone;
+
+static void find_utc(void) { utc_zone = icaltimezone_get_utc_timezone(); }
+
+static icaltimezone *utc_tz(void) {
+  pthread_once(&utc_once, find_utc);
+  return utc_zone;
+}
 
 /* epcal__zone is icaltimezone: the cast keeps libical out of the header. */
 static icaltimezone *ical(const epcal__zone *z) {
@@ -47,14 +63,15 @@ const epcal__zone *epcal__zone_find(const char *name) {
   if (!plausible_name(name)) {
     return NULL;
   }
+  pthread_mutex_lock(&ical_lock);
   icaltimezone *z = icaltimezone_get_builtin_timezone(name);
-  if (z == NULL) {
-    return NULL;
-  }
   /* libical answers UTC (no VTIMEZONE) for "UTC" and "GMT"; any other zone
    * without a component cannot be written. */
-  if (z != icaltimezone_get_utc_timezone() &&
-      icaltimezone_get_component(z) == NULL) {
+  if (z != NULL && z != utc_tz() && icaltimezone_get_component(z) == NULL) {
+    z = NULL;
+  }
+  pthread_mutex_unlock(&ical_lock);
+  if (z == NULL) {
     return NULL;
   }
   unsigned slot = next++ % ZONE_CACHE;
@@ -63,14 +80,14 @@ const epcal__zone *epcal__zone_find(const char *name) {
   return cached_zone[slot];
 }
 
-bool epcal__zone_is_utc(const epcal__zone *z) {
-  return ical(z) == icaltimezone_get_utc_timezone();
-}
+bool epcal__zone_is_utc(const epcal__zone *z) { return ical(z) == utc_tz(); }
 
 const char *epcal__zone_name(const epcal__zone *z) {
   /* The location is the plain IANA name; the TZID carries libical's
    * prefix. */
+  pthread_mutex_lock(&ical_lock);
   const char *loc = icaltimezone_get_location(ical(z));
+  pthread_mutex_unlock(&ical_lock);
   return loc != NULL ? loc : "UTC";
 }
 
@@ -93,9 +110,12 @@ static int offset_at(const epcal__zone *z, int64_t utc) {
   tt.hour = (int)(secs / 3600);
   tt.minute = (int)(secs / 60 % 60);
   tt.second = (int)(secs % 60);
-  tt.zone = icaltimezone_get_utc_timezone();
+  tt.zone = utc_tz();
   int dst = 0;
-  return icaltimezone_get_utc_offset_of_utc_time(ical(z), &tt, &dst);
+  pthread_mutex_lock(&ical_lock);
+  int offset = icaltimezone_get_utc_offset_of_utc_time(ical(z), &tt, &dst);
+  pthread_mutex_unlock(&ical_lock);
+  return offset;
 }
 
 int64_t epcal__zone_to_utc(const epcal__zone *z, int64_t local, int64_t *wall) {
@@ -171,7 +191,7 @@ static struct icaltimetype year_start(int year, int days) {
   tt.year = d.year;
   tt.month = d.month;
   tt.day = d.day;
-  tt.zone = icaltimezone_get_utc_timezone();
+  tt.zone = utc_tz();
   return tt;
 }
 
@@ -211,23 +231,25 @@ static void write_unfolded(epcal__icsout *o, const char *text) {
   }
 }
 
-bool epcal__zoneset_write(const epcal__zoneset *s, epcal__icsout *o) {
-  for (size_t i = 0; i < s->n; i++) {
-    const struct epcal__zone_use *u = &s->use[i];
-    icalcomponent *vtz =
-        icalcomponent_new_clone(icaltimezone_get_component(ical(u->zone)));
-    if (vtz == NULL) {
-      return false;
-    }
+/* One zone's VTIMEZONE, truncated to the years used, as libical writes it
+ * (caller frees), or NULL. */
+static char *vtimezone_text(const struct epcal__zone_use *u) {
+  const char *name = epcal__zone_name(u->zone);
+  /* Whole years, with a day to spare on each side so that every zone's
+   * local midnight of January 1 (up to 14 hours from UTC) is covered. */
+  struct icaltimetype from = year_start(year_of(u->from), -1);
+  struct icaltimetype to = year_start(year_of(u->to) + 1, 1);
+  char *text = NULL;
+  pthread_mutex_lock(&ical_lock);
+  icalcomponent *vtz =
+      icalcomponent_new_clone(icaltimezone_get_component(ical(u->zone)));
+  if (vtz != NULL) {
     icalproperty *tzid =
         icalcomponent_get_first_property(vtz, ICAL_TZID_PROPERTY);
     if (tzid != NULL) {
-      icalproperty_set_tzid(tzid, epcal__zone_name(u->zone));
+      icalproperty_set_tzid(tzid, name);
     }
-    /* Whole years, with a day to spare on each side so that every zone's
-     * local midnight of January 1 (up to 14 hours from UTC) is covered. */
-    icaltimezone_truncate_vtimezone(vtz, year_start(year_of(u->from), -1),
-                                    year_start(year_of(u->to) + 1, 1), 0);
+    icaltimezone_truncate_vtimezone(vtz, from, to, 0);
     /* Truncation adds TZUNTIL (RFC 7808), which RFC 5545 parsers do not
      * know; the observances themselves say enough. */
     icalproperty *until =
@@ -236,8 +258,16 @@ bool epcal__zoneset_write(const epcal__zoneset *s, epcal__icsout *o) {
       icalcomponent_remove_property(vtz, until);
       icalproperty_free(until);
     }
-    char *text = icalcomponent_as_ical_string_r(vtz);
+    text = icalcomponent_as_ical_string_r(vtz);
     icalcomponent_free(vtz);
+  }
+  pthread_mutex_unlock(&ical_lock);
+  return text;
+}
+
+bool epcal__zoneset_write(const epcal__zoneset *s, epcal__icsout *o) {
+  for (size_t i = 0; i < s->n; i++) {
+    char *text = vtimezone_text(&s->use[i]);
     if (text == NULL) {
       return false;
     }

@@ -1,0 +1,326 @@
+/* The read stage run ahead of render (see readahead.h). */
+#define _GNU_SOURCE /* sched_getaffinity: the CPUs this process may use */
+
+#include "readahead.h"
+
+#include "error.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Batches in the ring: one being filled, one being drained, two to absorb
+ * the uneven cost of rows. */
+#define RING 4
+/* A batch is passed on when it holds this many rows, this much text, or
+ * this many errors, whichever comes first. */
+#define BATCH_ROWS 256
+#define BATCH_TEXT (96 * 1024)
+#define BATCH_ERRORS 4
+
+/* The episode's strings, copied into the batch's text. */
+enum { T_SHOW, T_TITLE, T_DESCRIPTION, T_URL, T_NETWORK, T_UID, T_TIMEZONE,
+       N_TEXT };
+#define NO_TEXT ((size_t)-1)
+
+/* A row in a batch: text as offsets, since the text may move as it grows;
+ * the calling thread turns them into pointers when it takes the row. */
+typedef struct held {
+  epcal__row row;
+  size_t text[N_TEXT];
+  size_t error; /* index in the batch's errors */
+} held;
+
+typedef struct batch {
+  held rows[BATCH_ROWS];
+  size_t n;
+  char *text;
+  size_t used, cap;
+  epcal_error errors[BATCH_ERRORS];
+  size_t n_errors;
+} batch;
+
+struct epcal__readahead {
+  epcal_reader *rd;
+  epcal__seen *seen;
+  bool skip_invalid;
+  bool done; /* reading thread: END or a stopping error is in a batch */
+
+  batch *ring[RING];
+  batch *cur; /* calling thread: the batch it drains, or NULL */
+  size_t pos; /* its next row */
+
+  bool threaded;
+  pthread_t thread;
+  pthread_mutex_t lock;
+  pthread_cond_t filled; /* a batch became full, or the thread ended */
+  pthread_cond_t freed;  /* a batch became free, or stop was asked */
+  size_t head;           /* the batch the reading thread fills next */
+  size_t tail;           /* the batch the calling thread drains */
+  size_t full;           /* batches filled and not yet drained */
+  bool stop;             /* calling thread: stop reading */
+  bool ended;            /* reading thread: it has returned */
+};
+
+/* Copies the episode's text into b; false when out of memory. */
+static bool keep_text(batch *b, held *h, const epcal_episode *ep) {
+  const char *s[N_TEXT] = {ep->show,    ep->title, ep->description, ep->url,
+                           ep->network, ep->uid,   ep->timezone};
+  size_t len[N_TEXT];
+  size_t need = 0;
+  for (int i = 0; i < N_TEXT; i++) {
+    len[i] = s[i] != NULL ? strlen(s[i]) + 1 : 0;
+    need += len[i];
+  }
+  if (need > b->cap - b->used) {
+    size_t cap = b->cap != 0 ? b->cap : BATCH_TEXT;
+    while (cap - b->used < need) {
+      cap *= 2;
+    }
+    char *text = realloc(b->text, cap);
+    if (text == NULL) {
+      return false;
+    }
+    b->text = text;
+    b->cap = cap;
+  }
+  for (int i = 0; i < N_TEXT; i++) {
+    if (s[i] == NULL) {
+      h->text[i] = NO_TEXT;
+      continue;
+    }
+    memcpy(b->text + b->used, s[i], len[i]);
+    h->text[i] = b->used;
+    b->used += len[i];
+  }
+  return true;
+}
+
+/* Reads one row into b (the reading thread's side). */
+static void read_row(epcal__readahead *ra, batch *b) {
+  held *h = &b->rows[b->n++];
+  epcal__row *r = &h->row;
+  epcal_error *e = &b->errors[b->n_errors];
+  const epcal_episode *ep;
+  epcal_status st = epcal_reader_next(ra->rd, &ep, e);
+  if (st == EPCAL_OK && ep == NULL) {
+    r->kind = EPCAL__ROW_END;
+    ra->done = true;
+  } else if (st == EPCAL_OK) {
+    r->kind = EPCAL__ROW_EPISODE;
+    switch (epcal__seen_add(ra->seen, ep, &r->first_file, &r->first_line)) {
+    case EPCAL__SEEN_NEW:
+      break;
+    case EPCAL__SEEN_SAME:
+      r->kind = EPCAL__ROW_REPEAT;
+      break;
+    case EPCAL__SEEN_CONFLICT:
+      st = epcal__fail(e, EPCAL_EDATA, ep->file, ep->line, 1,
+                       "S%02ldE%02ld of \"%s\" is also at %s:%lu, with "
+                       "other data; keep one of the two rows",
+                       ep->season, ep->number, ep->show, r->first_file,
+                       r->first_line);
+      break;
+    case EPCAL__SEEN_NOMEM:
+      st = epcal__fail(e, EPCAL_ENOMEM, ep->file, ep->line, 0,
+                       "out of memory");
+      break;
+    }
+    if (st == EPCAL_OK) {
+      r->ep = *ep;
+      if (!keep_text(b, h, ep)) {
+        st = epcal__fail(e, EPCAL_ENOMEM, ep->file, ep->line, 0,
+                         "out of memory");
+      }
+    }
+  }
+  if (st != EPCAL_OK) {
+    r->kind = EPCAL__ROW_ERROR;
+    r->status = st;
+    r->skippable = st == EPCAL_EDATA && epcal_reader_columns(ra->rd) > 0;
+    h->error = b->n_errors++;
+    if (!(r->skippable && ra->skip_invalid)) {
+      ra->done = true;
+    }
+  }
+  r->rows = epcal_reader_rows(ra->rd);
+  r->bytes = epcal_reader_bytes(ra->rd);
+}
+
+static void fill(epcal__readahead *ra, batch *b) {
+  b->n = 0;
+  b->used = 0;
+  b->n_errors = 0;
+  while (!ra->done && b->n < BATCH_ROWS && b->used < BATCH_TEXT &&
+         b->n_errors < BATCH_ERRORS) {
+    read_row(ra, b);
+  }
+}
+
+static void *reading_thread(void *arg) {
+  epcal__readahead *ra = arg;
+  pthread_mutex_lock(&ra->lock);
+  while (!ra->stop && !ra->done) {
+    if (ra->full == RING) {
+      pthread_cond_wait(&ra->freed, &ra->lock);
+      continue;
+    }
+    batch *b = ra->ring[ra->head];
+    pthread_mutex_unlock(&ra->lock);
+    fill(ra, b);
+    pthread_mutex_lock(&ra->lock);
+    ra->head = (ra->head + 1) % RING;
+    ra->full++;
+    pthread_cond_signal(&ra->filled);
+  }
+  ra->ended = true;
+  pthread_cond_signal(&ra->filled);
+  pthread_mutex_unlock(&ra->lock);
+  return NULL;
+}
+
+/* Whether this process may run on more than one CPU now (taskset and
+ * cgroup CPU sets narrow it). */
+static bool several_cpus(void) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    return CPU_COUNT(&set) > 1;
+  }
+  return false;
+}
+
+/* Starts the reading thread with every signal blocked, so that signals
+ * reach the calling thread (which checks the cancel flag between rows). */
+static bool start_thread(epcal__readahead *ra) {
+  if (pthread_mutex_init(&ra->lock, NULL) != 0) {
+    return false;
+  }
+  if (pthread_cond_init(&ra->filled, NULL) != 0) {
+    pthread_mutex_destroy(&ra->lock);
+    return false;
+  }
+  if (pthread_cond_init(&ra->freed, NULL) != 0) {
+    pthread_cond_destroy(&ra->filled);
+    pthread_mutex_destroy(&ra->lock);
+    return false;
+  }
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  bool ok = pthread_create(&ra->thread, NULL, reading_thread, ra) == 0;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (!ok) {
+    pthread_cond_destroy(&ra->freed);
+    pthread_cond_destroy(&ra->filled);
+    pthread_mutex_destroy(&ra->lock);
+  }
+  return ok;
+}
+
+epcal_status epcal__readahead_start(epcal__readahead **out, epcal_reader *rd,
+                                    bool regular_file, epcal__seen *seen,
+                                    bool skip_invalid, unsigned threads,
+                                    epcal_error *err) {
+  epcal__readahead *ra = calloc(1, sizeof *ra);
+  if (ra == NULL) {
+    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+  }
+  ra->rd = rd;
+  ra->seen = seen;
+  ra->skip_invalid = skip_invalid;
+  bool ahead = threads != 1 && regular_file && several_cpus();
+  /* Without the thread one batch is filled and drained in turn. */
+  size_t n = ahead ? RING : 1;
+  for (size_t i = 0; i < n; i++) {
+    ra->ring[i] = malloc(sizeof *ra->ring[i]);
+    if (ra->ring[i] == NULL) {
+      epcal__readahead_free(ra);
+      return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    ra->ring[i]->text = NULL;
+    ra->ring[i]->cap = 0;
+  }
+  /* A thread that cannot start is no error: reading inline still works. */
+  ra->threaded = ahead && start_thread(ra);
+  *out = ra;
+  return EPCAL_OK;
+}
+
+/* The next full batch for the calling thread, or NULL when the reading
+ * thread has ended without one (only after END or a stopping error). */
+static batch *take_batch(epcal__readahead *ra) {
+  if (!ra->threaded) {
+    if (ra->done) {
+      return NULL;
+    }
+    fill(ra, ra->ring[0]);
+    return ra->ring[0];
+  }
+  pthread_mutex_lock(&ra->lock);
+  if (ra->cur != NULL) {
+    ra->tail = (ra->tail + 1) % RING;
+    ra->full--;
+    pthread_cond_signal(&ra->freed);
+  }
+  while (ra->full == 0 && !ra->ended) {
+    pthread_cond_wait(&ra->filled, &ra->lock);
+  }
+  batch *b = ra->full > 0 ? ra->ring[ra->tail] : NULL;
+  pthread_mutex_unlock(&ra->lock);
+  return b;
+}
+
+const epcal__row *epcal__readahead_next(epcal__readahead *ra) {
+  if (ra->cur == NULL || ra->pos == ra->cur->n) {
+    ra->cur = take_batch(ra);
+    ra->pos = 0;
+    if (ra->cur == NULL || ra->cur->n == 0) {
+      /* Called again after the end: say so again. */
+      static const epcal__row end = {.kind = EPCAL__ROW_END};
+      return &end;
+    }
+  }
+  batch *b = ra->cur;
+  held *h = &b->rows[ra->pos++];
+  epcal__row *r = &h->row;
+  if (r->kind == EPCAL__ROW_ERROR) {
+    r->err = &b->errors[h->error];
+  } else if (r->kind != EPCAL__ROW_END) {
+    const char **s[N_TEXT] = {&r->ep.show,    &r->ep.title, &r->ep.description,
+                              &r->ep.url,     &r->ep.network, &r->ep.uid,
+                              &r->ep.timezone};
+    for (int i = 0; i < N_TEXT; i++) {
+      *s[i] = h->text[i] != NO_TEXT ? b->text + h->text[i] : NULL;
+    }
+  }
+  return r;
+}
+
+bool epcal__readahead_threaded(const epcal__readahead *ra) {
+  return ra->threaded;
+}
+
+void epcal__readahead_free(epcal__readahead *ra) {
+  if (ra == NULL) {
+    return;
+  }
+  if (ra->threaded) {
+    pthread_mutex_lock(&ra->lock);
+    ra->stop = true;
+    pthread_cond_signal(&ra->freed);
+    pthread_mutex_unlock(&ra->lock);
+    pthread_join(ra->thread, NULL);
+    pthread_cond_destroy(&ra->freed);
+    pthread_cond_destroy(&ra->filled);
+    pthread_mutex_destroy(&ra->lock);
+  }
+  for (size_t i = 0; i < RING; i++) {
+    if (ra->ring[i] != NULL) {
+      free(ra->ring[i]->text);
+      free(ra->ring[i]);
+    }
+  }
+  free(ra);
+}
