@@ -44,21 +44,55 @@ static void tell(epcal_warn_fn fn, void *ctx, const epcal_episode *ep,
 }
 
 /*
- * One row through select and emit. Returns EPCAL_OK (used, dropped or left
- * out), or the row's error in *row_err.
+ * Checks `ep` against the episodes read before. Returns EPCAL_OK with
+ * *drop set for an identical repeat, EPCAL_EDATA for a conflicting one.
+ */
+static epcal_status check_repeat(const epcal_generate_options *opts,
+                                 epcal__seen *seen, const epcal__row *row,
+                                 bool *drop, epcal_error *err) {
+  const epcal_episode *ep = &row->ep;
+  const char *file;
+  unsigned long line;
+  *drop = false;
+  switch (epcal__seen_add(seen, ep, row->identity, &file, &line)) {
+  case EPCAL__SEEN_NEW:
+    return EPCAL_OK;
+  case EPCAL__SEEN_SAME:
+    *drop = true;
+    tell(opts->warn, opts->warn_ctx, ep,
+         "S%02ldE%02ld of \"%s\" repeats %s:%lu; dropped", ep->season,
+         ep->number, ep->show, file, line);
+    return EPCAL_OK;
+  case EPCAL__SEEN_CONFLICT:
+    return epcal__fail(err, EPCAL_EDATA, ep->file, ep->line, 1,
+                       "S%02ldE%02ld of \"%s\" is also at %s:%lu, with "
+                       "other data; keep one of the two rows",
+                       ep->season, ep->number, ep->show, file, line);
+  case EPCAL__SEEN_NOMEM:
+    break;
+  }
+  return epcal__fail(err, EPCAL_ENOMEM, ep->file, ep->line, 0,
+                     "out of memory");
+}
+
+/*
+ * One row through the repeat check, select and emit. Returns EPCAL_OK (used,
+ * dropped or left out), or the row's error in *row_err.
  */
 static epcal_status take_row(const epcal_generate_options *opts,
-                             const epcal__finales *finales,
+                             epcal__seen *seen, const epcal__finales *finales,
                              epcal__emit_fn emit, void *emit_ctx,
                              const epcal__row *row,
                              epcal_generate_stats *stats,
                              epcal_error *row_err) {
   const epcal_episode *ep = &row->ep;
-  if (row->kind == EPCAL__ROW_REPEAT) {
+  bool drop;
+  epcal_status st = check_repeat(opts, seen, row, &drop, row_err);
+  if (st != EPCAL_OK) {
+    return st;
+  }
+  if (drop) {
     stats->duplicates++;
-    tell(opts->warn, opts->warn_ctx, ep,
-         "S%02ldE%02ld of \"%s\" repeats %s:%lu; dropped", ep->season,
-         ep->number, ep->show, row->first_file, row->first_line);
     return EPCAL_OK;
   }
   if (!ep->scheduled) {
@@ -102,8 +136,8 @@ static epcal_status run_input(const epcal_generate_options *opts,
     return epcal__fail(err, EPCAL_ENOMEM, path, 0, 0, "out of memory");
   }
   epcal__readahead *ra;
-  st = epcal__readahead_start(&ra, rd, regular_file(path), seen,
-                              opts->skip_invalid, opts->threads, err);
+  st = epcal__readahead_start(&ra, rd, regular_file(path), opts->skip_invalid,
+                              opts->threads, err);
   if (st != EPCAL_OK) {
     epcal_reader_free(rd);
     return st;
@@ -130,7 +164,11 @@ static epcal_status run_input(const epcal_generate_options *opts,
       st = row->status;
       row_err = *row->err;
     } else {
-      st = take_row(opts, finales, emit, emit_ctx, row, stats, &row_err);
+      /* The index is far larger than the caches: start fetching the slot
+       * of a row a little ahead while this one is rendered. */
+      epcal__seen_prefetch(seen, epcal__readahead_identity_ahead(ra, 4));
+      st = take_row(opts, seen, finales, emit, emit_ctx, row, stats,
+                    &row_err);
     }
     /* A data error in a row is skippable; one in the header is not. */
     if (st == EPCAL_EDATA && opts->skip_invalid &&

@@ -99,6 +99,15 @@ void *epcal__keytab_put(epcal__keytab *t, uint64_t key, bool *added) {
   }
 }
 
+void epcal__keytab_prefetch(const epcal__keytab *t, uint64_t key) {
+  const epcal__keytab_shard *h = shard_of(t, key);
+  if (h->cap != 0) {
+#if defined(__GNUC__)
+    __builtin_prefetch(h->slots + home(key, h->cap) * t->size, 1);
+#endif
+  }
+}
+
 void epcal__keytab_each(const epcal__keytab *t,
                         void (*fn)(void *ctx, void *record), void *ctx) {
   for (int i = 0; i < EPCAL__KEYTAB_SHARDS; i++) {

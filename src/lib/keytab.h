@@ -45,6 +45,9 @@ void *epcal__keytab_find(const epcal__keytab *t, uint64_t key);
  */
 void *epcal__keytab_put(epcal__keytab *t, uint64_t key, bool *added);
 
+/* Asks the CPU to start loading the slot where `key` would be. */
+void epcal__keytab_prefetch(const epcal__keytab *t, uint64_t key);
+
 /* Calls fn for every record. */
 void epcal__keytab_each(const epcal__keytab *t,
                         void (*fn)(void *ctx, void *record), void *ctx);

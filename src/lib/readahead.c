@@ -4,6 +4,7 @@
 #include "readahead.h"
 
 #include "error.h"
+#include "seen.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -44,7 +45,6 @@ typedef struct batch {
 
 struct epcal__readahead {
   epcal_reader *rd;
-  epcal__seen *seen;
   bool skip_invalid;
   bool done; /* reading thread: END or a stopping error is in a batch */
 
@@ -110,30 +110,11 @@ static void read_row(epcal__readahead *ra, batch *b) {
     ra->done = true;
   } else if (st == EPCAL_OK) {
     r->kind = EPCAL__ROW_EPISODE;
-    switch (epcal__seen_add(ra->seen, ep, &r->first_file, &r->first_line)) {
-    case EPCAL__SEEN_NEW:
-      break;
-    case EPCAL__SEEN_SAME:
-      r->kind = EPCAL__ROW_REPEAT;
-      break;
-    case EPCAL__SEEN_CONFLICT:
-      st = epcal__fail(e, EPCAL_EDATA, ep->file, ep->line, 1,
-                       "S%02ldE%02ld of \"%s\" is also at %s:%lu, with "
-                       "other data; keep one of the two rows",
-                       ep->season, ep->number, ep->show, r->first_file,
-                       r->first_line);
-      break;
-    case EPCAL__SEEN_NOMEM:
+    r->ep = *ep;
+    r->identity = epcal__seen_identity(ep);
+    if (!keep_text(b, h, ep)) {
       st = epcal__fail(e, EPCAL_ENOMEM, ep->file, ep->line, 0,
                        "out of memory");
-      break;
-    }
-    if (st == EPCAL_OK) {
-      r->ep = *ep;
-      if (!keep_text(b, h, ep)) {
-        st = epcal__fail(e, EPCAL_ENOMEM, ep->file, ep->line, 0,
-                         "out of memory");
-      }
     }
   }
   if (st != EPCAL_OK) {
@@ -220,15 +201,14 @@ static bool start_thread(epcal__readahead *ra) {
 }
 
 epcal_status epcal__readahead_start(epcal__readahead **out, epcal_reader *rd,
-                                    bool regular_file, epcal__seen *seen,
-                                    bool skip_invalid, unsigned threads,
+                                    bool regular_file, bool skip_invalid,
+                                    unsigned threads,
                                     epcal_error *err) {
   epcal__readahead *ra = calloc(1, sizeof *ra);
   if (ra == NULL) {
     return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
   }
   ra->rd = rd;
-  ra->seen = seen;
   ra->skip_invalid = skip_invalid;
   bool ahead = threads != 1 && regular_file && several_cpus();
   /* Without the thread one batch is filled and drained in turn. */
@@ -296,6 +276,16 @@ const epcal__row *epcal__readahead_next(epcal__readahead *ra) {
     }
   }
   return r;
+}
+
+uint64_t epcal__readahead_identity_ahead(const epcal__readahead *ra,
+                                         size_t ahead) {
+  const batch *b = ra->cur;
+  if (b == NULL || ra->pos + ahead > b->n) {
+    return 0;
+  }
+  const epcal__row *r = &b->rows[ra->pos + ahead - 1].row;
+  return r->kind == EPCAL__ROW_EPISODE ? r->identity : 0;
 }
 
 bool epcal__readahead_threaded(const epcal__readahead *ra) {

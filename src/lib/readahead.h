@@ -1,9 +1,9 @@
 /*
  * The read stage run ahead, on a second thread when that pays.
  *
- * Reading (libcsv, typing, UTF-8 validation) plus the repeat check take
- * about as long as rendering and writing; on two cores, running them side
- * by side brings a run's wall time close to the longer of the two. The
+ * Reading (libcsv, typing, UTF-8 validation) takes about as long as the
+ * rest (the repeat check, rendering, writing); on two cores, running the
+ * two side by side brings a run's wall time close to the longer of them. The
  * reading thread copies each row into a batch it owns (a few hundred rows
  * and their text); full batches pass to the calling thread through a ring
  * of four, so memory stays fixed whatever the size of the input.
@@ -18,13 +18,11 @@
 #define EPCAL_READAHEAD_H
 
 #include "epcal/epcal.h"
-#include "seen.h"
 
 typedef struct epcal__readahead epcal__readahead;
 
 typedef enum epcal__row_kind {
-  EPCAL__ROW_EPISODE, /* an episode read for the first time */
-  EPCAL__ROW_REPEAT,  /* an identical repeat of an earlier row: drop it */
+  EPCAL__ROW_EPISODE, /* an episode */
   EPCAL__ROW_ERROR,   /* an invalid row, or a failure */
   EPCAL__ROW_END      /* the input is over */
 } epcal__row_kind;
@@ -32,9 +30,8 @@ typedef enum epcal__row_kind {
 /* One row as the calling thread sees it. */
 typedef struct epcal__row {
   epcal__row_kind kind;
-  epcal_episode ep;         /* EPISODE, REPEAT */
-  const char *first_file;   /* REPEAT: where the episode was first read */
-  unsigned long first_line;
+  epcal_episode ep;         /* EPISODE */
+  uint64_t identity;        /* EPISODE: epcal__seen_identity(&ep) */
   epcal_status status;      /* ERROR: its code, never EPCAL_OK */
   const epcal_error *err;   /* ERROR: what and where */
   bool skippable;           /* ERROR: a data error in a row, not the header */
@@ -43,9 +40,8 @@ typedef struct epcal__row {
 } epcal__row;
 
 /*
- * Starts reading `rd`, checking repeats in `seen`. Both are used by the
- * reading thread until epcal__readahead_free() and must not be touched
- * meanwhile. Reading stops after END, after an error that is not skippable,
+ * Starts reading `rd`, which the reading thread uses until
+ * epcal__readahead_free(): do not touch it meanwhile. Reading stops after END, after an error that is not skippable,
  * and after a skippable one unless `skip_invalid`. `threads`: 1 reads on
  * the calling thread; 0 (auto) or more read ahead on a second thread when
  * `rd` reads a regular file (a pipe could block it where no one can stop it)
@@ -53,8 +49,7 @@ typedef struct epcal__row {
  * EPCAL_ENOMEM.
  */
 epcal_status epcal__readahead_start(epcal__readahead **out, epcal_reader *rd,
-                                    bool regular_file, epcal__seen *seen,
-                                    bool skip_invalid, unsigned threads,
+                                    bool regular_file, bool skip_invalid, unsigned threads,
                                     epcal_error *err);
 
 /*
@@ -62,6 +57,11 @@ epcal_status epcal__readahead_start(epcal__readahead **out, epcal_reader *rd,
  * not call again after END or after an error that stops reading.
  */
 const epcal__row *epcal__readahead_next(epcal__readahead *ra);
+
+/* The identity of the episode `ahead` rows after the one last returned,
+ * when it is already at hand (for epcal__seen_prefetch()), or 0. */
+uint64_t epcal__readahead_identity_ahead(const epcal__readahead *ra,
+                                         size_t ahead);
 
 /* Whether a second thread reads ahead (for tests and benchmarks). */
 bool epcal__readahead_threaded(const epcal__readahead *ra);

@@ -68,7 +68,7 @@ static uint64_t mix(uint64_t h, const char *s) {
   return (h * 0x100000001B3ULL) ^ epcal__hash64(s != NULL ? s : "\x01", n + 1);
 }
 
-static uint64_t identity(const epcal_episode *ep) {
+uint64_t epcal__seen_identity(const epcal_episode *ep) {
   if (ep->uid != NULL) {
     return mix(0x55, ep->uid);
   }
@@ -103,8 +103,14 @@ static void locate(const epcal__seen *s, uint64_t global, const char **file,
   *line = (unsigned long)(global - (s->n_files > 0 ? s->base[f] : 0));
 }
 
+void epcal__seen_prefetch(const epcal__seen *s, uint64_t identity) {
+  if (identity != 0) {
+    epcal__keytab_prefetch(&s->index, identity);
+  }
+}
+
 epcal__seen_result epcal__seen_add(epcal__seen *s, const epcal_episode *ep,
-                                   const char **first_file,
+                                   uint64_t identity, const char **first_file,
                                    unsigned long *first_line) {
   uint64_t global = (s->n_files > 0 ? s->base[s->n_files - 1] : 0) + ep->line;
   if (global + 1 > s->next_base) {
@@ -112,7 +118,7 @@ epcal__seen_result epcal__seen_add(epcal__seen *s, const epcal_episode *ep,
   }
   uint32_t sum = content(ep);
   bool added;
-  entry *e = epcal__keytab_put(&s->index, identity(ep), &added);
+  entry *e = epcal__keytab_put(&s->index, identity, &added);
   if (e == NULL) {
     return EPCAL__SEEN_NOMEM;
   }

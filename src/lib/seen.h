@@ -25,12 +25,21 @@ void epcal__seen_free(epcal__seen *s);
 /* Starts the next input file (its name is kept for messages). */
 bool epcal__seen_next_file(epcal__seen *s, const char *name);
 
+/* The identity of `ep` (its UID, or show, season and number) as a key:
+ * a pure function, so the reading thread can compute it. Never 0. */
+uint64_t epcal__seen_identity(const epcal_episode *ep);
+
+/* Starts loading the slot `identity` would use: the index is far larger
+ * than the caches, and a lookup that waits for memory costs as much as
+ * rendering a short event. Call it a few rows ahead; 0 does nothing. */
+void epcal__seen_prefetch(const epcal__seen *s, uint64_t identity);
+
 /*
- * Records `ep` (read from the current file). For a repeat, *first_file and
+ * Records `ep` (read from the current file), whose identity is `identity`. For a repeat, *first_file and
  * *first_line say where the episode was first seen.
  */
 epcal__seen_result epcal__seen_add(epcal__seen *s, const epcal_episode *ep,
-                                   const char **first_file,
+                                   uint64_t identity, const char **first_file,
                                    unsigned long *first_line);
 
 #endif

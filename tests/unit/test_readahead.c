@@ -21,7 +21,6 @@
 
 #include "epcal/epcal.h"
 #include "readahead.h"
-#include "seen.h"
 
 /* A growing string. */
 typedef struct text {
@@ -278,12 +277,9 @@ static void thread_starts_and_stops_midway(void **state) {
     epcal_read_options ro;
     memset(&ro, 0, sizeof ro);
     assert_int_equal(epcal_reader_open(&rd, path, &ro, NULL), EPCAL_OK);
-    epcal__seen *seen = epcal__seen_new();
-    assert_true(epcal__seen_next_file(seen, path));
     epcal__readahead *ra;
-    assert_int_equal(
-        epcal__readahead_start(&ra, rd, true, seen, true, threads, NULL),
-        EPCAL_OK);
+    assert_int_equal(epcal__readahead_start(&ra, rd, true, true, threads, NULL),
+                     EPCAL_OK);
     if (threads == 1) {
       assert_false(epcal__readahead_threaded(ra));
     } else if (!epcal__readahead_threaded(ra)) {
@@ -301,7 +297,6 @@ static void thread_starts_and_stops_midway(void **state) {
       }
     }
     epcal__readahead_free(ra);
-    epcal__seen_free(seen);
     epcal_reader_free(rd);
   }
   unlink(path);
