@@ -12,6 +12,7 @@
 #include "previous.h"
 #include "render_ext.h"
 #include "render.h"
+#include "uid.h"
 #include "utf8.h"
 
 #include <errno.h>
@@ -63,6 +64,7 @@ static int scratch_write(void *ctx, const char *buf, size_t len) {
 
 struct epcal_renderer {
   epcal__icsout out;
+  epcal__uid_memo uid_memo; /* calloc: remembers no show yet */
   /* Each event's body (every line but BEGIN, UID, DTSTAMP, SEQUENCE,
    * LAST-MODIFIED and END) is rendered here first, so that it can be
    * fingerprinted and compared with the previous feed before the stamps
@@ -209,7 +211,7 @@ static uint64_t body_fingerprint(const scratch *b) {
  * written out). Its hash is the key into the previous feed. */
 static bool render_uid(epcal_renderer *r, const epcal_episode *ep) {
   char buf[512];
-  size_t n = epcal_episode_uid(ep, buf, sizeof buf);
+  size_t n = epcal__uid_derive(&r->uid_memo, ep, buf, sizeof buf);
   const char *uid = n < sizeof buf ? buf : ep->uid;
   n = strlen(uid);
   r->uid.len = 0;

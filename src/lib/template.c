@@ -183,16 +183,34 @@ static void append_str(epcal__buf *b, const char *s) {
   }
 }
 
+/* Writes v as snprintf's "%0*ld" with `width` would; returns the length.
+ * By hand for 0..99 at width 2 or less, nearly every season and episode
+ * number: the default summary formats two per event. */
+static size_t format_num(char *out, long v, int width) {
+  if (v >= 0 && v <= 99 && width <= 2) {
+    size_t n = 0;
+    if (v >= 10 || width == 2) {
+      out[n++] = (char)('0' + v / 10);
+    }
+    out[n++] = (char)('0' + v % 10);
+    return n;
+  }
+  return (size_t)snprintf(out, 32, "%0*ld", width, v);
+}
+
 static void append_num(epcal__buf *b, long v, int width) {
   char num[32];
-  int n = snprintf(num, sizeof num, "%0*ld", width, v);
-  epcal__buf_append(b, num, (size_t)n);
+  epcal__buf_append(b, num, format_num(num, v, width));
 }
 
 static void append_code(epcal__buf *b, const epcal_episode *ep) {
-  char code[48];
-  int n = snprintf(code, sizeof code, "S%02ldE%02ld", ep->season, ep->number);
-  epcal__buf_append(b, code, (size_t)n);
+  char code[70];
+  size_t n = 0;
+  code[n++] = 'S';
+  n += format_num(code + n, ep->season, 2);
+  code[n++] = 'E';
+  n += format_num(code + n, ep->number, 2);
+  epcal__buf_append(b, code, n);
 }
 
 void epcal__template_expand(const epcal__template *t, const epcal_episode *ep,

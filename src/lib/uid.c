@@ -9,7 +9,7 @@
  * show name, so two shows whose slugs agree ("Star Trek: Picard" and
  * "Star Trek Picard") still get distinct UIDs.
  */
-#include "epcal/epcal.h"
+#include "uid.h"
 
 #include "utf8.h"
 
@@ -88,27 +88,47 @@ static size_t put_result(char *buf, size_t cap, const char *s, size_t n) {
   return n;
 }
 
-size_t epcal_episode_uid(const epcal_episode *ep, char *buf, size_t cap) {
+size_t epcal__uid_derive(epcal__uid_memo *m, const epcal_episode *ep,
+                         char *buf, size_t cap) {
   if (ep->uid != NULL && epcal__has_visible(ep->uid)) {
     return put_result(buf, cap, ep->uid, strlen(ep->uid));
   }
+  size_t show_len = strlen(ep->show);
+  if (show_len >= sizeof m->show ||
+      memcmp(m->show, ep->show, show_len + 1) != 0) {
+    static const char hex[] = "0123456789abcdef";
+    m->slug_len = epcal_slug(ep->show, m->slug, sizeof m->slug);
+    uint64_t h = fnv1a64(ep->show);
+    for (int i = 0; i < 16; i++) {
+      m->hash[i] = hex[(h >> (60 - 4 * i)) & 15];
+    }
+    /* A show too long to remember is derived afresh each time. */
+    if (show_len < sizeof m->show) {
+      memcpy(m->show, ep->show, show_len + 1);
+    } else {
+      m->show[0] = '\0';
+    }
+  }
   /* <slug>-s<SS>e<EE>-<hash>@epcal, as snprintf's "%s-s%02lde%02ld-%016llx
    * @epcal" would write it, without its cost per event. */
-  static const char hex[] = "0123456789abcdef";
   char out[128]; /* slug 40 + two longs 2 * 20 + hash 16 + the rest 12 */
-  size_t n = epcal_slug(ep->show, out, 41);
-  char *p = out + n;
+  memcpy(out, m->slug, m->slug_len);
+  char *p = out + m->slug_len;
   *p++ = '-';
   *p++ = 's';
   p = put_2digits(p, ep->season);
   *p++ = 'e';
   p = put_2digits(p, ep->number);
   *p++ = '-';
-  uint64_t h = fnv1a64(ep->show);
-  for (int shift = 60; shift >= 0; shift -= 4) {
-    *p++ = hex[(h >> shift) & 15];
-  }
+  memcpy(p, m->hash, 16);
+  p += 16;
   memcpy(p, "@epcal", 6);
   p += 6;
   return put_result(buf, cap, out, (size_t)(p - out));
+}
+
+size_t epcal_episode_uid(const epcal_episode *ep, char *buf, size_t cap) {
+  epcal__uid_memo memo;
+  memo.show[0] = '\0';
+  return epcal__uid_derive(&memo, ep, buf, cap);
 }

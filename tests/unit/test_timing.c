@@ -173,6 +173,33 @@ static char *expand(const char *tmpl, const epcal_episode *ep) {
   return b.data;
 }
 
+/* Numbers are formatted by hand for the common 0..99: every value and width
+ * must give what snprintf gives. */
+static void template_numbers_match_snprintf(void **state) {
+  (void)state;
+  epcal_episode ep;
+  memset(&ep, 0, sizeof ep);
+  ep.show = "S";
+  for (long v = -120; v <= 1200; v++) {
+    ep.season = v;
+    ep.number = 1300 - v;
+    for (int width = 0; width <= 4; width++) {
+      char tmpl[64], want[128];
+      if (width == 0) {
+        snprintf(tmpl, sizeof tmpl, "{season}.{episode}.{code}");
+      } else {
+        snprintf(tmpl, sizeof tmpl, "{season:0%d}.{episode:0%d}.{code}",
+                 width, width);
+      }
+      snprintf(want, sizeof want, "%0*ld.%0*ld.S%02ldE%02ld", width, v, width,
+               1300 - v, v, 1300 - v);
+      char *got = expand(tmpl, &ep);
+      assert_string_equal(got, want);
+      free(got);
+    }
+  }
+}
+
 static void templates(void **state) {
   (void)state;
   epcal_episode ep;
@@ -391,6 +418,7 @@ int main(void) {
       cmocka_unit_test(zone_lookup),
       cmocka_unit_test(wall_clock_to_utc),
       cmocka_unit_test(templates),
+      cmocka_unit_test(template_numbers_match_snprintf),
       cmocka_unit_test(colors),
       cmocka_unit_test(rendered_feed_decodes_in_utc),
       cmocka_unit_test(renderer_refuses_bad_options),

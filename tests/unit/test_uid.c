@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "epcal/epcal.h"
+#include "uid.h"
 
 static epcal_episode episode(const char *show, long season, long number) {
   epcal_episode e;
@@ -90,12 +91,44 @@ static void uid_column_of_control_characters_is_absent(void **state) {
   assert_string_equal(a, b);
 }
 
+/* The renderer remembers the last show's slug and hash: any sequence of
+ * shows (repeated, alternating, too long to remember, a uid column in
+ * between) must give the UIDs epcal_episode_uid() gives. */
+static void remembered_show_changes_nothing(void **state) {
+  (void)state;
+  char long_show[300];
+  memset(long_show, 'x', sizeof long_show - 1);
+  long_show[sizeof long_show - 1] = '\0';
+  char long_show2[300];
+  memcpy(long_show2, long_show, sizeof long_show);
+  long_show2[200] = 'y'; /* differs after the first 128 bytes */
+  const char *shows[] = {"Picard", "Picard", "Café Society", "Picard",
+                         long_show, long_show2, long_show, "Picard",
+                         "Picard!", "Picard"};
+  epcal__uid_memo memo;
+  memo.show[0] = '\0';
+  for (size_t i = 0; i < sizeof shows / sizeof shows[0]; i++) {
+    epcal_episode ep;
+    memset(&ep, 0, sizeof ep);
+    ep.show = shows[i];
+    ep.season = (long)i;
+    ep.number = 100 - (long)i;
+    ep.uid = i == 3 ? "explicit-uid" : NULL;
+    char want[512], got[512];
+    size_t wn = epcal_episode_uid(&ep, want, sizeof want);
+    size_t gn = epcal__uid_derive(&memo, &ep, got, sizeof got);
+    assert_int_equal(wn, gn);
+    assert_string_equal(want, got);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(stable_across_date_title_and_order),
       cmocka_unit_test(distinct_for_distinct_episodes),
       cmocka_unit_test(non_ascii_show_names),
       cmocka_unit_test(uid_column_wins),
+      cmocka_unit_test(remembered_show_changes_nothing),
       cmocka_unit_test(uid_column_of_control_characters_is_absent),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
