@@ -320,12 +320,15 @@ static void put2(char *out, int v) {
   out[1] = (char)('0' + v % 10);
 }
 
-void epcal__format_days(int64_t days, char out[8]) {
-  epcal_date d = epcal__date_from_days(days);
+void epcal__format_date(epcal_date d, char out[8]) {
   put2(out, d.year / 100);
   put2(out + 2, d.year % 100);
   put2(out + 4, d.month);
   put2(out + 6, d.day);
+}
+
+void epcal__format_days(int64_t days, char out[8]) {
+  epcal__format_date(epcal__date_from_days(days), out);
 }
 
 void epcal__format_datetime(int64_t t, char out[15]) {

@@ -26,8 +26,9 @@ int epcal__date_cmp(epcal_date a, epcal_date b);
  */
 bool epcal__date_is_unscheduled(const char *text);
 
-/* YYYYMMDD from days since the epoch (no NUL), without snprintf: this is on
- * the hot path. */
+/* YYYYMMDD of a date (years 0..9999), or of days since the epoch (no NUL),
+ * without snprintf: this is on the hot path. */
+void epcal__format_date(epcal_date d, char out[8]);
 void epcal__format_days(int64_t days, char out[8]);
 
 /* YYYYMMDDTHHMMSS from seconds since the epoch (no NUL). */

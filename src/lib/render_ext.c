@@ -307,11 +307,11 @@ bool epcal__render_ext_write_when(epcal__render_ext *x, epcal__icsout *o,
   if (!w->timed) {
     /* DTEND is exclusive: the next day makes a one-day event that reads as
      * the same date in every time zone. */
-    epcal__format_days(epcal__date_to_days(ep->date), value);
+    epcal__format_date(ep->date, value);
     epcal__icsout_begin(o, "DTSTART;VALUE=DATE");
     epcal__icsout_raw(o, value, 8);
     epcal__icsout_end(o);
-    epcal__format_days(epcal__date_to_days(ep->date) + 1, value);
+    epcal__format_date(epcal__date_next(ep->date), value);
     epcal__icsout_begin(o, "DTEND;VALUE=DATE");
     epcal__icsout_raw(o, value, 8);
     epcal__icsout_end(o);
