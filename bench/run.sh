@@ -48,15 +48,17 @@ echo "Kernel: $(uname -sr)"
 echo "libcsv: $(dpkg-query -W -f='${Version}' libcsv3 2>/dev/null || echo '?')," \
   "libical: $(pkg-config --modversion libical 2>/dev/null || echo '?')"
 
-# run NAME CMD...: one timed run; appends "wall_ms rss_kb" to $out/NAME.times
+# run NAME CMD...: one timed run; appends "wall_us rss_kb cpu_us" to
+# $out/NAME.times (cpu: user + system time of all threads)
 run() {
   local name=$1
   shift
   local t0 t1
   t0=$(date +%s%N)
-  /usr/bin/time -f '%M' -o "$out/rss.tmp" "$@" >/dev/null
+  /usr/bin/time -f '%M %U %S' -o "$out/rss.tmp" "$@" >/dev/null
   t1=$(date +%s%N)
-  echo "$(((t1 - t0) / 1000)) $(cat "$out/rss.tmp")" >>"$out/$name.times"
+  echo "$(((t1 - t0) / 1000)) $(awk '{printf "%d %d", $1, ($2 + $3) * 1e6}' \
+    "$out/rss.tmp")" >>"$out/$name.times"
 }
 
 # median FILE COLUMN
@@ -64,15 +66,15 @@ median() {
   sort -n -k"$2" "$1" | awk -v c="$2" '{v[NR]=$c} END {print v[int((NR+1)/2)]}'
 }
 
-printf '\n%-8s %-34s %10s %12s %9s %10s %8s\n' rows program "wall s" rows/s \
-  "MB/s in" "peak RSS" "x floor"
+printf '\n%-8s %-40s %10s %8s %12s %9s %10s %8s\n' rows program "wall s" \
+  "CPU s" rows/s "MB/s in" "peak RSS" "x floor"
 for n in $sizes; do
   csv="$out/episodes-$n.csv"
   [ -s "$csv" ] || "$out/gen" "$n" "$csv"
   mb=$(stat -c %s "$csv")
   feed="$out/feed-$n.ics"
   split="$out/split-$n"
-  names=(floor plain regen stdout)
+  names=(floor plain one regen stdout)
   [ "$have_split" -eq 1 ] && names+=(split)
   for v in "${names[@]}"; do rm -f "$out/$v.times"; done
   # A previous feed for the unchanged case (same SOURCE_DATE_EPOCH).
@@ -81,6 +83,8 @@ for n in $sizes; do
     run floor "$out/floor" "$csv"
     rm -f "$feed"
     run plain "$epcal" generate "$csv" -o "$feed"
+    rm -f "$feed"
+    run one "$epcal" generate --threads 1 "$csv" -o "$feed"
     run regen "$epcal" generate "$csv" -o "$out/prev-$n.ics"
     run stdout "$epcal" generate "$csv"
     if [ "$have_split" -eq 1 ]; then
@@ -92,17 +96,20 @@ for n in $sizes; do
   for v in "${names[@]}"; do
     us=$(median "$out/$v.times" 1)
     rss=$(median "$out/$v.times" 2)
+    cpu=$(median "$out/$v.times" 3)
     case $v in
     floor) label="libcsv parse only (floor)" ;;
     plain) label="epcal generate -o FILE" ;;
+    one) label="epcal generate -o FILE --threads 1" ;;
     regen) label="epcal generate -o FILE (unchanged)" ;;
     stdout) label="epcal generate > /dev/null" ;;
     split) label="epcal generate --split season" ;;
     esac
     awk -v n="$n" -v us="$us" -v rss="$rss" -v mb="$mb" -v f="$floor_us" \
-      -v label="$label" 'BEGIN {
-        printf "%-8d %-34s %10.3f %12.0f %9.1f %7.1f MB %8.2f\n", n, label,
-          us / 1e6, n / (us / 1e6), mb / 1e6 / (us / 1e6), rss / 1024, us / f
+      -v cpu="$cpu" -v label="$label" 'BEGIN {
+        printf "%-8d %-40s %10.3f %8.2f %12.0f %9.1f %7.1f MB %8.2f\n", n,
+          label, us / 1e6, cpu / 1e6, n / (us / 1e6), mb / 1e6 / (us / 1e6),
+          rss / 1024, us / f
       }'
   done
   awk -v a="$mb" -v b="$(stat -c %s "$out/prev-$n.ics")" \

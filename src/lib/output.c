@@ -7,7 +7,14 @@
  * its inode, mtime and any web server's ETag stay as they were. Standard
  * output gets a spool file that is copied out only on commit, so a failed
  * run prints no half feed.
+ *
+ * Regenerating a feed usually gives the bytes it already has, or the same
+ * bytes up to some change. So bytes are compared with the target as they
+ * come and are not written while they match: an unchanged feed is never
+ * written at all, and a changed one gets its matching beginning copied
+ * from the target by the kernel when the first difference comes.
  */
+#define _GNU_SOURCE /* copy_file_range */
 #include "output.h"
 
 #include "error.h"
@@ -27,6 +34,17 @@ struct epcal_output {
   char *tmp_path; /* the temporary file, until renamed or removed */
   int fd;
   bool committed;
+  /* While every byte written equals the target's byte at the same offset:
+   * the target, open for reading (-1 once a byte differs, or when there
+   * was no target), the file it was, and how many bytes matched and were
+   * not written. A window of the target is read at a time. */
+  int old_fd; /* or NOT_COMPARING, SUSPENDED, LOST */
+  bool had_target; /* a target existed when opened: compared as we went */
+  struct stat old_st; /* the target when opened */
+  uint64_t matched;
+  char *window;
+  uint64_t window_at; /* the target's offset of window[0] */
+  size_t window_len;
 };
 
 static int write_all(int fd, const char *buf, size_t len) {
@@ -44,9 +62,142 @@ static int write_all(int fd, const char *buf, size_t len) {
   return 0;
 }
 
+/* old_fd when there is no descriptor: not comparing; comparing, with the
+ * descriptor closed while the feed is suspended; or the target was
+ * replaced while suspended, so the bytes that matched are lost. */
+#define NOT_COMPARING (-1)
+#define SUSPENDED (-2)
+#define LOST (-3)
+
+/* Bytes of the target read at a time, when comparing. */
+#define WINDOW (256 * 1024)
+
+/* Whether buf[0, len) equals the target's bytes from `matched` on. */
+static bool matches_target(epcal_output *o, const char *buf, size_t len) {
+  uint64_t at = o->matched;
+  while (len > 0) {
+    if (at < o->window_at || at >= o->window_at + o->window_len) {
+      if (o->window == NULL && (o->window = malloc(WINDOW)) == NULL) {
+        return false;
+      }
+      ssize_t n = pread(o->old_fd, o->window, WINDOW, (off_t)at);
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n <= 0) {
+        return false; /* the target is shorter (or unreadable) */
+      }
+      o->window_at = at;
+      o->window_len = (size_t)n;
+    }
+    size_t off = (size_t)(at - o->window_at);
+    size_t k = o->window_len - off < len ? o->window_len - off : len;
+    if (memcmp(o->window + off, buf, k) != 0) {
+      return false;
+    }
+    buf += k;
+    len -= k;
+    at += k;
+  }
+  return true;
+}
+
+/* Copies the target's first `matched` bytes into the temporary file (they
+ * were not written while they matched) and stops comparing. */
+static int stop_matching(epcal_output *o) {
+  if (o->old_fd < 0) {
+    if (o->matched > 0 && o->had_target) {
+      errno = ESTALE; /* bytes that matched, and no file to copy them from */
+      return -1;
+    }
+    return 0;
+  }
+  int rc = 0;
+  off_t in = 0;
+  uint64_t left = o->matched;
+  while (left > 0) {
+    ssize_t n = copy_file_range(o->old_fd, &in, o->fd, NULL, left, 0);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      break; /* not supported here (or a short file): copy by hand */
+    }
+    left -= (uint64_t)n;
+  }
+  char *buf = left > 0 ? malloc(WINDOW) : NULL;
+  while (left > 0 && rc == 0) {
+    size_t want = left < WINDOW ? (size_t)left : WINDOW;
+    ssize_t n = buf != NULL ? pread(o->old_fd, buf, want, in) : -1;
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      if (n == 0) {
+        errno = EIO; /* the target shrank under us */
+      }
+      rc = -1;
+      break;
+    }
+    rc = write_all(o->fd, buf, (size_t)n);
+    in += n;
+    left -= (uint64_t)n;
+  }
+  free(buf);
+  close(o->old_fd);
+  o->old_fd = NOT_COMPARING;
+  free(o->window);
+  o->window = NULL;
+  if (rc == 0) {
+    o->matched = 0; /* all in the temporary file now */
+  }
+  return rc;
+}
+
 int epcal_output_write(void *ctx, const char *buf, size_t len) {
   epcal_output *o = ctx;
+  if (o->old_fd >= 0) {
+    if (matches_target(o, buf, len)) {
+      o->matched += len;
+      return 0;
+    }
+    if (stop_matching(o) != 0) {
+      return -1;
+    }
+  }
   return write_all(o->fd, buf, len);
+}
+
+/* Opens the target for comparing, when it is a regular file. */
+static void start_matching(epcal_output *o) {
+  o->old_fd = open(o->target, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (o->old_fd >= 0 &&
+      (fstat(o->old_fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+    close(o->old_fd);
+    o->old_fd = NOT_COMPARING;
+  }
+  if (o->old_fd >= 0) {
+    o->had_target = true;
+    o->old_st = st;
+  }
+}
+
+/* Whether st is the file the target was when opened, as it was then (an
+ * inode number alone may be reused by a new file). */
+static bool same_file(const epcal_output *o, const struct stat *st) {
+  return st->st_dev == o->old_st.st_dev && st->st_ino == o->old_st.st_ino &&
+         st->st_size == o->old_st.st_size &&
+         st->st_mtim.tv_sec == o->old_st.st_mtim.tv_sec &&
+         st->st_mtim.tv_nsec == o->old_st.st_mtim.tv_nsec;
+}
+
+/* Whether the target is still the file being compared with, `matched`
+ * bytes long: then the new feed is the same bytes. */
+static bool target_unchanged(const epcal_output *o) {
+  struct stat now;
+  return o->old_fd >= 0 && (uint64_t)o->old_st.st_size == o->matched &&
+         stat(o->target, &now) == 0 && same_file(o, &now);
 }
 
 /* "dir/name" -> "dir/.name.XXXXXX" */
@@ -70,6 +221,7 @@ epcal_status epcal_output_open(epcal_output **out, const char *path,
     return epcal__fail(err, EPCAL_ENOMEM, path, 0, 0, "out of memory");
   }
   o->fd = -1;
+  o->old_fd = NOT_COMPARING;
   bool to_stdout = path == NULL || strcmp(path, "-") == 0;
   if (to_stdout) {
     const char *dir = getenv("TMPDIR");
@@ -105,6 +257,8 @@ epcal_status epcal_output_open(epcal_output **out, const char *path,
     unlink(o->tmp_path);
     free(o->tmp_path);
     o->tmp_path = NULL;
+  } else {
+    start_matching(o);
   }
   *out = o;
   return EPCAL_OK;
@@ -191,12 +345,40 @@ void epcal__output_suspend(epcal_output *o) {
   if (o->fd >= 0 && o->tmp_path != NULL) {
     close(o->fd);
     o->fd = -1;
+    /* Thousands of feeds may be suspended: keep no descriptor for the
+     * target either (resume checks it is still the same file). */
+    if (o->old_fd >= 0) {
+      close(o->old_fd);
+      o->old_fd = SUSPENDED;
+      free(o->window);
+      o->window = NULL;
+      o->window_len = 0;
+    }
   }
 }
 
 bool epcal__output_resume(epcal_output *o) {
+  if (o->old_fd == LOST) {
+    errno = ESTALE; /* see below: this feed cannot be finished */
+    return false;
+  }
   if (o->fd < 0 && o->tmp_path != NULL) {
     o->fd = open(o->tmp_path, O_RDWR | O_APPEND | O_CLOEXEC);
+    if (o->fd >= 0 && o->old_fd == SUSPENDED) {
+      struct stat st;
+      o->old_fd = open(o->target, O_RDONLY | O_CLOEXEC);
+      if (o->old_fd < 0 || fstat(o->old_fd, &st) != 0 || !same_file(o, &st)) {
+        /* The bytes that matched were not written, and the file that had
+         * them is gone: nothing can finish this feed. */
+        if (o->old_fd >= 0) {
+          close(o->old_fd);
+        }
+        o->old_fd = LOST;
+        close(o->fd);
+        o->fd = -1;
+        errno = ESTALE;
+      }
+    }
   }
   return o->fd >= 0;
 }
@@ -214,7 +396,21 @@ epcal_status epcal__output_prepare(epcal_output *o, bool durable,
     return epcal__fail(err, EPCAL_EIO, o->target, 0, 0, "cannot reopen: %s",
                        strerror(errno));
   }
-  if (same_bytes(o->fd, o->target)) {
+  if (target_unchanged(o)) {
+    close(o->old_fd);
+    o->old_fd = NOT_COMPARING;
+    o->committed = true; /* free() removes the temporary file */
+    *changed = false;
+    return EPCAL_OK;
+  }
+  /* A difference (or a shorter feed): the temporary file needs the bytes
+   * that matched. A target that appeared during the run is compared in
+   * full. */
+  if (stop_matching(o) != 0) {
+    return epcal__fail(err, EPCAL_EIO, o->target, 0, 0, "cannot write: %s",
+                       strerror(errno));
+  }
+  if (!o->had_target && same_bytes(o->fd, o->target)) {
     o->committed = true; /* free() removes the temporary file */
     *changed = false;
     return EPCAL_OK;
@@ -323,6 +519,10 @@ void epcal_output_free(epcal_output *o) {
   if (o->fd >= 0) {
     close(o->fd);
   }
+  if (o->old_fd >= 0) {
+    close(o->old_fd);
+  }
+  free(o->window);
   if (o->tmp_path != NULL) {
     unlink(o->tmp_path);
   }

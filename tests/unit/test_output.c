@@ -1,0 +1,258 @@
+/*
+ * Atomic output that compares with the target as bytes come: whatever the
+ * target holds, and wherever the first difference falls (inside a write,
+ * at a window's edge, past the target's end), the published file must be
+ * exactly the bytes written; an unchanged target must not be touched, and
+ * its bytes must not even be written to the temporary file.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "epcal/epcal.h"
+#include "output.h"
+
+#define WINDOW (256 * 1024) /* output.c's comparison window */
+
+static char dir[64];
+static char target[128];
+
+static int setup(void **state) {
+  (void)state;
+  strcpy(dir, "/tmp/epcal-output-XXXXXX");
+  assert_non_null(mkdtemp(dir));
+  snprintf(target, sizeof target, "%s/feed.ics", dir);
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  while (d != NULL && (e = readdir(d)) != NULL) {
+    if (e->d_name[0] != '.' || strlen(e->d_name) > 2) {
+      char p[512];
+      snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+      unlink(p);
+    }
+  }
+  if (d != NULL) {
+    closedir(d);
+  }
+  rmdir(dir);
+  return 0;
+}
+
+static void put_file(const char *path, const char *data, size_t n) {
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(data, 1, n, f), n);
+  assert_int_equal(fclose(f), 0);
+}
+
+static char *get_file(const char *path, size_t *n) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  struct stat st;
+  assert_int_equal(fstat(fileno(f), &st), 0);
+  char *data = malloc((size_t)st.st_size + 1);
+  assert_non_null(data);
+  assert_int_equal(fread(data, 1, (size_t)st.st_size, f), (size_t)st.st_size);
+  fclose(f);
+  *n = (size_t)st.st_size;
+  return data;
+}
+
+/* The size of the one temporary file in dir (-1 when there is none). */
+static long temp_size(void) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  long size = -1;
+  while ((e = readdir(d)) != NULL) {
+    if (strncmp(e->d_name, ".feed.ics.", 10) == 0) {
+      char p[512];
+      struct stat st;
+      snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+      assert_int_equal(stat(p, &st), 0);
+      size = (long)st.st_size;
+    }
+  }
+  closedir(d);
+  return size;
+}
+
+/* Deterministic bytes that look a little like a feed. */
+static char *content(size_t n, unsigned seed) {
+  char *c = malloc(n + 1);
+  assert_non_null(c);
+  uint32_t x = seed * 2654435761u + 1;
+  for (size_t i = 0; i < n; i++) {
+    x = x * 1103515245u + 12345u;
+    c[i] = (i % 75 == 74) ? '\n' : (char)('A' + (x >> 16) % 26);
+  }
+  return c;
+}
+
+/* Writes data in pieces of `piece` bytes and commits; checks the result. */
+static bool publish(const char *data, size_t n, size_t piece) {
+  epcal_output *o;
+  assert_int_equal(epcal_output_open(&o, target, NULL), EPCAL_OK);
+  for (size_t at = 0; at < n; at += piece) {
+    size_t k = n - at < piece ? n - at : piece;
+    assert_int_equal(epcal_output_write(o, data + at, k), 0);
+  }
+  bool changed = false;
+  epcal_error err;
+  assert_int_equal(epcal_output_commit(o, &changed, &err), EPCAL_OK);
+  epcal_output_free(o);
+  size_t got_n;
+  char *got = get_file(target, &got_n);
+  assert_int_equal(got_n, n);
+  assert_memory_equal(got, data, n);
+  free(got);
+  assert_int_equal(temp_size(), -1); /* no temporary file left */
+  return changed;
+}
+
+static void unchanged_target_is_neither_written_nor_touched(void **state) {
+  (void)state;
+  size_t n = 3 * WINDOW + 123;
+  char *data = content(n, 1);
+  assert_true(publish(data, n, 4096)); /* first run: no target */
+  struct stat before, after;
+  assert_int_equal(stat(target, &before), 0);
+
+  epcal_output *o;
+  assert_int_equal(epcal_output_open(&o, target, NULL), EPCAL_OK);
+  assert_int_equal(epcal_output_write(o, data, n), 0);
+  assert_int_equal(temp_size(), 0); /* matching bytes are not written */
+  bool changed = true;
+  assert_int_equal(epcal_output_commit(o, &changed, NULL), EPCAL_OK);
+  epcal_output_free(o);
+  assert_false(changed);
+  assert_int_equal(stat(target, &after), 0);
+  assert_int_equal(before.st_ino, after.st_ino);
+  assert_int_equal(before.st_mtim.tv_sec, after.st_mtim.tv_sec);
+  assert_int_equal(before.st_mtim.tv_nsec, after.st_mtim.tv_nsec);
+  assert_int_equal(temp_size(), -1);
+  free(data);
+}
+
+static void first_difference_anywhere(void **state) {
+  (void)state;
+  size_t n = 2 * WINDOW + 5000;
+  char *old = content(n, 2);
+  const size_t at[] = {0,          1,          74,         WINDOW - 1,
+                       WINDOW,     WINDOW + 1, 2 * WINDOW, n - 1};
+  const size_t pieces[] = {1, 7, 4096, 70000, WINDOW + 3, n};
+  for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+    for (size_t j = 0; j < sizeof pieces / sizeof pieces[0]; j++) {
+      if (pieces[j] == 1 && at[i] < WINDOW) {
+        continue; /* byte-sized writes: one position is enough */
+      }
+      put_file(target, old, n);
+      char *now = content(n, 2);
+      now[at[i]] = now[at[i]] == 'Z' ? 'Y' : 'Z';
+      assert_true(publish(now, n, pieces[j]));
+      free(now);
+    }
+  }
+  free(old);
+}
+
+static void shorter_and_longer_than_target(void **state) {
+  (void)state;
+  size_t n = WINDOW + 999;
+  char *data = content(n + WINDOW, 3);
+  const size_t cuts[] = {0, 1, 1000, WINDOW, n - 1};
+  for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+    put_file(target, data, n);
+    assert_true(publish(data, cuts[i], 5000)); /* a prefix of the target */
+    put_file(target, data, cuts[i]);
+    assert_true(publish(data, n, 5000)); /* the target is a prefix */
+  }
+  free(data);
+}
+
+static void target_replaced_during_the_run(void **state) {
+  (void)state;
+  size_t n = WINDOW + 77;
+  char *data = content(n, 4);
+  char *other = content(n, 5);
+  put_file(target, data, n);
+  epcal_output *o;
+  assert_int_equal(epcal_output_open(&o, target, NULL), EPCAL_OK);
+  assert_int_equal(epcal_output_write(o, data, n), 0);
+  /* Someone renames another file over the target before the commit: the
+   * feed is written in full from the bytes that matched the old file. */
+  char side[160];
+  snprintf(side, sizeof side, "%s/other", dir);
+  put_file(side, other, n);
+  assert_int_equal(rename(side, target), 0);
+  bool changed = false;
+  assert_int_equal(epcal_output_commit(o, &changed, NULL), EPCAL_OK);
+  epcal_output_free(o);
+  assert_true(changed);
+  size_t got_n;
+  char *got = get_file(target, &got_n);
+  assert_int_equal(got_n, n);
+  assert_memory_equal(got, data, n);
+  free(got);
+  free(data);
+  free(other);
+}
+
+/* Split output suspends feeds; one whose target is replaced meanwhile
+ * cannot be finished and says so. */
+static void suspended_feed_whose_target_vanished(void **state) {
+  (void)state;
+  size_t n = 5000;
+  char *data = content(n, 6);
+  put_file(target, data, n);
+  epcal_output *o;
+  assert_int_equal(epcal_output_open(&o, target, NULL), EPCAL_OK);
+  assert_int_equal(epcal_output_write(o, data, 1000), 0);
+  epcal__output_suspend(o);
+  assert_false(epcal__output_is_open(o));
+  assert_true(epcal__output_resume(o)); /* same target: fine */
+  assert_int_equal(epcal_output_write(o, data + 1000, 1000), 0);
+  epcal__output_suspend(o);
+  char side[160];
+  snprintf(side, sizeof side, "%s/other", dir);
+  put_file(side, data, n); /* same bytes, another file */
+  assert_int_equal(rename(side, target), 0);
+  assert_false(epcal__output_resume(o));
+  assert_int_equal(errno, ESTALE);
+  bool changed;
+  epcal_error err;
+  assert_int_equal(epcal__output_prepare(o, false, &changed, &err), EPCAL_EIO);
+  epcal_output_free(o);
+  assert_int_equal(temp_size(), -1);
+  free(data);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(
+          unchanged_target_is_neither_written_nor_touched, setup, teardown),
+      cmocka_unit_test_setup_teardown(first_difference_anywhere, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(shorter_and_longer_than_target, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(target_replaced_during_the_run, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(suspended_feed_whose_target_vanished,
+                                      setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
