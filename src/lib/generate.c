@@ -44,6 +44,44 @@ static void tell(epcal_warn_fn fn, void *ctx, const epcal_episode *ep,
 }
 
 /*
+ * Switches the repeat index to exact mode: reads the inputs again, up to
+ * the row at `line` of the current (last) file, and re-adds every episode
+ * read before it. The same inputs with the same options give the same rows,
+ * and every one of them was new (this is the first "maybe").
+ */
+static epcal_status go_exact(const epcal_generate_options *opts,
+                             epcal__seen *seen, unsigned long line,
+                             epcal_error *err) {
+  epcal__seen_begin_exact(seen);
+  size_t last = epcal__seen_files(seen) - 1;
+  epcal_status st = EPCAL_OK;
+  for (size_t f = 0; f <= last && st == EPCAL_OK; f++) {
+    epcal_reader *rd = NULL;
+    st = epcal_reader_open(&rd, epcal__seen_file(seen, f), &opts->read, err);
+    for (bool more = st == EPCAL_OK; more;) {
+      const epcal_episode *ep;
+      epcal_status rst = epcal_reader_next(rd, &ep, NULL);
+      if (rst == EPCAL_OK && (ep == NULL || (f == last && ep->line >= line))) {
+        more = false;
+      } else if (rst == EPCAL_OK) {
+        if (!epcal__seen_readd(seen, f, ep, epcal__seen_identity(ep))) {
+          st = epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+          more = false;
+        }
+      } else if (rst != EPCAL_EDATA || epcal_reader_columns(rd) == 0) {
+        /* Invalid rows were skipped the first time too; anything else
+         * means the input cannot be read as it was. */
+        st = epcal__fail(err, EPCAL_EIO, epcal__seen_file(seen, f), 0, 0,
+                         "cannot read again to check repeats");
+        more = false;
+      }
+    }
+    epcal_reader_free(rd);
+  }
+  return st;
+}
+
+/*
  * Checks `ep` against the episodes read before. Returns EPCAL_OK with
  * *drop set for an identical repeat, EPCAL_EDATA for a conflicting one.
  */
@@ -54,9 +92,19 @@ static epcal_status check_repeat(const epcal_generate_options *opts,
   const char *file;
   unsigned long line;
   *drop = false;
-  switch (epcal__seen_add(seen, ep, row->identity, &file, &line)) {
+  epcal__seen_result r = epcal__seen_add(seen, ep, row->identity, &file, &line);
+  if (r == EPCAL__SEEN_MAYBE) {
+    epcal_status st = go_exact(opts, seen, ep->line, err);
+    if (st != EPCAL_OK) {
+      return st;
+    }
+    r = epcal__seen_add(seen, ep, row->identity, &file, &line);
+  }
+  switch (r) {
   case EPCAL__SEEN_NEW:
     return EPCAL_OK;
+  case EPCAL__SEEN_MAYBE: /* not in exact mode */
+    break;
   case EPCAL__SEEN_SAME:
     *drop = true;
     tell(opts->warn, opts->warn_ctx, ep,
@@ -206,7 +254,12 @@ epcal_status epcal__pipeline_run(const epcal_generate_options *opts,
   if (opts->finales_only) {
     st = epcal__finales_scan(&finales, inputs, n_inputs, &opts->read, err);
   }
-  epcal__seen *seen = epcal__seen_new();
+  /* The compact repeat index needs inputs it can read again. */
+  bool rereadable = true;
+  for (size_t i = 0; i < n_inputs; i++) {
+    rereadable = rereadable && regular_file(inputs[i]);
+  }
+  epcal__seen *seen = epcal__seen_new(rereadable);
   if (seen == NULL && st == EPCAL_OK) {
     st = epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
   }
