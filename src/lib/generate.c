@@ -2,6 +2,7 @@
 #include "error.h"
 #include "finales.h"
 #include "pipeline.h"
+#include "previous.h"
 #include "readahead.h"
 #include "render.h"
 #include "seen.h"
@@ -273,10 +274,14 @@ epcal_status epcal__pipeline_run(const epcal_generate_options *opts,
 
 epcal_status epcal__previous_load_or_warn(const epcal_generate_options *opts,
                                           const char *path,
-                                          epcal_previous **out,
+                                          epcal_previous *shared,
+                                          uint64_t salt, epcal_previous **out,
                                           epcal_error *err) {
   epcal_error perr;
-  epcal_status st = epcal_previous_load(out, path, &perr);
+  epcal_status st =
+      shared != NULL
+          ? epcal__previous_load_view(shared, path, salt, out, &perr)
+          : epcal_previous_load(out, path, &perr);
   if (st == EPCAL_EDATA) {
     /* A damaged previous feed must not stop a regeneration: it is only a
      * hint for stable stamps. */
@@ -309,8 +314,8 @@ epcal_status epcal_generate(const epcal_generate_options *opts,
   epcal_render_options ro = opts->render;
   epcal_previous *prev = NULL;
   if (opts->previous != NULL && ro.previous == NULL) {
-    epcal_status st = epcal__previous_load_or_warn(opts, opts->previous,
-                                                   &prev, err);
+    epcal_status st = epcal__previous_load_or_warn(opts, opts->previous, NULL,
+                                                   0, &prev, err);
     if (st != EPCAL_OK) {
       return st;
     }

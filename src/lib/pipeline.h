@@ -17,11 +17,13 @@ epcal_status epcal__pipeline_run(const epcal_generate_options *opts,
                                  epcal_generate_stats *stats,
                                  epcal_error *err);
 
-/* Loads a previous feed; a damaged one is reported through opts->warn and
- * gives *out = NULL with EPCAL_OK. */
+/* Loads a previous feed (into `shared` under `salt`, as a view, when
+ * `shared` is not NULL: see previous.h); a damaged one is reported through
+ * opts->warn and gives *out = NULL with EPCAL_OK. */
 epcal_status epcal__previous_load_or_warn(const epcal_generate_options *opts,
                                           const char *path,
-                                          epcal_previous **out,
+                                          epcal_previous *shared,
+                                          uint64_t salt, epcal_previous **out,
                                           epcal_error *err);
 
 #endif

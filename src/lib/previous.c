@@ -24,8 +24,20 @@
 #include <sys/types.h>
 
 struct epcal_previous {
-  epcal__keytab index; /* of epcal__prev_event, keyed by uid */
+  epcal__keytab *own;   /* of epcal__prev_event, keyed by uid; NULL: a view */
+  epcal__keytab *index; /* own, or the shared index this is a view of */
+  uint64_t salt;        /* a view's: its events are keyed by uid and salt */
 };
+
+/* The key of a uid hash in an index shared by several feeds. */
+static uint64_t salted(uint64_t uid, uint64_t salt) {
+  if (salt == 0) {
+    return uid;
+  }
+  uint64_t k = (uid ^ salt) * 0x9E3779B97F4A7C15ULL;
+  k ^= k >> 29;
+  return k != 0 ? k : 1;
+}
 
 uint64_t epcal__hash64(const char *s, size_t n) {
   const uint64_t k = 0x9E3779B97F4A7C15ULL;
@@ -47,13 +59,14 @@ uint64_t epcal__hash64(const char *s, size_t n) {
 }
 
 epcal__prev_event *epcal__previous_find(epcal_previous *p, uint64_t uid) {
-  return p != NULL ? epcal__keytab_find(&p->index, uid) : NULL;
+  return p != NULL ? epcal__keytab_find(p->index, salted(uid, p->salt))
+                   : NULL;
 }
 
 /* Adds e unless its UID is already there (the first one wins). */
 static bool insert(epcal_previous *p, const epcal__prev_event *e) {
   bool added;
-  epcal__prev_event *slot = epcal__keytab_put(&p->index, e->uid, &added);
+  epcal__prev_event *slot = epcal__keytab_put(p->index, e->uid, &added);
   if (slot == NULL) {
     return false;
   }
@@ -86,27 +99,97 @@ void epcal__previous_each_unseen(epcal_previous *p,
                                  void *ctx) {
   if (p != NULL) {
     unseen_walk w = {fn, ctx, 0};
-    epcal__keytab_each(&p->index, visit_unseen, &w);
+    epcal__keytab_each(p->index, visit_unseen, &w);
   }
 }
 
 size_t epcal_previous_events(const epcal_previous *p) {
-  return p != NULL ? p->index.count : 0;
+  return p != NULL ? p->index->count : 0;
 }
 
 unsigned long epcal_previous_unseen(const epcal_previous *p) {
   unseen_walk w = {NULL, NULL, 0};
   if (p != NULL) {
-    epcal__keytab_each(&p->index, visit_unseen, &w);
+    epcal__keytab_each(p->index, visit_unseen, &w);
   }
   return w.count;
 }
 
 void epcal_previous_free(epcal_previous *p) {
   if (p != NULL) {
-    epcal__keytab_free(&p->index);
+    if (p->own != NULL) {
+      epcal__keytab_free(p->own);
+      free(p->own);
+    }
     free(p);
   }
+}
+
+/* An empty index of its own. */
+static epcal_previous *previous_new(void) {
+  epcal_previous *p = calloc(1, sizeof *p);
+  if (p != NULL) {
+    p->own = malloc(sizeof *p->own);
+    if (p->own == NULL) {
+      free(p);
+      return NULL;
+    }
+    epcal__keytab_init(p->own, sizeof(epcal__prev_event));
+    p->index = p->own;
+  }
+  return p;
+}
+
+epcal_previous *epcal__previous_shared_new(void) { return previous_new(); }
+
+typedef struct move_ctx {
+  epcal__keytab *to;
+  uint64_t salt;
+  bool oom;
+} move_ctx;
+
+static void move_event(void *ctx, void *record) {
+  move_ctx *m = ctx;
+  epcal__prev_event e = *(const epcal__prev_event *)record;
+  e.uid = salted(e.uid, m->salt);
+  bool added;
+  epcal__prev_event *slot = epcal__keytab_put(m->to, e.uid, &added);
+  if (slot == NULL) {
+    m->oom = true;
+  } else if (added) {
+    *slot = e;
+  }
+}
+
+epcal_status epcal__previous_load_view(epcal_previous *shared,
+                                       const char *path, uint64_t salt,
+                                       epcal_previous **view,
+                                       epcal_error *err) {
+  epcal_previous *own;
+  epcal_status st = epcal_previous_load(&own, path, err);
+  if (st != EPCAL_OK) {
+    return st;
+  }
+  if (own == NULL) {
+    *view = NULL;
+    return EPCAL_OK;
+  }
+  /* Loaded on its own first, so that a damaged feed leaves nothing in
+   * the shared index. */
+  epcal_previous *v = calloc(1, sizeof *v);
+  move_ctx m = {shared->index, salt != 0 ? salt : 1, v == NULL};
+  if (v != NULL) {
+    epcal__keytab_each(own->own, move_event, &m);
+  }
+  epcal_previous_free(own);
+  if (m.oom) {
+    free(v);
+    return epcal__fail(err, EPCAL_ENOMEM, path, 0, 0, "out of memory");
+  }
+  v->index = shared->index;
+  v->salt = m.salt;
+  *view = v;
+  return EPCAL_OK;
 }
 
 bool epcal__parse_utc(const char *s, size_t n, int64_t *out) {
@@ -210,10 +293,7 @@ epcal_status epcal_previous_load(epcal_previous **out, const char *path,
     return epcal__fail(err, EPCAL_EIO, path, 0, 0, "cannot open: %s",
                        strerror(errno));
   }
-  epcal_previous *p = calloc(1, sizeof *p);
-  if (p != NULL) {
-    epcal__keytab_init(&p->index, sizeof(epcal__prev_event));
-  }
+  epcal_previous *p = previous_new();
   scanner s = {fp, path, NULL, 0, 0, 0};
   epcal_status st = EPCAL_OK;
   bool oom = false;

@@ -29,6 +29,23 @@ uint64_t epcal__hash64(const char *s, size_t n);
 /* The entry for `uid_hash`, or NULL. */
 epcal__prev_event *epcal__previous_find(epcal_previous *p, uint64_t uid_hash);
 
+/*
+ * Split output keeps every feed's previous events in one index, since an
+ * index per feed costs kilobytes even for a feed of ten events (tens of
+ * thousands of feeds). A view (freed with epcal_previous_free(), which
+ * leaves the shared index alone) finds one feed's events there, keyed by
+ * their UID and the feed's `salt` (non-zero, distinct per feed).
+ * epcal_previous_unseen() of the shared index counts over all feeds.
+ */
+epcal_previous *epcal__previous_shared_new(void);
+
+/* Loads the feed at `path` into `shared` (nothing when it is damaged) and
+ * gives its view; a missing file gives *view = NULL and EPCAL_OK. */
+epcal_status epcal__previous_load_view(epcal_previous *shared,
+                                       const char *path, uint64_t salt,
+                                       epcal_previous **view,
+                                       epcal_error *err);
+
 /* Calls fn for every entry not marked seen. */
 void epcal__previous_each_unseen(epcal_previous *p,
                                  void (*fn)(void *ctx,

@@ -3,6 +3,7 @@
 #define EPCAL_RENDER_H
 
 #include "epcal/epcal.h"
+#include "ical_tz.h"
 
 /*
  * epcal_renderer_add() for an episode that came from epcal_reader_next(),
@@ -13,5 +14,13 @@
 epcal_status epcal__renderer_add_read(epcal_renderer *r,
                                       const epcal_episode *ep,
                                       epcal_error *err);
+
+/*
+ * Swaps the renderer's time zones used so far with *z. Split output keeps
+ * one set per feed and swaps it in when the renderer is retargeted to
+ * that feed, so that a feed's VTIMEZONEs (and so its bytes) depend only on
+ * its own events.
+ */
+void epcal__renderer_swap_zones(epcal_renderer *r, epcal__zoneset *z);
 
 #endif

@@ -430,6 +430,12 @@ void epcal__render_ext_alarms(epcal__render_ext *x, epcal__icsout *o) {
   }
 }
 
+void epcal__render_ext_swap_zones(epcal__render_ext *x, epcal__zoneset *z) {
+  epcal__zoneset t = x->zones;
+  x->zones = *z;
+  *z = t;
+}
+
 bool epcal__render_ext_zones(epcal__render_ext *x, epcal__icsout *o) {
   return epcal__zoneset_write(&x->zones, o);
 }

@@ -65,4 +65,8 @@ void epcal__render_ext_alarms(epcal__render_ext *x, epcal__icsout *o);
 /* The VTIMEZONEs of the zones used. Returns false when out of memory. */
 bool epcal__render_ext_zones(epcal__render_ext *x, epcal__icsout *o);
 
+/* Swaps the time zones used so far with *z (split output keeps one set per
+ * feed: a feed names only the zones its own events use). */
+void epcal__render_ext_swap_zones(epcal__render_ext *x, epcal__zoneset *z);
+
 #endif

@@ -34,7 +34,10 @@ typedef struct group {
   char *rel;   /* path below the directory */
   char *name;  /* calendar name */
   epcal_output *out;
-  epcal_previous *prev;
+  epcal_previous *prev; /* a view of split.previous, or NULL */
+  /* The time zones its events use, while it is not the renderer's current
+   * feed (the renderer holds them meanwhile). */
+  epcal__zoneset zones;
   unsigned long events;
   epcal_date first, last;
   bool began;
@@ -57,6 +60,7 @@ struct split {
   const epcal_generate_options *opts;
   const epcal_split_options *so;
   epcal_renderer *ren;
+  epcal_previous *previous; /* every feed's previous events, shared */
   group **groups; /* in order of first appearance */
   size_t n, cap;
   group **table; /* open addressing on key */
@@ -74,6 +78,7 @@ static void group_free(group *g) {
   }
   epcal_output_free(g->out);
   epcal_previous_free(g->prev);
+  epcal__zoneset_free(&g->zones);
   free(g->show);
   free(g->rel);
   free(g->name);
@@ -274,7 +279,8 @@ static epcal_status group_new(split *s, const epcal_episode *ep, long season,
                      strerror(errno));
   }
   if (st == EPCAL_OK) {
-    st = epcal__previous_load_or_warn(s->opts, path, &g->prev, err);
+    st = epcal__previous_load_or_warn(s->opts, path, s->previous, g->key,
+                                      &g->prev, err);
   }
   if (st == EPCAL_OK) {
     if (s->open >= MAX_OPEN) {
@@ -336,6 +342,11 @@ static epcal_status switch_to(split *s, group *g, epcal_error *err) {
   if (st != EPCAL_OK) {
     return st;
   }
+  /* The renderer holds the current feed's zones; an empty set otherwise. */
+  if (s->current != NULL) {
+    epcal__renderer_swap_zones(s->ren, &s->current->zones);
+  }
+  epcal__renderer_swap_zones(s->ren, &g->zones);
   s->target.s = s;
   s->target.g = g;
   st = epcal_renderer_retarget(s->ren, group_write, &s->target, g->name,
@@ -415,7 +426,11 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
   s.so = so;
   epcal_render_options ro = opts->render;
   ro.previous = NULL;
-  epcal_status st = epcal_renderer_new(&s.ren, &ro, NULL, NULL, err);
+  s.previous = epcal__previous_shared_new();
+  epcal_status st =
+      s.previous != NULL
+          ? epcal_renderer_new(&s.ren, &ro, NULL, NULL, err)
+          : epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
   if (st == EPCAL_OK) {
     st = epcal__pipeline_run(opts, emit, &s, stats, err);
   }
@@ -445,8 +460,8 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
     st = epcal__output_prepare(g->out, false, &g->changed, err);
     stats->feeds++;
     stats->feeds_changed += g->changed;
-    stats->removed += epcal_previous_unseen(g->prev);
   }
+  stats->removed = epcal_previous_unseen(s.previous);
   if (st == EPCAL_OK && stats->feeds_changed > 0) {
     sync();
   }
@@ -469,6 +484,7 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
   free(s.table);
   free(s.paths);
   epcal_renderer_free(s.ren);
+  epcal_previous_free(s.previous);
   return st;
 }
 

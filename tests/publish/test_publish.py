@@ -312,6 +312,40 @@ def test_split_feeds_and_index(d):
         assert os.stat(f"{out}/{f}").st_mtime_ns == m, f"{f} was rewritten"
 
 
+def test_split_feed_depends_only_on_its_own_events(d):
+    """A feed names only the time zones its own events use, and its bytes
+    do not move when another feed changes; a changed episode bumps its
+    SEQUENCE in its own feed only, and a removed one is counted."""
+    csv, out = f"{d}/in.csv", f"{d}/site"
+    head = "show,season,episode,title,air_date,air_time,timezone\n"
+    alpha = "Alpha,1,1,A1,2024-01-01,,\nAlpha,1,2,A2,2024-01-08,,\n"
+    write(csv, head + alpha + "Beta,1,1,B1,2024-01-02,21:00,Europe/Paris\n")
+    run("generate", "--split", "season", "--output-dir", out, csv)
+    a, b = f"{out}/alpha/season-01.ics", f"{out}/beta/season-01.ics"
+    assert b"VTIMEZONE" not in read(a)
+    assert read(b).count(b"BEGIN:VTIMEZONE") == 1
+    before = read(a)
+    # Another zone and a changed time in Beta: Alpha stays byte for byte.
+    write(csv, head + alpha + "Beta,1,1,B1,2024-01-02,22:00,Asia/Tokyo\n"
+          "Beta,1,2,B2,2024-01-09,21:00,Europe/Paris\n")
+    p = run("generate", "-v", "--split", "season", "--output-dir", out, csv)
+    assert read(a) == before
+    assert b"TZID:Asia/Tokyo" in read(b) and b"TZID:Europe/Paris" in read(b)
+    evs = events(b)
+    seqs = {str(e["SUMMARY"]): int(e.get("SEQUENCE", 0)) for e in evs.values()}
+    assert seqs == {"Beta S01E01 \u2013 B1": 1, "Beta S01E02 \u2013 B2": 0}, seqs
+    assert b"1 new, 1 changed, 2 unchanged, 0 removed" in p.stderr, p.stderr
+    # Alpha's second episode leaves: counted as removed, Beta untouched.
+    before_b = read(b)
+    write(csv, head + "Alpha,1,1,A1,2024-01-01,,\n"
+          "Beta,1,1,B1,2024-01-02,22:00,Asia/Tokyo\n"
+          "Beta,1,2,B2,2024-01-09,21:00,Europe/Paris\n")
+    p = run("generate", "-v", "--split", "season", "--output-dir", out, csv)
+    assert b"1 removed" in p.stderr, p.stderr
+    assert read(b) == before_b
+    assert len(events(a)) == 1
+
+
 def main():
     global EPCAL
     EPCAL = os.path.abspath(sys.argv[1])
