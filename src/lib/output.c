@@ -43,6 +43,7 @@ struct epcal_output {
   struct stat old_st; /* the target when opened */
   uint64_t matched;
   char *window;
+  size_t window_cap;  /* WINDOW, or less for a small target */
   uint64_t window_at; /* the target's offset of window[0] */
   size_t window_len;
 };
@@ -77,10 +78,15 @@ static bool matches_target(epcal_output *o, const char *buf, size_t len) {
   uint64_t at = o->matched;
   while (len > 0) {
     if (at < o->window_at || at >= o->window_at + o->window_len) {
-      if (o->window == NULL && (o->window = malloc(WINDOW)) == NULL) {
-        return false;
+      if (o->window == NULL) {
+        /* Split output compares dozens of small feeds at once. */
+        uint64_t size = (uint64_t)o->old_st.st_size;
+        o->window_cap = size > 0 && size < WINDOW ? (size_t)size : WINDOW;
+        if ((o->window = malloc(o->window_cap)) == NULL) {
+          return false;
+        }
       }
-      ssize_t n = pread(o->old_fd, o->window, WINDOW, (off_t)at);
+      ssize_t n = pread(o->old_fd, o->window, o->window_cap, (off_t)at);
       if (n < 0 && errno == EINTR) {
         continue;
       }
@@ -362,28 +368,54 @@ bool epcal__output_resume(epcal_output *o) {
     errno = ESTALE; /* see below: this feed cannot be finished */
     return false;
   }
-  if (o->fd < 0 && o->tmp_path != NULL) {
-    o->fd = open(o->tmp_path, O_RDWR | O_APPEND | O_CLOEXEC);
-    if (o->fd >= 0 && o->old_fd == SUSPENDED) {
-      struct stat st;
-      o->old_fd = open(o->target, O_RDONLY | O_CLOEXEC);
-      if (o->old_fd < 0 || fstat(o->old_fd, &st) != 0 || !same_file(o, &st)) {
-        /* The bytes that matched were not written, and the file that had
-         * them is gone: nothing can finish this feed. */
-        if (o->old_fd >= 0) {
-          close(o->old_fd);
-        }
-        o->old_fd = LOST;
-        close(o->fd);
-        o->fd = -1;
-        errno = ESTALE;
-      }
-    }
+  if (o->fd >= 0 || o->tmp_path == NULL) {
+    return o->fd >= 0;
   }
-  return o->fd >= 0;
+  o->fd = open(o->tmp_path, O_RDWR | O_APPEND | O_CLOEXEC);
+  if (o->fd < 0 || o->old_fd != SUSPENDED) {
+    return o->fd >= 0;
+  }
+  int old = open(o->target, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (old < 0 && errno != ENOENT) {
+    int e = errno; /* out of descriptors, say: still suspended */
+    close(o->fd);
+    o->fd = -1;
+    errno = e;
+    return false;
+  }
+  if (old < 0 || fstat(old, &st) != 0 || !same_file(o, &st)) {
+    /* The bytes that matched were not written, and the file that had them
+     * is gone or changed: nothing can finish this feed. */
+    if (old >= 0) {
+      close(old);
+    }
+    o->old_fd = LOST;
+    close(o->fd);
+    o->fd = -1;
+    errno = ESTALE;
+    return false;
+  }
+  o->old_fd = old;
+  return true;
 }
 
 bool epcal__output_is_open(const epcal_output *o) { return o->fd >= 0; }
+
+/* An unchanged feed: nothing to publish. Split output prepares thousands of
+ * feeds before publishing any, so no descriptor may stay open. */
+static void discard_temporary(epcal_output *o) {
+  if (o->old_fd >= 0) {
+    close(o->old_fd);
+  }
+  o->old_fd = NOT_COMPARING;
+  close(o->fd);
+  o->fd = -1;
+  unlink(o->tmp_path);
+  free(o->tmp_path);
+  o->tmp_path = NULL;
+  o->committed = true;
+}
 
 /*
  * The first half of a commit: compares with the target and, when the bytes
@@ -397,9 +429,7 @@ epcal_status epcal__output_prepare(epcal_output *o, bool durable,
                        strerror(errno));
   }
   if (target_unchanged(o)) {
-    close(o->old_fd);
-    o->old_fd = NOT_COMPARING;
-    o->committed = true; /* free() removes the temporary file */
+    discard_temporary(o);
     *changed = false;
     return EPCAL_OK;
   }
@@ -411,7 +441,7 @@ epcal_status epcal__output_prepare(epcal_output *o, bool durable,
                        strerror(errno));
   }
   if (!o->had_target && same_bytes(o->fd, o->target)) {
-    o->committed = true; /* free() removes the temporary file */
+    discard_temporary(o);
     *changed = false;
     return EPCAL_OK;
   }

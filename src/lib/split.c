@@ -22,10 +22,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Temporary files open at once, at most; each may hold two descriptors
+ * (the file and the feed it replaces, while they match). */
 #define MAX_OPEN 64
+/* Descriptors left for everything else: inputs, locks, a previous feed. */
+#define SPARE_FDS 32
 
 typedef struct group {
   uint64_t key;
@@ -69,6 +74,7 @@ struct split {
   group *current;
   size_t open;
   group *newest, *oldest; /* the open list */
+  size_t max_open;         /* MAX_OPEN, or fewer under a low descriptor limit */
   group_ctx target;
 };
 
@@ -224,7 +230,7 @@ static int group_write(void *ctx, const char *buf, size_t len) {
   split *s = c->s;
   group *g = c->g;
   if (!g->open) {
-    if (s->open >= MAX_OPEN) {
+    if (s->open >= s->max_open) {
       close_oldest(s);
     }
     if (!epcal__output_resume(g->out)) {
@@ -283,7 +289,7 @@ static epcal_status group_new(split *s, const epcal_episode *ep, long season,
                                       &g->prev, err);
   }
   if (st == EPCAL_OK) {
-    if (s->open >= MAX_OPEN) {
+    if (s->open >= s->max_open) {
       close_oldest(s);
     }
     st = epcal_output_open(&g->out, path, err);
@@ -424,6 +430,13 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
   memset(&s, 0, sizeof s);
   s.opts = opts;
   s.so = so;
+  s.max_open = MAX_OPEN;
+  struct rlimit fds;
+  if (getrlimit(RLIMIT_NOFILE, &fds) == 0 && fds.rlim_cur != RLIM_INFINITY &&
+      fds.rlim_cur < SPARE_FDS + 2 * MAX_OPEN + 2) {
+    s.max_open = fds.rlim_cur > SPARE_FDS + 4 ? (fds.rlim_cur - SPARE_FDS) / 2
+                                              : 2;
+  }
   epcal_render_options ro = opts->render;
   ro.previous = NULL;
   s.previous = epcal__previous_shared_new();

@@ -6,6 +6,7 @@ on files in a scratch directory; nothing here measures time. Checks that
 need root (mounting a tmpfs) skip with a message where that is not allowed.
 """
 import json
+import resource
 import os
 import re
 import shutil
@@ -344,6 +345,28 @@ def test_split_feed_depends_only_on_its_own_events(d):
     assert b"1 removed" in p.stderr, p.stderr
     assert read(b) == before_b
     assert len(events(a)) == 1
+
+
+def test_split_with_more_feeds_than_descriptors(d):
+    """Thousands of feeds are kept as temporary files but never all open:
+    a first run, an unchanged rerun and a changed one all work with 128
+    descriptors for 300 feeds."""
+    csv, out = f"{d}/in.csv", f"{d}/site"
+    body = "".join(f"Show,{s},1,2024-01-{1 + s % 28:02d},T{s},\n"
+                   for s in range(1, 301))
+    write(csv, HEADER + body)
+
+    def few_descriptors():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))
+
+    for text in (body, body, body.replace("T7,", "T7 changed,")):
+        write(csv, HEADER + text)
+        run("generate", "--split", "season", "--output-dir", out, csv,
+            preexec_fn=few_descriptors)
+    assert len(json.loads(read(f"{out}/index.json"))["feeds"]) == 300
+    assert b"T7 changed" in read(f"{out}/show/season-07.ics")
+    hidden = [f for f in os.listdir(f"{out}/show") if f.startswith(".")]
+    assert not hidden, f"temporary files left behind: {hidden}"
 
 
 def main():
