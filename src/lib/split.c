@@ -10,7 +10,7 @@
  * Nothing is renamed into place before the whole input has been read
  * without error. index.json and index.html list the feeds written.
  */
-#define _XOPEN_SOURCE 700 /* sync() */
+#define _GNU_SOURCE /* sync(), fopencookie() */
 #include "date.h"
 #include "error.h"
 #include "output.h"
@@ -546,46 +546,71 @@ static void date_text(epcal_date d, char out[16]) {
 
 /* Writes `text` (NUL-terminated) to dir/name atomically, untouched when
  * unchanged. */
-static epcal_status publish_text(const char *dir, const char *name,
-                                 const char *text, size_t len, bool *changed,
-                                 epcal_error *err) {
-  char *path = join(dir, name);
-  if (path == NULL) {
+/* A text file written through stdio into an epcal_output: atomic, and
+ * compared with the file it replaces as it goes, so an index of 80,000
+ * feeds is never held in memory. */
+typedef struct text_out {
+  char *path;
+  epcal_output *out;
+  FILE *f;
+} text_out;
+
+static ssize_t cookie_write(void *ctx, const char *buf, size_t len) {
+  return epcal_output_write(ctx, buf, len) == 0 ? (ssize_t)len : -1;
+}
+
+static epcal_status text_open(text_out *t, const char *dir, const char *name,
+                              epcal_error *err) {
+  memset(t, 0, sizeof *t);
+  t->path = join(dir, name);
+  if (t->path == NULL) {
     return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
   }
-  epcal_output *o;
-  epcal_status st = epcal_output_open(&o, path, err);
-  if (st == EPCAL_OK) {
-    if (epcal_output_write(o, text, len) != 0) {
-      st = epcal__fail(err, EPCAL_EIO, path, 0, 0, "cannot write: %s",
-                       strerror(errno));
-    } else {
-      st = epcal_output_commit(o, changed, err);
-    }
-    epcal_output_free(o);
+  epcal_status st = epcal_output_open(&t->out, t->path, err);
+  if (st != EPCAL_OK) {
+    return st;
   }
-  free(path);
+  static const cookie_io_functions_t io = {NULL, cookie_write, NULL, NULL};
+  t->f = fopencookie(t->out, "w", io);
+  if (t->f == NULL) {
+    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+  }
+  return EPCAL_OK;
+}
+
+/* Flushes and, when `commit` and all went well, publishes; then frees. */
+static epcal_status text_close(text_out *t, bool commit, epcal_error *err) {
+  epcal_status st = EPCAL_OK;
+  bool written = t->f != NULL && fclose(t->f) == 0;
+  if (commit && !written) {
+    st = epcal__fail(err, EPCAL_EIO, t->path, 0, 0, "cannot write: %s",
+                     strerror(errno));
+  }
+  if (commit && st == EPCAL_OK) {
+    bool changed;
+    st = epcal_output_commit(t->out, &changed, err);
+  }
+  epcal_output_free(t->out);
+  free(t->path);
   return st;
 }
 
 static epcal_status write_index(const epcal_split_options *so,
                                 group *const *groups, size_t n,
                                 epcal_error *err) {
-  char *json = NULL, *html = NULL;
-  size_t json_len = 0, html_len = 0;
-  FILE *j = open_memstream(&json, &json_len);
-  FILE *h = open_memstream(&html, &html_len);
-  if (j == NULL || h == NULL) {
-    if (j != NULL) {
-      fclose(j);
+  text_out json, html;
+  epcal_status st = text_open(&json, so->dir, "index.json", err);
+  if (st == EPCAL_OK) {
+    st = text_open(&html, so->dir, "index.html", err);
+    if (st != EPCAL_OK) {
+      text_close(&html, false, NULL);
     }
-    if (h != NULL) {
-      fclose(h);
-    }
-    free(json);
-    free(html);
-    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
   }
+  if (st != EPCAL_OK) {
+    text_close(&json, false, NULL);
+    return st;
+  }
+  FILE *j = json.f, *h = html.f;
   /* No timestamp: an unchanged set of feeds gives unchanged bytes. */
   fputs("{\n  \"feeds\": [", j);
   fputs("<!doctype html>\n<html lang=\"en\">\n<head>\n"
@@ -633,22 +658,9 @@ static epcal_status write_index(const epcal_split_options *so,
         "  a.href = a.href.replace(/^https?:/, 'webcal:');\n"
         "</script>\n</body>\n</html>\n",
         h);
-  bool ok = fclose(j) == 0;
-  ok = fclose(h) == 0 && ok;
-  epcal_status st = EPCAL_OK;
-  if (!ok) {
-    st = epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
-  }
-  bool changed;
-  if (st == EPCAL_OK) {
-    st = publish_text(so->dir, "index.json", json, json_len, &changed, err);
-  }
-  if (st == EPCAL_OK) {
-    st = publish_text(so->dir, "index.html", html, html_len, &changed, err);
-  }
-  free(json);
-  free(html);
-  return st;
+  st = text_close(&json, true, err);
+  epcal_status st2 = text_close(&html, st == EPCAL_OK, err);
+  return st != EPCAL_OK ? st : st2;
 }
 
 /* ---------------------------------------------------------------- prune */
@@ -681,18 +693,18 @@ static epcal_status prune(const epcal_split_options *so, group *const *groups,
     return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
   }
   /* The new manifest: this run's feeds, plus (without --prune) the old
-   * ones still on disk. */
-  char *text = NULL;
-  size_t text_len = 0;
-  FILE *m = open_memstream(&text, &text_len);
+   * ones still on disk. The old one is read while the new one is written
+   * beside it. */
+  text_out out;
+  epcal_status st = text_open(&out, so->dir, MANIFEST, err);
+  if (st != EPCAL_OK) {
+    text_close(&out, false, NULL);
+    free(manifest);
+    return st;
+  }
+  FILE *m = out.f;
   FILE *f = fopen(manifest, "rb");
   free(manifest);
-  if (m == NULL) {
-    if (f != NULL) {
-      fclose(f);
-    }
-    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
-  }
   for (size_t i = 0; i < n; i++) {
     fprintf(m, "%s\n", groups[i]->rel);
   }
@@ -711,8 +723,8 @@ static epcal_status prune(const epcal_split_options *so, group *const *groups,
       continue;
     }
     if (!so->prune) {
-      struct stat st;
-      if (stat(path, &st) == 0) {
+      struct stat sb;
+      if (stat(path, &sb) == 0) {
         fprintf(m, "%s\n", line); /* still there: remember it */
       }
     } else if (unlink(path) == 0) {
@@ -730,14 +742,5 @@ static epcal_status prune(const epcal_split_options *so, group *const *groups,
   if (f != NULL) {
     fclose(f);
   }
-  epcal_status st = EPCAL_OK;
-  if (fclose(m) != 0) {
-    st = epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
-  }
-  bool changed;
-  if (st == EPCAL_OK) {
-    st = publish_text(so->dir, MANIFEST, text, text_len, &changed, err);
-  }
-  free(text);
-  return st;
+  return text_close(&out, true, err);
 }
