@@ -44,6 +44,10 @@ struct epcal_output {
   uint64_t matched;
   char *window;
   size_t window_cap;  /* WINDOW, or less for a small target */
+  /* Bytes in the temporary file, and how many of them writeback was asked
+   * to start on. */
+  uint64_t written;
+  uint64_t flushing;
   uint64_t window_at; /* the target's offset of window[0] */
   size_t window_len;
 };
@@ -108,6 +112,24 @@ static bool matches_target(epcal_output *o, const char *buf, size_t len) {
   return true;
 }
 
+/* Bytes between requests to start writing a big feed to disk. */
+#define WRITEBACK_STEP (8u << 20)
+
+/* Asks the kernel to start writing what a file target has so far, a step
+ * at a time, so that the fsync before the rename finds little left to do:
+ * for a 550 MB feed it took a fifth of the run. */
+static void start_writeback(epcal_output *o) {
+#if defined(SYNC_FILE_RANGE_WRITE)
+  if (o->target != NULL && o->written - o->flushing >= WRITEBACK_STEP) {
+    sync_file_range(o->fd, (off_t)o->flushing,
+                    (off_t)(o->written - o->flushing), SYNC_FILE_RANGE_WRITE);
+    o->flushing = o->written;
+  }
+#else
+  (void)o;
+#endif
+}
+
 /* Copies the target's first `matched` bytes into the temporary file (they
  * were not written while they matched) and stops comparing. */
 static int stop_matching(epcal_output *o) {
@@ -130,6 +152,7 @@ static int stop_matching(epcal_output *o) {
       break; /* not supported here (or a short file): copy by hand */
     }
     left -= (uint64_t)n;
+    o->written += (uint64_t)n;
   }
   char *buf = left > 0 ? malloc(WINDOW) : NULL;
   while (left > 0 && rc == 0) {
@@ -148,6 +171,7 @@ static int stop_matching(epcal_output *o) {
     rc = write_all(o->fd, buf, (size_t)n);
     in += n;
     left -= (uint64_t)n;
+    o->written += (uint64_t)n;
   }
   free(buf);
   close(o->old_fd);
@@ -171,7 +195,12 @@ int epcal_output_write(void *ctx, const char *buf, size_t len) {
       return -1;
     }
   }
-  return write_all(o->fd, buf, len);
+  if (write_all(o->fd, buf, len) != 0) {
+    return -1;
+  }
+  o->written += len;
+  start_writeback(o);
+  return 0;
 }
 
 /* Opens the target for comparing, when it is a regular file. */
