@@ -62,6 +62,9 @@ struct epcal__readahead {
   size_t full;           /* batches filled and not yet drained */
   bool stop;             /* calling thread: stop reading */
   bool ended;            /* reading thread: it has returned */
+  /* Who waits on a condition: a signal nobody waits for is a system call
+   * for nothing, thousands of times a run. */
+  bool reader_waits, caller_waits;
 };
 
 /* Copies the episode's text into b; false when out of memory. */
@@ -145,7 +148,9 @@ static void *reading_thread(void *arg) {
   pthread_mutex_lock(&ra->lock);
   while (!ra->stop && !ra->done) {
     if (ra->full == RING) {
+      ra->reader_waits = true;
       pthread_cond_wait(&ra->freed, &ra->lock);
+      ra->reader_waits = false;
       continue;
     }
     batch *b = ra->ring[ra->head];
@@ -154,7 +159,9 @@ static void *reading_thread(void *arg) {
     pthread_mutex_lock(&ra->lock);
     ra->head = (ra->head + 1) % RING;
     ra->full++;
-    pthread_cond_signal(&ra->filled);
+    if (ra->caller_waits) {
+      pthread_cond_signal(&ra->filled);
+    }
   }
   ra->ended = true;
   pthread_cond_signal(&ra->filled);
@@ -242,10 +249,14 @@ static batch *take_batch(epcal__readahead *ra) {
   if (ra->cur != NULL) {
     ra->tail = (ra->tail + 1) % RING;
     ra->full--;
-    pthread_cond_signal(&ra->freed);
+    if (ra->reader_waits) {
+      pthread_cond_signal(&ra->freed);
+    }
   }
   while (ra->full == 0 && !ra->ended) {
+    ra->caller_waits = true;
     pthread_cond_wait(&ra->filled, &ra->lock);
+    ra->caller_waits = false;
   }
   batch *b = ra->full > 0 ? ra->ring[ra->tail] : NULL;
   pthread_mutex_unlock(&ra->lock);
