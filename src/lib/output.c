@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -337,8 +338,28 @@ static bool same_bytes(int a, const char *path) {
 }
 
 static epcal_status copy_to_stdout(epcal_output *o, epcal_error *err) {
+  /* The kernel copies from the spool's pages itself where it can (to a
+   * file, a pipe, /dev/null); else by hand. */
+  struct stat st;
+  off_t at = 0;
+  if (fstat(o->fd, &st) == 0) {
+    while (at < st.st_size) {
+      ssize_t n = sendfile(STDOUT_FILENO, o->fd, &at, (size_t)(st.st_size - at));
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n <= 0) {
+        if (n < 0 && errno != EINVAL && errno != ENOSYS) {
+          return epcal__fail(err, EPCAL_EIO, "-", 0, 0,
+                             "cannot write to standard output: %s",
+                             strerror(errno));
+        }
+        break; /* not possible here: copy the rest by hand */
+      }
+    }
+  }
   char buf[65536];
-  if (lseek(o->fd, 0, SEEK_SET) != 0) {
+  if (lseek(o->fd, at, SEEK_SET) != at) {
     return epcal__fail(err, EPCAL_EIO, "-", 0, 0, "cannot rewind spool: %s",
                        strerror(errno));
   }

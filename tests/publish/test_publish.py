@@ -27,8 +27,11 @@ def run(*args, env=None, check_code=0, **kw):
     e = dict(os.environ)
     e.pop("SOURCE_DATE_EPOCH", None)  # change tracking must work without it
     e.update(env or {})
-    p = subprocess.run([EPCAL, *args], capture_output=True, env=e,
-                       timeout=300, **kw)
+    if "stdout" in kw:
+        kw.setdefault("stderr", subprocess.PIPE)
+    else:
+        kw["capture_output"] = True
+    p = subprocess.run([EPCAL, *args], env=e, timeout=300, **kw)
     if check_code is not None and p.returncode != check_code:
         raise AssertionError(f"epcal {' '.join(args)}: exit {p.returncode}, "
                              f"expected {check_code}\n{p.stderr.decode()}")
@@ -270,6 +273,24 @@ def test_concurrent_runs_are_serialised(d):
     assert data.endswith(b"END:VCALENDAR\r\n")
     assert data.count(b"BEGIN:VEVENT\r\n") == 200000
     no_temporaries(d)
+
+
+def test_standard_output_to_pipe_file_and_append(d):
+    """Standard output is copied from the spool by the kernel where it can
+    (a pipe, a file) and by hand where it cannot (a file opened to append):
+    the bytes are the same every way."""
+    csv = f"{d}/in.csv"
+    write(csv, HEADER + rows(3000))
+    piped = run("generate", csv, env={"SOURCE_DATE_EPOCH": "1"}).stdout
+    assert piped.count(b"BEGIN:VEVENT\r\n") == 3000
+    with open(f"{d}/out.ics", "wb") as f:
+        run("generate", csv, env={"SOURCE_DATE_EPOCH": "1"}, stdout=f)
+    assert read(f"{d}/out.ics") == piped
+    with open(f"{d}/log.ics", "wb") as f:
+        f.write(b"before\n")
+    with open(f"{d}/log.ics", "ab") as f:
+        run("generate", csv, env={"SOURCE_DATE_EPOCH": "1"}, stdout=f)
+    assert read(f"{d}/log.ics") == b"before\n" + piped
 
 
 def test_split_feeds_and_index(d):
