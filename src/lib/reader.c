@@ -19,6 +19,7 @@
 #include "header.h"
 #include "recode.h"
 #include "row.h"
+#include "utf8.h"
 
 #include <csv.h>
 #include <stdarg.h>
@@ -805,9 +806,15 @@ epcal_status epcal_reader_next(epcal_reader *r, const epcal_episode **out,
       continue;
     }
     r->rows++;
+    /* One check of the whole record instead of one per cell: cells are
+     * pieces of it cut at ASCII bytes, so they are valid when it is. Only
+     * a record that fails is checked cell by cell, to place the error. */
+    bool text_ok =
+        epcal__utf8_valid_prefix(r->raw.data, r->raw.len) == r->raw.len &&
+        memchr(r->raw.data, '\0', r->raw.len) == NULL;
     st = epcal__row_convert(r, &r->header, r->cells.data, r->cell_off,
-                            r->cell_len, r->n_cells, r->date_format, &r->ep,
-                            err);
+                            r->cell_len, r->n_cells, text_ok, r->date_format,
+                            &r->ep, err);
     if (st != EPCAL_OK) {
       return st;
     }

@@ -89,7 +89,7 @@ static bool looks_like_code(const char *s) {
 
 epcal_status epcal__row_convert(epcal_reader *r, const epcal__header *h,
                                 char *data, const size_t *off,
-                                const size_t *len, size_t n,
+                                const size_t *len, size_t n, bool text_ok,
                                 const char *date_format, epcal_episode *ep,
                                 epcal_error *err) {
   for (size_t i = h->n_columns; i < n; i++) {
@@ -107,6 +107,10 @@ epcal_status epcal__row_convert(epcal_reader *r, const epcal__header *h,
     int c = h->col[f];
     if (c < 0 || (size_t)c >= n) {
       cell[f] = NULL;
+      continue;
+    }
+    if (text_ok) {
+      cell[f] = trimmed(data + off[c], len[c]);
       continue;
     }
     size_t bad = epcal__utf8_valid_prefix(data + off[c], len[c]);

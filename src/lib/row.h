@@ -7,11 +7,13 @@
 /*
  * Converts the record's cells (cells[i] = data + off[i], len[i] bytes, each
  * NUL-terminated and writable) into *ep, whose strings point into `data`.
- * Fails with EPCAL_EDATA placed at the offending cell.
+ * Fails with EPCAL_EDATA placed at the offending cell. `text_ok`: the
+ * record's bytes are known to be valid UTF-8 without NUL, so its cells
+ * (pieces of it) need no check of their own.
  */
 epcal_status epcal__row_convert(epcal_reader *r, const epcal__header *h,
                                 char *data, const size_t *off,
-                                const size_t *len, size_t n,
+                                const size_t *len, size_t n, bool text_ok,
                                 const char *date_format, epcal_episode *ep,
                                 epcal_error *err);
 
