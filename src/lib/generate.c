@@ -173,8 +173,9 @@ static bool regular_file(const char *path) {
 static epcal_status run_input(const epcal_generate_options *opts,
                               const char *path, epcal__seen *seen,
                               const epcal__finales *finales,
-                              epcal__emit_fn emit, void *emit_ctx,
-                              epcal_generate_stats *stats, epcal_error *err) {
+                              epcal__emit_fn emit, epcal__prefetch_fn prefetch,
+                              void *emit_ctx, epcal_generate_stats *stats,
+                              epcal_error *err) {
   epcal_reader *rd;
   epcal_status st = epcal_reader_open(&rd, path, &opts->read, err);
   if (st != EPCAL_OK) {
@@ -186,7 +187,7 @@ static epcal_status run_input(const epcal_generate_options *opts,
   }
   epcal__readahead *ra;
   st = epcal__readahead_start(&ra, rd, regular_file(path), opts->skip_invalid,
-                              opts->threads, err);
+                              prefetch != NULL, opts->threads, err);
   if (st != EPCAL_OK) {
     epcal_reader_free(rd);
     return st;
@@ -213,9 +214,15 @@ static epcal_status run_input(const epcal_generate_options *opts,
       st = row->status;
       row_err = *row->err;
     } else {
-      /* The index is far larger than the caches: start fetching the slot
-       * of a row a little ahead while this one is rendered. */
-      epcal__seen_prefetch(seen, epcal__readahead_identity_ahead(ra, 4));
+      /* The indexes are far larger than the caches: start fetching the
+       * slots of a row a little ahead while this one is rendered. */
+      const epcal__row *ahead = epcal__readahead_peek(ra, 4);
+      if (ahead != NULL) {
+        epcal__seen_prefetch(seen, ahead->identity);
+        if (prefetch != NULL && ahead->uid_key != 0) {
+          prefetch(emit_ctx, ahead->uid_key);
+        }
+      }
       st = take_row(opts, seen, finales, emit, emit_ctx, row, stats,
                     &row_err);
     }
@@ -244,7 +251,8 @@ static epcal_status run_input(const epcal_generate_options *opts,
 }
 
 epcal_status epcal__pipeline_run(const epcal_generate_options *opts,
-                                 epcal__emit_fn emit, void *emit_ctx,
+                                 epcal__emit_fn emit,
+                                 epcal__prefetch_fn prefetch, void *emit_ctx,
                                  epcal_generate_stats *stats,
                                  epcal_error *err) {
   static const char *const stdin_only[] = {"-"};
@@ -265,7 +273,8 @@ epcal_status epcal__pipeline_run(const epcal_generate_options *opts,
     st = epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
   }
   for (size_t i = 0; i < n_inputs && st == EPCAL_OK; i++) {
-    st = run_input(opts, inputs[i], seen, finales, emit, emit_ctx, stats, err);
+    st = run_input(opts, inputs[i], seen, finales, emit, prefetch, emit_ctx,
+                   stats, err);
   }
   epcal__seen_free(seen);
   epcal__finales_free(finales);
@@ -303,6 +312,10 @@ static epcal_status emit_to_renderer(void *ctx, const epcal_episode *ep,
   return epcal__renderer_add_read(ctx, ep, err);
 }
 
+static void prefetch_previous(void *ctx, uint64_t uid_key) {
+  epcal__renderer_prefetch(ctx, uid_key);
+}
+
 epcal_status epcal_generate(const epcal_generate_options *opts,
                             epcal_write_fn write, void *ctx,
                             epcal_generate_stats *stats, epcal_error *err) {
@@ -329,7 +342,9 @@ epcal_status epcal_generate(const epcal_generate_options *opts,
   }
   st = epcal_renderer_begin(ren, err);
   if (st == EPCAL_OK) {
-    st = epcal__pipeline_run(opts, emit_to_renderer, ren, stats, err);
+    st = epcal__pipeline_run(opts, emit_to_renderer,
+                             ro.previous != NULL ? prefetch_previous : NULL,
+                             ren, stats, err);
   }
   if (st == EPCAL_OK) {
     st = epcal_renderer_end(ren, err);

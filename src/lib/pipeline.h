@@ -9,11 +9,16 @@
 typedef epcal_status (*epcal__emit_fn)(void *ctx, const epcal_episode *ep,
                                        epcal_error *err);
 
+/* Told the hash of a derived UID a few rows before its episode is
+ * emitted, so the emitter can start loading what it will look up. */
+typedef void (*epcal__prefetch_fn)(void *ctx, uint64_t uid_key);
+
 /* Runs the inputs of `opts` through read and select, calling emit for each
- * selected episode. Adds to *stats (rows, unscheduled, filtered, skipped,
- * duplicates). */
+ * selected episode (and prefetch, when not NULL, ahead of it). Adds to
+ * *stats (rows, unscheduled, filtered, skipped, duplicates). */
 epcal_status epcal__pipeline_run(const epcal_generate_options *opts,
-                                 epcal__emit_fn emit, void *emit_ctx,
+                                 epcal__emit_fn emit,
+                                 epcal__prefetch_fn prefetch, void *emit_ctx,
                                  epcal_generate_stats *stats,
                                  epcal_error *err);
 

@@ -60,6 +60,12 @@ uint64_t epcal__hash64(const char *s, size_t n) {
   return h != 0 ? h : 1; /* 0 marks an empty slot */
 }
 
+void epcal__previous_prefetch(const epcal_previous *p, uint64_t uid_hash) {
+  if (p != NULL) {
+    epcal__keytab_prefetch(p->index, salted(uid_hash, p->salt));
+  }
+}
+
 epcal__prev_event *epcal__previous_find(epcal_previous *p, uint64_t uid) {
   return p != NULL ? epcal__keytab_find(p->index, salted(uid, p->salt))
                    : NULL;

@@ -26,6 +26,9 @@ typedef struct epcal__prev_event {
  * tells "same bytes" from "changed bytes" and spreads keys in tables. */
 uint64_t epcal__hash64(const char *s, size_t n);
 
+/* Starts loading the slot of `uid_hash` (p may be NULL). */
+void epcal__previous_prefetch(const epcal_previous *p, uint64_t uid_hash);
+
 /* The entry for `uid_hash`, or NULL. */
 epcal__prev_event *epcal__previous_find(epcal_previous *p, uint64_t uid_hash);
 

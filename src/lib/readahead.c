@@ -4,7 +4,10 @@
 #include "readahead.h"
 
 #include "error.h"
+#include "previous.h"
 #include "seen.h"
+#include "uid.h"
+#include "utf8.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -46,6 +49,8 @@ typedef struct batch {
 struct epcal__readahead {
   epcal_reader *rd;
   bool skip_invalid;
+  bool uid_keys;
+  epcal__uid_memo uid_memo; /* reading thread: for uid_key */
   bool done; /* reading thread: END or a stopping error is in a batch */
 
   batch *ring[RING];
@@ -115,6 +120,12 @@ static void read_row(epcal__readahead *ra, batch *b) {
     r->kind = EPCAL__ROW_EPISODE;
     r->ep = *ep;
     r->identity = epcal__seen_identity(ep);
+    r->uid_key = 0;
+    if (ra->uid_keys && (ep->uid == NULL || !epcal__has_visible(ep->uid))) {
+      char uid[512];
+      size_t n = epcal__uid_derive(&ra->uid_memo, ep, uid, sizeof uid);
+      r->uid_key = n < sizeof uid ? epcal__hash64(uid, n) : 0;
+    }
     if (!keep_text(b, h, ep)) {
       st = epcal__fail(e, EPCAL_ENOMEM, ep->file, ep->line, 0,
                        "out of memory");
@@ -209,7 +220,7 @@ static bool start_thread(epcal__readahead *ra) {
 
 epcal_status epcal__readahead_start(epcal__readahead **out, epcal_reader *rd,
                                     bool regular_file, bool skip_invalid,
-                                    unsigned threads,
+                                    bool uid_keys, unsigned threads,
                                     epcal_error *err) {
   epcal__readahead *ra = calloc(1, sizeof *ra);
   if (ra == NULL) {
@@ -217,6 +228,7 @@ epcal_status epcal__readahead_start(epcal__readahead **out, epcal_reader *rd,
   }
   ra->rd = rd;
   ra->skip_invalid = skip_invalid;
+  ra->uid_keys = uid_keys;
   bool ahead = threads != 1 && regular_file && several_cpus();
   /* Without the thread one batch is filled and drained in turn. */
   size_t n = ahead ? RING : 1;
@@ -289,14 +301,14 @@ const epcal__row *epcal__readahead_next(epcal__readahead *ra) {
   return r;
 }
 
-uint64_t epcal__readahead_identity_ahead(const epcal__readahead *ra,
-                                         size_t ahead) {
+const epcal__row *epcal__readahead_peek(const epcal__readahead *ra,
+                                        size_t ahead) {
   const batch *b = ra->cur;
   if (b == NULL || ra->pos + ahead > b->n) {
-    return 0;
+    return NULL;
   }
   const epcal__row *r = &b->rows[ra->pos + ahead - 1].row;
-  return r->kind == EPCAL__ROW_EPISODE ? r->identity : 0;
+  return r->kind == EPCAL__ROW_EPISODE ? r : NULL;
 }
 
 bool epcal__readahead_threaded(const epcal__readahead *ra) {

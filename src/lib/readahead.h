@@ -32,6 +32,8 @@ typedef struct epcal__row {
   epcal__row_kind kind;
   epcal_episode ep;         /* EPISODE */
   uint64_t identity;        /* EPISODE: epcal__seen_identity(&ep) */
+  uint64_t uid_key;         /* EPISODE, when asked for: epcal__hash64 of a
+                               derived UID; 0 for a uid column's */
   epcal_status status;      /* ERROR: its code, never EPCAL_OK */
   const epcal_error *err;   /* ERROR: what and where */
   bool skippable;           /* ERROR: a data error in a row, not the header */
@@ -41,7 +43,8 @@ typedef struct epcal__row {
 
 /*
  * Starts reading `rd`, which the reading thread uses until
- * epcal__readahead_free(): do not touch it meanwhile. Reading stops after END, after an error that is not skippable,
+ * epcal__readahead_free(): do not touch it meanwhile. With `uid_keys` each
+ * row also gets the hash of its UID (change tracking looks it up). Reading stops after END, after an error that is not skippable,
  * and after a skippable one unless `skip_invalid`. `threads`: 1 reads on
  * the calling thread; 0 (auto) or more read ahead on a second thread when
  * `rd` reads a regular file (a pipe could block it where no one can stop it)
@@ -49,7 +52,8 @@ typedef struct epcal__row {
  * EPCAL_ENOMEM.
  */
 epcal_status epcal__readahead_start(epcal__readahead **out, epcal_reader *rd,
-                                    bool regular_file, bool skip_invalid, unsigned threads,
+                                    bool regular_file, bool skip_invalid,
+                                    bool uid_keys, unsigned threads,
                                     epcal_error *err);
 
 /*
@@ -58,10 +62,11 @@ epcal_status epcal__readahead_start(epcal__readahead **out, epcal_reader *rd,
  */
 const epcal__row *epcal__readahead_next(epcal__readahead *ra);
 
-/* The identity of the episode `ahead` rows after the one last returned,
- * when it is already at hand (for epcal__seen_prefetch()), or 0. */
-uint64_t epcal__readahead_identity_ahead(const epcal__readahead *ra,
-                                         size_t ahead);
+/* The row `ahead` rows after the one last returned, when it is already at
+ * hand and an episode, else NULL: only its identity and uid_key may be
+ * read (for prefetching the slots they will need). */
+const epcal__row *epcal__readahead_peek(const epcal__readahead *ra,
+                                        size_t ahead);
 
 /* Whether a second thread reads ahead (for tests and benchmarks). */
 bool epcal__readahead_threaded(const epcal__readahead *ra);

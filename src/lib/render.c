@@ -375,6 +375,10 @@ epcal_status epcal_renderer_retarget(epcal_renderer *r, epcal_write_fn write,
   return EPCAL_OK;
 }
 
+void epcal__renderer_prefetch(const epcal_renderer *r, uint64_t uid_hash) {
+  epcal__previous_prefetch(r->previous, uid_hash);
+}
+
 void epcal__renderer_swap_zones(epcal_renderer *r, epcal__zoneset *z) {
   epcal__render_ext_swap_zones(r->ext, z);
 }

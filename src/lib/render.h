@@ -15,6 +15,10 @@ epcal_status epcal__renderer_add_read(epcal_renderer *r,
                                       const epcal_episode *ep,
                                       epcal_error *err);
 
+/* Starts loading the previous feed's entry for a UID hash (a no-op without
+ * a previous feed). */
+void epcal__renderer_prefetch(const epcal_renderer *r, uint64_t uid_hash);
+
 /*
  * Swaps the renderer's time zones used so far with *z. Split output keeps
  * one set per feed and swaps it in when the renderer is retargeted to

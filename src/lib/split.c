@@ -445,7 +445,7 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
           ? epcal_renderer_new(&s.ren, &ro, NULL, NULL, err)
           : epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
   if (st == EPCAL_OK) {
-    st = epcal__pipeline_run(opts, emit, &s, stats, err);
+    st = epcal__pipeline_run(opts, emit, NULL, &s, stats, err);
   }
   /* Close every calendar, then publish them all. */
   for (size_t i = 0; i < s.n && st == EPCAL_OK; i++) {

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "epcal/epcal.h"
+#include "previous.h"
 #include "readahead.h"
 #include "seen.h"
 
@@ -326,8 +327,9 @@ static void thread_starts_and_stops_midway(void **state) {
     memset(&ro, 0, sizeof ro);
     assert_int_equal(epcal_reader_open(&rd, path, &ro, NULL), EPCAL_OK);
     epcal__readahead *ra;
-    assert_int_equal(epcal__readahead_start(&ra, rd, true, true, threads, NULL),
-                     EPCAL_OK);
+    assert_int_equal(
+        epcal__readahead_start(&ra, rd, true, true, true, threads, NULL),
+        EPCAL_OK);
     if (threads == 1) {
       assert_false(epcal__readahead_threaded(ra));
     } else if (!epcal__readahead_threaded(ra)) {
@@ -342,6 +344,10 @@ static void thread_starts_and_stops_midway(void **state) {
       if (row->kind == EPCAL__ROW_EPISODE) {
         assert_non_null(row->ep.show);
         assert_int_equal(strncmp(row->ep.show, "Show ", 5), 0);
+        /* The UID's hash, as the renderer will compute it. */
+        char uid[512];
+        size_t n = epcal_episode_uid(&row->ep, uid, sizeof uid);
+        assert_int_equal(row->uid_key, epcal__hash64(uid, n));
       }
     }
     epcal__readahead_free(ra);
