@@ -563,15 +563,17 @@ int epcal_serve_main(int argc, char **argv) {
   /* Stop accepting, then give the requests being answered up to ten
    * seconds; idle keep-alive connections do not hold the exit up. */
   int lfd = MHD_quiesce_daemon(d);
-  if (lfd >= 0) {
-    close(lfd);
-  }
   struct timespec tick = {0, 10 * 1000 * 1000};
   for (int i = 0; i < 1000 && atomic_load(&s->in_flight) > 0; i++) {
     nanosleep(&tick, NULL);
   }
   MHD_stop_daemon(d);
   d = NULL;
+  /* Closed only now: the daemon's thread takes the socket out of its epoll
+   * set after quiesce returns (ThreadSanitizer saw the race). */
+  if (lfd >= 0) {
+    close(lfd);
+  }
   fprintf(stderr, "epcal: stopped\n");
   code = 0;
 
