@@ -207,6 +207,7 @@ static epcal_status run_input(const epcal_generate_options *opts,
     rows = row->rows;
     bytes = row->bytes;
     if (row->kind == EPCAL__ROW_END) {
+      st = EPCAL_OK; /* even when the last row was skipped */
       break;
     }
     epcal_error row_err;

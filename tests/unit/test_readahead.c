@@ -127,6 +127,10 @@ static void write_input(bool invalid_rows, bool with_conflict,
     appendf(&csv, "\"Show \"\"0\"\"\",1,1,Other title,2024-03-01,,,\n");
     appendf(&csv, "\"Show \"\"1\"\"\",60,1,After the conflict,2024-03-01,,,\n");
   }
+  /* The last row is invalid: skipped, it must not make the run fail. */
+  if (invalid_rows) {
+    appendf(&csv, "Show 1,70,1,Last,2024-13-01,,,\n");
+  }
   strcpy(path, "/tmp/epcal-readahead-XXXXXX");
   int fd = mkstemp(path);
   assert_true(fd >= 0);
@@ -231,9 +235,10 @@ static void same_run_either_way(bool invalid_rows, bool with_conflict,
     assert_true(repeats > 40);
     assert_int_equal(one.stats.duplicates, repeats);
     assert_int_equal(one.stats.unscheduled, unscheduled);
-    /* 24 bad dates, 21 timed rows without a zone, the conflict. */
-    assert_int_equal(one.stats.skipped, 24 + 21 + (with_conflict ? 1 : 0));
-    assert_int_equal(one.stats.rows, ROWS + (with_conflict ? 2 : 0));
+    /* 24 bad dates, 21 timed rows without a zone, the conflict, the
+     * last row. */
+    assert_int_equal(one.stats.skipped, 24 + 21 + (with_conflict ? 1 : 0) + 1);
+    assert_int_equal(one.stats.rows, ROWS + (with_conflict ? 2 : 0) + 1);
     assert_non_null(strstr(one.feed.data, "DESCRIPTION:word\\, \"x\" word"));
     assert_non_null(strstr(one.feed.data, "BEGIN:VTIMEZONE"));
     assert_non_null(strstr(one.log.data, "repeats"));
