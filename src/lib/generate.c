@@ -264,10 +264,13 @@ epcal_status epcal__pipeline_run(const epcal_generate_options *opts,
   if (opts->finales_only) {
     st = epcal__finales_scan(&finales, inputs, n_inputs, &opts->read, err);
   }
-  /* The compact repeat index needs inputs it can read again. */
+  /* The compact repeat index needs inputs it can read again from the
+   * start: files by name. Standard input cannot be, even when it is a
+   * regular file (opening "-" again reads on from where it is). */
   bool rereadable = true;
   for (size_t i = 0; i < n_inputs; i++) {
-    rereadable = rereadable && regular_file(inputs[i]);
+    rereadable = rereadable && strcmp(inputs[i], "-") != 0 &&
+                 regular_file(inputs[i]);
   }
   epcal__seen *seen = epcal__seen_new(rereadable);
   if (seen == NULL && st == EPCAL_OK) {

@@ -293,6 +293,30 @@ def test_standard_output_to_pipe_file_and_append(d):
     assert read(f"{d}/log.ics") == b"before\n" + piped
 
 
+def test_repeats_caught_whatever_the_input_is(d):
+    """The repeat check has a compact index for files (read again to
+    confirm a repeat) and an exact one for what cannot be read again:
+    a pipe, and standard input even when it is a regular file. Every way,
+    the repeat is dropped with the same warning and the conflict is an
+    error naming both lines."""
+    csv = f"{d}/in.csv"
+    write(csv, HEADER + "A,1,1,2024-01-01,one,\nA,1,2,2024-01-08,two,\n"
+          "A,1,1,2024-01-01,one,\nA,1,2,2024-01-09,other,\n")
+    want = [b'4:1: warning: S01E01 of "A" repeats ', b':2; dropped',
+            b'5:1: warning: skipped row: S01E02 of "A" is also at ']
+    ways = {
+        "file": dict(args=[csv]),
+        "stdin from a file": dict(args=["-"], stdin=open(csv, "rb")),
+        "stdin from a pipe": dict(args=["-"], input=read(csv)),
+    }
+    for name, way in ways.items():
+        p = run("generate", "--skip-invalid", *way["args"], check_code=4,
+                **{k: v for k, v in way.items() if k != "args"})
+        for w in want:
+            assert w in p.stderr, (name, p.stderr)
+        assert p.stdout.count(b"BEGIN:VEVENT") == 2, name
+
+
 def test_split_feeds_and_index(d):
     csv, out = f"{d}/in.csv", f"{d}/site"
     write(csv, HEADER + rows(3, season=1) + rows(2, season=2) +
