@@ -296,6 +296,24 @@ epcal_status epcal__reader_fail_at(epcal_reader *r, epcal_error *err,
 
 /* ------------------------------------------------------------------ input */
 
+/* The line and column (in characters) just past the input read so far:
+ * what was fed to the parser, then what waits in r->in. */
+static void input_end_place(const epcal_reader *r, unsigned long *line,
+                            unsigned long *column) {
+  *line = r->line;
+  unsigned long col = r->col;
+  for (size_t i = r->in_pos; i < r->in_len; i++) {
+    char c = r->in[i];
+    if (c == '\n' || (c == '\r' && (i + 1 >= r->in_len || r->in[i + 1] != '\n'))) {
+      (*line)++;
+      col = 0;
+    } else if (c != '\r' && ((unsigned char)c & 0xC0) != 0x80) {
+      col++;
+    }
+  }
+  *column = col + 1;
+}
+
 static epcal_status fill(epcal_reader *r, epcal_error *err) {
   if (r->in_pos > 0) {
     memmove(r->in, r->in + r->in_pos, r->in_len - r->in_pos);
@@ -313,8 +331,10 @@ static epcal_status fill(epcal_reader *r, epcal_error *err) {
   }
   long n = r->read(r->ctx, r->in + r->in_len, r->in_cap - r->in_len);
   if (n < 0 && errno == EILSEQ && r->encoding != NULL) {
-    /* The line is where conversion stopped; the column is unknown. */
-    return epcal__fail(err, EPCAL_EDATA, r->name, r->line, 0,
+    /* The bad bytes come right after what was read: place them there. */
+    unsigned long line, column;
+    input_end_place(r, &line, &column);
+    return epcal__fail(err, EPCAL_EDATA, r->name, line, column,
                        "bytes that are not valid %s (wrong --encoding?)",
                        r->encoding);
   }
@@ -541,6 +561,30 @@ static epcal_status fail_syntax(epcal_reader *r, size_t raw_off,
   return EPCAL_EDATA;
 }
 
+/*
+ * Bytes that are not text in the --encoding (recode dropped one of them):
+ * the record they are in is reported and dropped, and reading goes on with
+ * the next line. While a line is being dropped already, more of them in it
+ * say nothing new.
+ */
+static epcal_status drop_unconvertible(epcal_reader *r, epcal_error *err) {
+  if (r->skip_line) {
+    return EPCAL_OK;
+  }
+  epcal_error local;
+  if (err != NULL) {
+    local = *err;
+  }
+  epcal_status st = resync_after(r, r->line, err);
+  if (st != EPCAL_OK) {
+    return st;
+  }
+  if (err != NULL) {
+    *err = local;
+  }
+  return EPCAL_EDATA;
+}
+
 /* Drops available input up to and including the next line end. */
 static void skip_rest_of_line(epcal_reader *r) {
   const char *p = r->in + r->in_pos;
@@ -571,6 +615,9 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
     if (r->in_pos == r->in_len) {
       if (!r->eof) {
         epcal_status st = fill(r, err);
+        if (st == EPCAL_EDATA) {
+          st = drop_unconvertible(r, err);
+        }
         if (st != EPCAL_OK) {
           return st;
         }

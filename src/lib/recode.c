@@ -50,11 +50,16 @@ long epcal__recode_read(void *ctx, char *buf, size_t cap) {
     r->in_len = src_left;
     size_t produced = cap - dst_left;
     if (rc == (size_t)-1 && e == EILSEQ && produced == 0) {
+      /* Drop the byte that cannot be converted, so that reading can go on
+       * (the reader drops the rest of its line). */
+      memmove(r->in, r->in + 1, r->in_len - 1);
+      r->in_len--;
       errno = EILSEQ;
       return -1;
     }
     if (rc == (size_t)-1 && e == EINVAL && r->eof && produced == 0) {
-      errno = EILSEQ; /* a truncated sequence at the very end */
+      r->in_len = 0; /* a truncated sequence at the very end */
+      errno = EILSEQ;
       return -1;
     }
     if (produced > 0 || (r->eof && r->in_len == 0)) {

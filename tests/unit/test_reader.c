@@ -257,6 +257,38 @@ static void huge_field_is_refused(void **state) {
   free(csv);
 }
 
+/* Bytes that are not text in the --encoding: each record holding some is
+ * reported once, where the first bad byte is, and dropped; reading goes on
+ * with the next line, whatever the chunk sizes. */
+static void bytes_not_in_the_encoding_are_skipped(void **state) {
+  (void)state;
+  epcal_read_options o;
+  memset(&o, 0, sizeof o);
+  o.encoding = "WINDOWS-1252";
+  const char *csv = "show,season,episode,air_date,title\n"
+                    "A,1,1,2022-01-01,caf\xe9\n"
+                    "A,1,2,2022-01-08,x\x81y\x8dz\n"
+                    "A,1,3,2022-01-15,\"multi\nline \x81 here\"\n"
+                    "A,1,4,2022-01-22,ok\n"
+                    "A,1,5,2022-01-29,last\x81";
+  const char *bad = "bytes that are not valid WINDOWS-1252 (wrong --encoding?)";
+  char want[1024];
+  snprintf(want, sizeof want,
+           "2|A|1|1|2022-01-01|caf\xc3\xa9|(null)\n"
+           "E 3:19 %s\n"
+           "E 5:6 %s\n"
+           "6|A|1|4|2022-01-22|ok|(null)\n"
+           "E 7:22 %s\n",
+           bad, bad, bad);
+  for (size_t chunk = 1; chunk <= 41; chunk++) {
+    char *got = read_all(csv, chunk == 41 ? 65536 : chunk, &o);
+    if (strcmp(got, want) != 0) {
+      fail_msg("chunk %zu:\n--- want\n%s--- got\n%s", chunk, want, got);
+    }
+    free(got);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(seed_forms),
@@ -273,6 +305,7 @@ int main(void) {
       cmocka_unit_test(quoted_break_in_header),
       cmocka_unit_test(nul_bytes_are_refused),
       cmocka_unit_test(huge_field_is_refused),
+      cmocka_unit_test(bytes_not_in_the_encoding_are_skipped),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
