@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Batches in the ring: one being filled, one being drained, two to absorb
  * the uneven cost of rows. */
@@ -183,11 +184,15 @@ static void *reading_thread(void *arg) {
 /* Whether this process may run on more than one CPU now (taskset and
  * cgroup CPU sets narrow it). */
 static bool several_cpus(void) {
+#if defined(__linux__)
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof set, &set) == 0) {
     return CPU_COUNT(&set) > 1;
   }
   return false;
+#else
+  return sysconf(_SC_NPROCESSORS_ONLN) > 1;
+#endif
 }
 
 /* Starts the reading thread with every signal blocked, so that signals
