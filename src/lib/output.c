@@ -41,7 +41,14 @@ struct epcal_output {
    * not written. A window of the target is read at a time. */
   int old_fd; /* or NOT_COMPARING, SUSPENDED, LOST */
   bool had_target; /* a target existed when opened: compared as we went */
-  struct stat old_st; /* the target when opened */
+  /* The target when opened: which file, and as it was then (a split keeps
+   * one output per feed, so not a whole struct stat). */
+  struct {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+  } old_st;
   uint64_t matched;
   char *window;
   size_t window_cap;  /* WINDOW, or less for a small target */
@@ -85,7 +92,7 @@ static bool matches_target(epcal_output *o, const char *buf, size_t len) {
     if (at < o->window_at || at >= o->window_at + o->window_len) {
       if (o->window == NULL) {
         /* Split output compares dozens of small feeds at once. */
-        uint64_t size = (uint64_t)o->old_st.st_size;
+        uint64_t size = (uint64_t)o->old_st.size;
         o->window_cap = size > 0 && size < WINDOW ? (size_t)size : WINDOW;
         if ((o->window = malloc(o->window_cap)) == NULL) {
           return false;
@@ -215,24 +222,27 @@ static void start_matching(epcal_output *o) {
   }
   if (o->old_fd >= 0) {
     o->had_target = true;
-    o->old_st = st;
+    o->old_st.dev = st.st_dev;
+    o->old_st.ino = st.st_ino;
+    o->old_st.size = st.st_size;
+    o->old_st.mtime = st.st_mtim;
   }
 }
 
 /* Whether st is the file the target was when opened, as it was then (an
  * inode number alone may be reused by a new file). */
 static bool same_file(const epcal_output *o, const struct stat *st) {
-  return st->st_dev == o->old_st.st_dev && st->st_ino == o->old_st.st_ino &&
-         st->st_size == o->old_st.st_size &&
-         st->st_mtim.tv_sec == o->old_st.st_mtim.tv_sec &&
-         st->st_mtim.tv_nsec == o->old_st.st_mtim.tv_nsec;
+  return st->st_dev == o->old_st.dev && st->st_ino == o->old_st.ino &&
+         st->st_size == o->old_st.size &&
+         st->st_mtim.tv_sec == o->old_st.mtime.tv_sec &&
+         st->st_mtim.tv_nsec == o->old_st.mtime.tv_nsec;
 }
 
 /* Whether the target is still the file being compared with, `matched`
  * bytes long: then the new feed is the same bytes. */
 static bool target_unchanged(const epcal_output *o) {
   struct stat now;
-  return o->old_fd >= 0 && (uint64_t)o->old_st.st_size == o->matched &&
+  return o->old_fd >= 0 && (uint64_t)o->old_st.size == o->matched &&
          stat(o->target, &now) == 0 && same_file(o, &now);
 }
 

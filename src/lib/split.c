@@ -37,7 +37,6 @@ typedef struct group {
   char *show;
   long season; /* -1 when split by show */
   char *rel;   /* path below the directory */
-  char *name;  /* calendar name */
   epcal_output *out;
   epcal_previous *prev; /* a view of split.previous, or NULL */
   /* The time zones its events use, while it is not the renderer's current
@@ -87,8 +86,18 @@ static void group_free(group *g) {
   epcal__zoneset_free(&g->zones);
   free(g->show);
   free(g->rel);
-  free(g->name);
   free(g);
+}
+
+/* The feed's calendar name, "Show, Season 2" (or the show's, split by
+ * show): made when needed rather than kept for every feed. */
+#define NAME_MAX_BYTES 1024
+static void group_name(const group *g, char name[NAME_MAX_BYTES]) {
+  if (g->season >= 0) {
+    snprintf(name, NAME_MAX_BYTES, "%s, Season %ld", g->show, g->season);
+  } else {
+    snprintf(name, NAME_MAX_BYTES, "%s", g->show);
+  }
 }
 
 static uint64_t group_key(const char *show, long season) {
@@ -252,14 +261,12 @@ static epcal_status group_new(split *s, const epcal_episode *ep, long season,
   g->season = season;
   g->key = group_key(ep->show, season);
   g->show = strdup(ep->show);
-  char slug[41], rel[128], name[1024];
+  char slug[41], rel[128];
   epcal_slug(ep->show, slug, sizeof slug);
   if (season >= 0) {
     snprintf(rel, sizeof rel, "%s/season-%02ld.ics", slug, season);
-    snprintf(name, sizeof name, "%s, Season %ld", ep->show, season);
   } else {
     snprintf(rel, sizeof rel, "%s.ics", slug);
-    snprintf(name, sizeof name, "%s", ep->show);
   }
   if (path_taken(s, rel)) {
     /* Another show has the same slug: tell them apart by the name's hash,
@@ -272,9 +279,8 @@ static epcal_status group_new(split *s, const epcal_episode *ep, long season,
     }
   }
   g->rel = strdup(rel);
-  g->name = strdup(name);
   char *path = g->rel != NULL ? join(s->so->dir, g->rel) : NULL;
-  if (g->show == NULL || g->rel == NULL || g->name == NULL || path == NULL) {
+  if (g->show == NULL || g->rel == NULL || path == NULL) {
     free(path);
     group_free(g);
     return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
@@ -325,7 +331,7 @@ static epcal_status group_for(split *s, const epcal_episode *ep, group **out,
     s->groups = groups;
     s->cap = cap;
   }
-  group *g;
+  group *g = NULL;
   epcal_status st = group_new(s, ep, season, &g, err);
   if (st != EPCAL_OK) {
     return st;
@@ -355,7 +361,9 @@ static epcal_status switch_to(split *s, group *g, epcal_error *err) {
   epcal__renderer_swap_zones(s->ren, &g->zones);
   s->target.s = s;
   s->target.g = g;
-  st = epcal_renderer_retarget(s->ren, group_write, &s->target, g->name,
+  char name[NAME_MAX_BYTES];
+  group_name(g, name);
+  st = epcal_renderer_retarget(s->ren, group_write, &s->target, name,
                                g->prev, err);
   if (st != EPCAL_OK) {
     return st;
@@ -629,7 +637,9 @@ static epcal_status write_index(const epcal_split_options *so,
     date_text(g->first, first);
     date_text(g->last, last);
     fprintf(j, "%s\n    {\"name\": ", i > 0 ? "," : "");
-    json_string(j, g->name);
+    char name[NAME_MAX_BYTES];
+    group_name(g, name);
+    json_string(j, name);
     fputs(", \"show\": ", j);
     json_string(j, g->show);
     if (g->season >= 0) {
@@ -641,7 +651,7 @@ static epcal_status write_index(const epcal_split_options *so,
             g->events, first, last);
 
     fputs("<tr><td>", h);
-    html_text(h, g->name);
+    html_text(h, name);
     fprintf(h, "</td><td>%lu</td><td>%s</td><td>%s</td><td>", g->events,
             first, last);
     fputs("<a class=\"webcal\" href=\"", h);
