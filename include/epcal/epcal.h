@@ -129,6 +129,12 @@ typedef struct epcal_read_options {
 } epcal_read_options;
 
 /**
+ * Parses a delimiter's name as people write it: "," ";" "|", or "tab"
+ * ("\\t" and a TAB character too). Returns 0 and sets *out, or -1.
+ */
+int epcal_delimiter_parse(const char *name, char *out);
+
+/**
  * Opens `path` ("-" or NULL for standard input) for reading episodes.
  * `opts` may be NULL for defaults; it is copied. On success *out owns the
  * reader (free it with epcal_reader_free()).

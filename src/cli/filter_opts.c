@@ -23,18 +23,6 @@ void epcal_cli_filters_free(epcal_cli_filters *f) {
   memset(f, 0, sizeof *f);
 }
 
-int epcal_cli_parse_delimiter(const char *s, char *out) {
-  if (strcmp(s, "tab") == 0 || strcmp(s, "\\t") == 0 || strcmp(s, "\t") == 0) {
-    *out = '\t';
-  } else if (strcmp(s, ",") == 0 || strcmp(s, ";") == 0 ||
-             strcmp(s, "|") == 0) {
-    *out = s[0];
-  } else {
-    return -1;
-  }
-  return 0;
-}
-
 int epcal_cli_filters_option(epcal_cli_filters *f, const char *command, int c,
                              const char *arg) {
   epcal_error err;
@@ -51,7 +39,7 @@ int epcal_cli_filters_option(epcal_cli_filters *f, const char *command, int c,
     f->n_seasons++;
     return 1;
   case EPCAL_CLI_OPT_DELIM:
-    if (epcal_cli_parse_delimiter(arg, &f->read.delimiter) != 0) {
+    if (epcal_delimiter_parse(arg, &f->read.delimiter) != 0) {
       epcal_cli_usage_error(
           command, "invalid --delimiter \"%s\" (use , ; | or tab)", arg);
       return -1;

@@ -79,7 +79,4 @@ void epcal_cli_filters_select(const epcal_cli_filters *f, int64_t now,
 /* Parses a whole number from 0 to 100000 (days, seconds). 0 or -1. */
 int epcal_cli_parse_count(const char *s, long *out);
 
-/* Parses a --delimiter value: ',' ';' '|' or "tab". Returns 0 or -1. */
-int epcal_cli_parse_delimiter(const char *s, char *out);
-
 #endif

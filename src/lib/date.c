@@ -331,18 +331,24 @@ void epcal__format_days(int64_t days, char out[8]) {
   epcal__format_date(epcal__date_from_days(days), out);
 }
 
-void epcal__format_datetime(int64_t t, char out[15]) {
+int64_t epcal__time_split(int64_t t, int *secs) {
   int64_t days = t / 86400;
-  int64_t secs = t % 86400;
-  if (secs < 0) {
-    secs += 86400;
+  int64_t s = t % 86400;
+  if (s < 0) {
+    s += 86400;
     days--;
   }
-  epcal__format_days(days, out);
+  *secs = (int)s;
+  return days;
+}
+
+void epcal__format_datetime(int64_t t, char out[15]) {
+  int secs;
+  epcal__format_days(epcal__time_split(t, &secs), out);
   out[8] = 'T';
-  put2(out + 9, (int)(secs / 3600));
-  put2(out + 11, (int)(secs / 60 % 60));
-  put2(out + 13, (int)(secs % 60));
+  put2(out + 9, secs / 3600);
+  put2(out + 11, secs / 60 % 60);
+  put2(out + 13, secs % 60);
 }
 
 int64_t epcal_now(void) {

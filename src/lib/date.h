@@ -26,6 +26,10 @@ int epcal__date_cmp(epcal_date a, epcal_date b);
  */
 bool epcal__date_is_unscheduled(const char *text);
 
+/* Splits seconds since the epoch into whole days and the seconds of the
+ * day (0..86399), rounding down for times before 1970. */
+int64_t epcal__time_split(int64_t t, int *secs);
+
 /* YYYYMMDD of a date (years 0..9999), or of days since the epoch (no NUL),
  * without snprintf: this is on the hot path. */
 void epcal__format_date(epcal_date d, char out[8]);

@@ -96,20 +96,15 @@ static int offset_at(const epcal__zone *z, int64_t utc) {
   if (epcal__zone_is_utc(z)) {
     return 0;
   }
-  int64_t days = utc / 86400;
-  int64_t secs = utc % 86400;
-  if (secs < 0) {
-    secs += 86400;
-    days--;
-  }
-  epcal_date d = epcal__date_from_days(days);
+  int secs;
+  epcal_date d = epcal__date_from_days(epcal__time_split(utc, &secs));
   struct icaltimetype tt = icaltime_null_time();
   tt.year = d.year;
   tt.month = d.month;
   tt.day = d.day;
-  tt.hour = (int)(secs / 3600);
-  tt.minute = (int)(secs / 60 % 60);
-  tt.second = (int)(secs % 60);
+  tt.hour = secs / 3600;
+  tt.minute = secs / 60 % 60;
+  tt.second = secs % 60;
   tt.zone = utc_tz();
   int dst = 0;
   pthread_mutex_lock(&ical_lock);
@@ -196,8 +191,8 @@ static struct icaltimetype year_start(int year, int days) {
 }
 
 static int year_of(int64_t utc) {
-  int64_t days = utc / 86400 - (utc % 86400 < 0 ? 1 : 0);
-  return epcal__date_from_days(days).year;
+  int secs;
+  return epcal__date_from_days(epcal__time_split(utc, &secs)).year;
 }
 
 /* Writes libical's serialisation line by line: continuation lines (a

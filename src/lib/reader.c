@@ -294,6 +294,19 @@ epcal_status epcal__reader_fail_at(epcal_reader *r, epcal_error *err,
   return epcal__fail(err, EPCAL_EDATA, r->name, line, column, "%s", msg);
 }
 
+int epcal_delimiter_parse(const char *name, char *out) {
+  if (strcmp(name, "tab") == 0 || strcmp(name, "\\t") == 0 ||
+      strcmp(name, "\t") == 0) {
+    *out = '\t';
+  } else if (strcmp(name, ",") == 0 || strcmp(name, ";") == 0 ||
+             strcmp(name, "|") == 0) {
+    *out = name[0];
+  } else {
+    return -1;
+  }
+  return 0;
+}
+
 /* ------------------------------------------------------------------ input */
 
 /* The line and column (in characters) just past the input read so far:

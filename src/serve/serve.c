@@ -110,18 +110,6 @@ static int parse_long(const char *s, long min, long max, long *out) {
   return 0;
 }
 
-static int parse_delimiter(const char *s, char *out) {
-  if (strcmp(s, "tab") == 0 || strcmp(s, "\\t") == 0 || strcmp(s, "\t") == 0) {
-    *out = '\t';
-  } else if (strcmp(s, ",") == 0 || strcmp(s, ";") == 0 ||
-             strcmp(s, "|") == 0) {
-    *out = s[0];
-  } else {
-    return -1;
-  }
-  return 0;
-}
-
 /* "127.0.0.1:8080", "[::1]:8080", "localhost:8080" -> a bound, listening
  * socket. Binding here rather than in libmicrohttpd lets port 0 work: the
  * kernel's choice is read back and printed. */
@@ -321,7 +309,7 @@ static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
       a->n_seasons++;
       break;
     case OPT_DELIM:
-      if (parse_delimiter(optarg, &a->src.read.delimiter) != 0) {
+      if (epcal_delimiter_parse(optarg, &a->src.read.delimiter) != 0) {
         usage_error("invalid --delimiter \"%s\" (use , ; | or tab)", optarg);
         return EXIT_USAGE;
       }

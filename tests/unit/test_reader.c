@@ -289,6 +289,23 @@ static void bytes_not_in_the_encoding_are_skipped(void **state) {
   }
 }
 
+static void delimiter_names(void **state) {
+  (void)state;
+  const char *names[] = {",", ";", "|", "tab", "\\t", "\t"};
+  const char want[] = {',', ';', '|', '\t', '\t', '\t'};
+  for (size_t i = 0; i < sizeof want; i++) {
+    char d = 0;
+    assert_int_equal(epcal_delimiter_parse(names[i], &d), 0);
+    assert_int_equal(d, want[i]);
+  }
+  const char *bad[] = {"", ":", ",,", "TAB", "space"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char d = 'x';
+    assert_int_equal(epcal_delimiter_parse(bad[i], &d), -1);
+    assert_int_equal(d, 'x');
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(seed_forms),
@@ -306,6 +323,7 @@ int main(void) {
       cmocka_unit_test(nul_bytes_are_refused),
       cmocka_unit_test(huge_field_is_refused),
       cmocka_unit_test(bytes_not_in_the_encoding_are_skipped),
+      cmocka_unit_test(delimiter_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
