@@ -65,7 +65,8 @@ static epcal_status go_exact(const epcal_generate_options *opts,
       if (rst == EPCAL_OK && (ep == NULL || (f == last && ep->line >= line))) {
         more = false;
       } else if (rst == EPCAL_OK) {
-        if (!epcal__seen_readd(seen, f, ep, epcal__seen_identity(ep))) {
+        if (!epcal__seen_readd(seen, f, ep,
+                                epcal__seen_key_of(ep).identity)) {
           st = epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
           more = false;
         }
@@ -93,13 +94,13 @@ static epcal_status check_repeat(const epcal_generate_options *opts,
   const char *file;
   unsigned long line;
   *drop = false;
-  epcal__seen_result r = epcal__seen_add(seen, ep, row->identity, &file, &line);
+  epcal__seen_result r = epcal__seen_add(seen, ep, row->key, &file, &line);
   if (r == EPCAL__SEEN_MAYBE) {
     epcal_status st = go_exact(opts, seen, ep->line, err);
     if (st != EPCAL_OK) {
       return st;
     }
-    r = epcal__seen_add(seen, ep, row->identity, &file, &line);
+    r = epcal__seen_add(seen, ep, row->key, &file, &line);
   }
   switch (r) {
   case EPCAL__SEEN_NEW:
@@ -219,7 +220,7 @@ static epcal_status run_input(const epcal_generate_options *opts,
        * slots of a row a little ahead while this one is rendered. */
       const epcal__row *ahead = epcal__readahead_peek(ra, 4);
       if (ahead != NULL) {
-        epcal__seen_prefetch(seen, ahead->identity);
+        epcal__seen_prefetch(seen, ahead->key);
         if (prefetch != NULL && ahead->uid_key != 0) {
           prefetch(emit_ctx, ahead->uid_key);
         }

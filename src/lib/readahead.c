@@ -120,7 +120,7 @@ static void read_row(epcal__readahead *ra, batch *b) {
   } else if (st == EPCAL_OK) {
     r->kind = EPCAL__ROW_EPISODE;
     r->ep = *ep;
-    r->identity = epcal__seen_identity(ep);
+    r->key = epcal__seen_key_of(ep);
     r->uid_key = 0;
     if (ra->uid_keys && (ep->uid == NULL || !epcal__has_visible(ep->uid))) {
       char uid[512];

@@ -18,6 +18,7 @@
 #define EPCAL_READAHEAD_H
 
 #include "epcal/epcal.h"
+#include "seen.h"
 
 typedef struct epcal__readahead epcal__readahead;
 
@@ -31,7 +32,7 @@ typedef enum epcal__row_kind {
 typedef struct epcal__row {
   epcal__row_kind kind;
   epcal_episode ep;         /* EPISODE */
-  uint64_t identity;        /* EPISODE: epcal__seen_identity(&ep) */
+  epcal__seen_key key;      /* EPISODE: epcal__seen_key_of(&ep) */
   uint64_t uid_key;         /* EPISODE, when asked for: epcal__hash64 of a
                                derived UID; 0 for a uid column's */
   epcal_status status;      /* ERROR: its code, never EPCAL_OK */

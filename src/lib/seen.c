@@ -27,9 +27,20 @@ typedef struct tag_shard {
   size_t count;
 } tag_shard;
 
+/* Compact mode, an episode with a season key: the season's episode
+ * numbers. Most episodes are these, so a run keeps about two bits an
+ * episode (a season of 12 in 16 bytes, plus the table's slack). */
+typedef struct season_set {
+  uint64_t key;     /* the season key, cut to the tag width: never 0 */
+  uint64_t numbers; /* bit n: episode n was read */
+} season_set;
+
 struct epcal__seen {
   bool exact;
-  tag_shard *tags;     /* compact mode: TAG_SHARDS shards */
+  tag_shard *tags;        /* compact mode: TAG_SHARDS shards */
+  epcal__keytab seasons;  /* compact mode: of season_set */
+  uint64_t last_season;   /* the season of the last row, whose set is */
+  uint64_t *last_numbers; /* here: rows come grouped by season */
   epcal__keytab index; /* exact mode: of entry */
   /* Files in order, with the global line each starts at. */
   char **names;
@@ -37,6 +48,17 @@ struct epcal__seen {
   size_t n_files;
   uint64_t next_base;
 };
+
+/* The table key of a season: all 64 bits of its hash, or for the test seam
+ * (tags narrower than 48 bits) that many, spread again over 64 bits by an
+ * odd multiplier (a bijection) for the table's shard and slot. Never 0. */
+static uint64_t season_tag(uint64_t season) {
+  unsigned bits = epcal__seen_tag_bits;
+  if (bits < 48) {
+    season = (season & ((UINT64_C(1) << bits) - 1)) * 0x9E3779B97F4A7C15ULL;
+  }
+  return season != 0 ? season : 1;
+}
 
 static uint64_t tag_of(uint64_t identity) {
   unsigned bits = epcal__seen_tag_bits;
@@ -110,7 +132,33 @@ static int tag_put(epcal__seen *s, uint64_t identity) {
   }
 }
 
+/* Adds episode `number` of the season `season`: 1 when new, 0 when
+ * present, -1 out of memory. */
+static int season_put(epcal__seen *s, uint64_t season, long number) {
+  uint64_t key = season_tag(season);
+  if (key != s->last_season || s->last_numbers == NULL) {
+    bool added;
+    season_set *set = epcal__keytab_put(&s->seasons, key, &added);
+    if (set == NULL) {
+      return -1;
+    }
+    /* A put may move the records: the pointer is taken after it. */
+    s->last_season = key;
+    s->last_numbers = &set->numbers;
+  }
+  uint64_t bit = UINT64_C(1) << number;
+  if ((*s->last_numbers & bit) != 0) {
+    return 0;
+  }
+  *s->last_numbers |= bit;
+  return 1;
+}
+
 static void tags_free(epcal__seen *s) {
+  epcal__keytab_free(&s->seasons);
+  epcal__keytab_init(&s->seasons, sizeof(season_set));
+  s->last_season = 0;
+  s->last_numbers = NULL;
   if (s->tags != NULL) {
     for (int i = 0; i < TAG_SHARDS; i++) {
       free(s->tags[i].slots);
@@ -126,6 +174,7 @@ epcal__seen *epcal__seen_new(bool compact) {
     return NULL;
   }
   epcal__keytab_init(&s->index, sizeof(entry));
+  epcal__keytab_init(&s->seasons, sizeof(season_set));
   s->exact = !compact;
   if (compact) {
     s->tags = calloc(TAG_SHARDS, sizeof *s->tags);
@@ -190,15 +239,23 @@ static uint64_t mix(uint64_t h, const char *s) {
   return (h * 0x100000001B3ULL) ^ epcal__hash64(s != NULL ? s : "\x01", n + 1);
 }
 
-uint64_t epcal__seen_identity(const epcal_episode *ep) {
+epcal__seen_key epcal__seen_key_of(const epcal_episode *ep) {
+  epcal__seen_key k = {0, 0};
   if (ep->uid != NULL) {
-    return mix(0x55, ep->uid);
+    k.identity = mix(0x55, ep->uid);
+    k.identity += k.identity == 0;
+    return k;
   }
   uint64_t h = mix(0xAA, ep->show);
   h = (h ^ (uint64_t)ep->season) * 0x9E3779B97F4A7C15ULL;
+  if (ep->number >= 0 && ep->number < 64) {
+    k.season = h ^ h >> 29;
+    k.season += k.season == 0;
+  }
   h = (h ^ (uint64_t)ep->number) * 0xD6E8FEB86659FD93ULL;
   h ^= h >> 31;
-  return h != 0 ? h : 1;
+  k.identity = h != 0 ? h : 1;
+  return k;
 }
 
 static uint32_t content(const epcal_episode *ep) {
@@ -225,12 +282,16 @@ static void locate(const epcal__seen *s, uint64_t global, const char **file,
   *line = (unsigned long)(global - (s->n_files > 0 ? s->base[f] : 0));
 }
 
-void epcal__seen_prefetch(const epcal__seen *s, uint64_t identity) {
-  if (identity == 0) {
-    return;
-  }
+void epcal__seen_prefetch(const epcal__seen *s, epcal__seen_key key) {
+  uint64_t identity = key.identity;
   if (s->exact) {
     epcal__keytab_prefetch(&s->index, identity);
+    return;
+  }
+  if (key.season != 0) {
+    if (season_tag(key.season) != s->last_season) {
+      epcal__keytab_prefetch(&s->seasons, season_tag(key.season));
+    }
     return;
   }
   const tag_shard *h = tag_shard_of(s, identity);
@@ -269,14 +330,18 @@ bool epcal__seen_readd(epcal__seen *s, size_t file, const epcal_episode *ep,
 }
 
 epcal__seen_result epcal__seen_add(epcal__seen *s, const epcal_episode *ep,
-                                   uint64_t identity, const char **first_file,
+                                   epcal__seen_key key,
+                                   const char **first_file,
                                    unsigned long *first_line) {
+  uint64_t identity = key.identity;
   uint64_t global = (s->n_files > 0 ? s->base[s->n_files - 1] : 0) + ep->line;
   if (global + 1 > s->next_base) {
     s->next_base = global + 1;
   }
   if (!s->exact) {
-    switch (tag_put(s, identity)) {
+    int put = key.season != 0 ? season_put(s, key.season, ep->number)
+                              : tag_put(s, identity);
+    switch (put) {
     case 1:
       return EPCAL__SEEN_NEW;
     case 0:
