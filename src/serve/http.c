@@ -372,31 +372,28 @@ static enum MHD_Result answer_feed(request *r, serve_route *route,
     return fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot render the feed");
   }
 
-  struct MHD_Response *resp;
-  unsigned status;
   size_t len = gz ? e->gz_len : e->len;
-  if (serve_not_modified(header(r, MHD_HTTP_HEADER_IF_NONE_MATCH),
+  bool not_modified =
+      serve_not_modified(header(r, MHD_HTTP_HEADER_IF_NONE_MATCH),
                          header(r, MHD_HTTP_HEADER_IF_MODIFIED_SINCE), e->etag,
-                         e->etag_gz, e->modified)) {
-    status = MHD_HTTP_NOT_MODIFIED;
-    resp =
-        MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    if (resp != NULL) {
-      /* libmicrohttpd 0.9.75 adds "Content-Length: 0" to a 304 and cannot
-       * be told otherwise (a header of our own is sent beside it). Clients
-       * read a 304 as bodiless whatever it says. */
-      validators(resp, s, e, gz);
-    }
+                         e->etag_gz, e->modified);
+  unsigned status = not_modified ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK;
+  /* The response borrows the cached bytes; its reference keeps them
+   * alive even if a reload replaces the entry meanwhile. A 304 borrows
+   * them too, though libmicrohttpd sends no body with it (as with HEAD):
+   * 0.9.75 gives every 304 a Content-Length from the response's size, and
+   * RFC 9110 8.6 allows only the one the 200 would have had. (A size of 0
+   * says 0, an unknown size sends a chunked body, and
+   * MHD_RF_INSANITY_HEADER_CONTENT_LENGTH sends ours beside its own.) */
+  struct MHD_Response *resp =
+      MHD_create_response_from_buffer_with_free_callback_cls(
+          len, gz ? e->gz : e->body, release_entry, e);
+  if (resp == NULL) {
     serve_entry_release(e);
   } else {
-    status = MHD_HTTP_OK;
-    /* The response borrows the cached bytes; its reference keeps them
-     * alive even if a reload replaces the entry meanwhile. */
-    resp = MHD_create_response_from_buffer_with_free_callback_cls(
-        len, gz ? e->gz : e->body, release_entry, e);
-    if (resp == NULL) {
-      serve_entry_release(e);
-    } else {
+    /* A 304 describes the client's copy: no representation metadata
+     * beyond the validators (RFC 9110 15.4.5). */
+    if (!not_modified) {
       char disp[400];
       snprintf(disp, sizeof disp, "inline; filename=\"%s\"", file.data);
       MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
@@ -405,8 +402,8 @@ static enum MHD_Result answer_feed(request *r, serve_route *route,
       if (gz) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
       }
-      validators(resp, s, e, gz);
     }
+    validators(resp, s, e, gz);
   }
   serve_buf_free(&file);
   return respond(r, status, resp, len);

@@ -4,6 +4,7 @@ import http.client
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -82,6 +83,29 @@ class Server:
 
     def get(self, path, headers=None):
         return self.request("GET", path, headers)
+
+    def raw_request(self, method, path, headers=None):
+        """Returns (status, [(name, value)] in the order sent, every byte
+        after the headers), as on the wire: http.client merges repeated
+        headers and reads no body after a 304 or HEAD. One request on a
+        closed-after connection, so the bytes are all the server sent."""
+        lines = [f"{method} {path} HTTP/1.1", "Host: test",
+                 "Connection: close"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        with socket.create_connection((self.host, self.port),
+                                      timeout=10) as c:
+            c.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+            raw = b""
+            while True:
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                raw += chunk
+        head, _, rest = raw.partition(b"\r\n\r\n")
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        pairs = [tuple(x.strip() for x in line.split(":", 1))
+                 for line in header_lines]
+        return int(status_line.split()[1]), pairs, rest
 
     def stop(self, sig=signal.SIGTERM, timeout=15):
         """Sends `sig` and returns the exit code."""

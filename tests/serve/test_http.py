@@ -287,6 +287,37 @@ def t_gzip():
         check(st == 304 and h2["etag"] == hz["etag"], f"gzip 304 for {tag}")
 
 
+def t_not_modified_length():
+    # RFC 9110 8.6: a 304 carries no Content-Length, or the one the 200
+    # would have: of the variant this request selects, whichever ETag
+    # validated it. Read raw, as a client sees the headers and the bytes.
+    def lengths(pairs):
+        return [v for k, v in pairs if k.lower() == "content-length"]
+    variants = {}
+    for ae in ("identity", "gzip"):
+        st, pairs, body = ctx.s.raw_request("GET", "/calendar.ics",
+                                            {"Accept-Encoding": ae})
+        check(st == 200 and lengths(pairs) == [str(len(body))],
+              f"{ae}: {st}, Content-Length {lengths(pairs)}, {len(body)} "
+              "bytes")
+        variants[ae] = (dict((k.lower(), v) for k, v in pairs)["etag"],
+                        len(body))
+    check(variants["identity"][1] != variants["gzip"][1],
+          "the variants have one length: the test cannot tell them apart")
+    for ae, (_, length) in variants.items():
+        for etag, _ in variants.values():
+            for method in ("GET", "HEAD"):
+                what = f"{method} with {ae} and If-None-Match {etag}"
+                st, pairs, rest = ctx.s.raw_request(
+                    method, "/calendar.ics",
+                    {"Accept-Encoding": ae, "If-None-Match": etag})
+                check(st == 304, f"{what} -> {st}")
+                check(lengths(pairs) in ([], [str(length)]),
+                      f"{what}: Content-Length {lengths(pairs)}, "
+                      f"the 200 has {length}")
+                check(rest == b"", f"{what}: {len(rest)} bytes of body")
+
+
 def t_query_filters():
     def count(q):
         st, h, body = ctx.s.get("/calendar.ics" + q)
@@ -716,9 +747,9 @@ def main():
         try:
             for fn in (t_page, t_calendar_headers, t_show_and_season_routes,
                        t_not_found, t_method_not_allowed, t_head,
-                       t_conditional, t_gzip, t_query_filters,
-                       t_bad_parameters, t_access_log, t_restart_keeps_bytes,
-                       t_reload_and_invalid_edit):
+                       t_conditional, t_gzip, t_not_modified_length,
+                       t_query_filters, t_bad_parameters, t_access_log,
+                       t_restart_keeps_bytes, t_reload_and_invalid_edit):
                 test(fn)
         finally:
             if ctx.s.proc.poll() is None:
