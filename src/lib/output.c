@@ -18,6 +18,7 @@
 #include "output.h"
 
 #include "error.h"
+#include "previous.h"
 
 #include <errno.h>
 #include <dirent.h>
@@ -560,6 +561,96 @@ epcal_status epcal_output_commit(epcal_output *o, bool *changed,
     *changed = differs;
   }
   return st;
+}
+
+uint64_t epcal__output_target_id(const epcal_output *o) {
+  if (!o->had_target) {
+    return 0;
+  }
+  uint64_t v[5] = {(uint64_t)o->old_st.dev, (uint64_t)o->old_st.ino,
+                   (uint64_t)o->old_st.size, (uint64_t)o->old_st.mtime.tv_sec,
+                   (uint64_t)o->old_st.mtime.tv_nsec};
+  return epcal__hash64((const char *)v, sizeof v);
+}
+
+void epcal__output_temp_suffix(const epcal_output *o, char suffix[6]) {
+  size_t n = o->tmp_path != NULL ? strlen(o->tmp_path) : 0;
+  memset(suffix, 0, 6);
+  if (n >= 6) {
+    memcpy(suffix, o->tmp_path + n - 6, 6);
+  }
+}
+
+char *epcal__output_temp_name(const char *target, const char suffix[6]) {
+  char *t = temp_template(target);
+  if (t != NULL) {
+    memcpy(t + strlen(t) - 6, suffix, 6);
+  }
+  return t;
+}
+
+void epcal__output_free_prepared(epcal_output *o) {
+  if (o != NULL) {
+    free(o->tmp_path);
+    o->tmp_path = NULL;
+    epcal_output_free(o);
+  }
+}
+
+epcal_status epcal__output_continue(epcal_output **out, const char *target,
+                                    const char *tmp_path, uint64_t keep,
+                                    uint64_t target_id, epcal_error *err) {
+  *out = NULL;
+  epcal_output *o = NULL;
+  if (tmp_path != NULL) {
+    /* Its own temporary file: cut off what followed the kept bytes. */
+    o = calloc(1, sizeof *o);
+    if (o == NULL || (o->target = strdup(target)) == NULL ||
+        (o->tmp_path = strdup(tmp_path)) == NULL) {
+      epcal_output_free(o);
+      return epcal__fail(err, EPCAL_ENOMEM, target, 0, 0, "out of memory");
+    }
+    o->old_fd = NOT_COMPARING;
+    o->fd = open(tmp_path, O_RDWR | O_APPEND | O_CLOEXEC);
+    if (o->fd < 0 || ftruncate(o->fd, (off_t)keep) != 0) {
+      int e = errno;
+      if (o->fd >= 0) {
+        close(o->fd);
+        o->fd = -1;
+      }
+      free(o->tmp_path); /* not ours to remove on failure: the caller's */
+      o->tmp_path = NULL;
+      epcal_output_free(o);
+      return epcal__fail(err, EPCAL_EIO, target, 0, 0,
+                         "cannot reopen its temporary file: %s", strerror(e));
+    }
+    o->written = o->flushing = keep;
+    *out = o;
+    return EPCAL_OK;
+  }
+  /* It matched the target, so the kept bytes are the target's first. */
+  epcal_status st = epcal_output_open(&o, target, err);
+  if (st != EPCAL_OK) {
+    return st;
+  }
+  if (o->old_fd < 0 || epcal__output_target_id(o) != target_id ||
+      (uint64_t)o->old_st.size < keep) {
+    epcal_output_free(o);
+    return epcal__fail(err, EPCAL_EIO, target, 0, 0,
+                       "changed by someone else while this run wrote it");
+  }
+  o->matched = keep;
+  if (stop_matching(o) != 0) {
+    int e = errno;
+    epcal_output_free(o);
+    return epcal__fail(err, EPCAL_EIO, target, 0, 0, "cannot write: %s",
+                       strerror(e));
+  }
+  /* Compared in full when prepared, as a target that appeared would be. */
+  o->had_target = false;
+  o->flushing = o->written;
+  *out = o;
+  return EPCAL_OK;
 }
 
 unsigned long epcal_output_remove_stale(const char *target) {

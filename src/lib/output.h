@@ -27,4 +27,33 @@ epcal_status epcal__output_prepare(epcal_output *o, bool durable,
 epcal_status epcal__output_publish(epcal_output *o, bool durable,
                                    epcal_error *err);
 
+/*
+ * A finished split feed that its input comes back to (split output
+ * finishes feeds it has not written to for a while, to keep memory
+ * small). Opens an output on `target` holding the first `keep` bytes of
+ * what was written before: taken from `tmp_path`, the feed's prepared
+ * temporary file, or when that is NULL (the feed matched its target and
+ * its temporary file was removed) copied from the target, which must still
+ * be the file `target_id` (epcal__output_target_id()) names, else it fails
+ * with EPCAL_EIO. The new output compares with the target in full when
+ * prepared, so an unchanged feed is still found unchanged.
+ */
+epcal_status epcal__output_continue(epcal_output **out, const char *target,
+                                    const char *tmp_path, uint64_t keep,
+                                    uint64_t target_id, epcal_error *err);
+
+/* Which file the target was when the output opened (its device, inode,
+ * size and modification time, hashed); 0 when there was none. */
+uint64_t epcal__output_target_id(const epcal_output *o);
+
+/* The last six characters of the temporary file's name (mkstemp's), and
+ * the name they make beside `target`: malloc'd, NULL when out of memory.
+ * Split output keeps only those six for a feed it has prepared. */
+void epcal__output_temp_suffix(const epcal_output *o, char suffix[6]);
+char *epcal__output_temp_name(const char *target, const char suffix[6]);
+
+/* Frees an output whose temporary file has been prepared, leaving that
+ * file for the caller to publish (rename it) or remove. */
+void epcal__output_free_prepared(epcal_output *o);
+
 #endif

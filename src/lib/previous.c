@@ -200,6 +200,15 @@ epcal_status epcal__previous_load_view(epcal_previous *shared,
   return EPCAL_OK;
 }
 
+epcal_previous *epcal__previous_view(epcal_previous *shared, uint64_t salt) {
+  epcal_previous *v = calloc(1, sizeof *v);
+  if (v != NULL) {
+    v->index = shared->index;
+    v->salt = salt != 0 ? salt : 1;
+  }
+  return v;
+}
+
 bool epcal__parse_utc(const char *s, size_t n, int64_t *out) {
   if (n != 16 || s[8] != 'T' || s[15] != 'Z') {
     return false;

@@ -49,6 +49,11 @@ epcal_status epcal__previous_load_view(epcal_previous *shared,
                                        epcal_previous **view,
                                        epcal_error *err);
 
+/* A view of `salt`'s events in `shared`, loaded there before by
+ * epcal__previous_load_view() (split output finishes a feed and may come
+ * back to it). NULL when out of memory. */
+epcal_previous *epcal__previous_view(epcal_previous *shared, uint64_t salt);
+
 /* Calls fn for every entry not marked seen. */
 void epcal__previous_each_unseen(epcal_previous *p,
                                  void (*fn)(void *ctx,

@@ -379,6 +379,11 @@ void epcal__renderer_prefetch(const epcal_renderer *r, uint64_t uid_hash) {
   epcal__previous_prefetch(r->previous, uid_hash);
 }
 
+epcal_status epcal__renderer_flush(epcal_renderer *r, epcal_error *err) {
+  epcal__icsout_flush(&r->out);
+  return io_status(r, err);
+}
+
 void epcal__renderer_swap_zones(epcal_renderer *r, epcal__zoneset *z) {
   epcal__render_ext_swap_zones(r->ext, z);
 }

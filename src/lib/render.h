@@ -19,6 +19,9 @@ epcal_status epcal__renderer_add_read(epcal_renderer *r,
  * a previous feed). */
 void epcal__renderer_prefetch(const epcal_renderer *r, uint64_t uid_hash);
 
+/* Writes out what the renderer holds for its current target. */
+epcal_status epcal__renderer_flush(epcal_renderer *r, epcal_error *err);
+
 /*
  * Swaps the renderer's time zones used so far with *z. Split output keeps
  * one set per feed and swaps it in when the renderer is retargeted to

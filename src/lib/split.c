@@ -5,12 +5,23 @@
  * feed. One renderer serves every feed: it is retargeted to the feed an
  * episode belongs to, so memory holds one render buffer, not one per feed.
  * Each feed is its own atomic, change-aware output (a temporary file beside
- * its target, compared with the file it replaces); only a bounded number of
- * the temporary files are open at once, for inputs that interleave seasons.
- * Nothing is renamed into place before the whole input has been read
- * without error. index.json and index.html list the feeds written.
+ * its target, compared with the file it replaces). Nothing is renamed into
+ * place before the whole input has been read without error. index.json
+ * and index.html list the feeds written.
+ *
+ * A million rows split by season make 80,000 feeds, so what a feed costs
+ * is kept small. A feed is *live* (its output, time zones and previous
+ * events at hand, about half a kilobyte) only while it is being written:
+ * once epcal__split_live_max other feeds have been written to since, it is
+ * *finished* (its calendar closed, compared with its target, its temporary
+ * file closed, or removed when unchanged) and a 48-byte record is all that
+ * remains until publishing. Inputs grouped by show and season never come
+ * back to a finished feed; one that does (rows in date order across many
+ * shows, say) reopens it: the bytes before its closing lines are kept and
+ * the feed goes on. Only a bounded number of temporary files are open at
+ * once.
  */
-#define _GNU_SOURCE /* sync(), fopencookie() */
+#define _GNU_SOURCE /* sync(), fopencookie(), qsort_r() */
 #include "date.h"
 #include "error.h"
 #include "output.h"
@@ -32,99 +43,192 @@
 /* Descriptors left for everything else: inputs, locks, a previous feed. */
 #define SPARE_FDS 32
 
-typedef struct group {
-  uint64_t key;
-  char *show;
-  long season; /* -1 when split by show */
-  char *rel;   /* path below the directory */
+unsigned epcal__split_live_max = 1024;
+
+typedef struct live live;
+
+enum {
+  FEED_LIVE = 1,     /* u.live is its live state */
+  FEED_FINISHED = 2, /* closed and prepared; u.zones (or NULL) */
+  FEED_CHANGED = 4,  /* finished with other bytes than its target's: its
+                        temporary file (at.tmp) waits to be renamed */
+  FEED_SUFFIXED = 8, /* its show's slug is another show's too: the path
+                        has a hash of the name */
+  FEED_HAD_PREV = 16 /* its previous events are in split.previous */
+};
+
+/* Every feed, in order of first appearance. */
+typedef struct feed {
+  uint32_t show;        /* index in split.shows */
+  int32_t season;       /* -1 when split by show */
+  uint32_t events;
+  uint32_t first, last; /* pack_date() */
+  uint32_t flags;
+  union {
+    live *live;             /* FEED_LIVE */
+    epcal__zoneset *zones;  /* FEED_FINISHED: its zones, NULL for none */
+  } u;
+  uint64_t tail_at; /* FEED_FINISHED: bytes before END:VCALENDAR and the
+                       VTIMEZONEs that precede it */
+  union {
+    char tmp[6];        /* FEED_CHANGED: its temporary file's suffix */
+    uint64_t target_id; /* unchanged: epcal__output_target_id() */
+  } at;
+} feed;
+
+/* A feed being written. Live feeds form a list, most recently written
+ * first, to finish the one written longest ago; those whose temporary
+ * file is open form another, to close one when too many are open. */
+struct live {
+  struct split *s;
+  uint32_t feed;
+  bool began; /* its calendar's header is written */
+  bool open;  /* in the open list */
   epcal_output *out;
   epcal_previous *prev; /* a view of split.previous, or NULL */
-  /* The time zones its events use, while it is not the renderer's current
-   * feed (the renderer holds them meanwhile). */
+  /* Its time zones, while the renderer holds another feed's. */
   epcal__zoneset zones;
-  unsigned long events;
-  epcal_date first, last;
-  bool began;
-  bool changed;
-  /* Open temporary files form a list, most recently written first, so the
-   * one to close when too many are open is found at once. */
-  struct group *newer, *older;
-  bool open;
-} group;
+  uint64_t bytes; /* written to out */
+  live *newer, *older;           /* the live list */
+  live *open_newer, *open_older; /* the open list */
+};
 
-typedef struct split split;
-
-/* The renderer's write context: the feed it writes to now. */
-typedef struct group_ctx {
-  split *s;
-  group *g;
-} group_ctx;
-
-struct split {
+typedef struct split {
   const epcal_generate_options *opts;
   const epcal_split_options *so;
   epcal_renderer *ren;
   epcal_previous *previous; /* every feed's previous events, shared */
-  group **groups; /* in order of first appearance */
-  size_t n, cap;
-  group **table; /* open addressing on key */
+  /* Feeds in chunks, so that growing never copies (or doubles) them. */
+  feed **chunks;
+  size_t n, n_chunks;
+  uint32_t *table; /* 1 + feed index, by show and season */
+  uint32_t *paths; /* 1 + feed index, by path: slug collisions */
   size_t tcap;
-  group **paths; /* open addressing on the path's hash: slug collisions */
-  group *current;
-  size_t open;
-  group *newest, *oldest; /* the open list */
-  size_t max_open;         /* MAX_OPEN, or fewer under a low descriptor limit */
-  group_ctx target;
-};
+  char **shows; /* show names, each once */
+  size_t n_shows, shows_cap;
+  uint32_t *show_table; /* 1 + show index, by name */
+  size_t show_tcap;
+  uint32_t last; /* 1 + the feed of the last episode */
+  live *current; /* the feed the renderer writes */
+  live *newest, *oldest;
+  size_t n_live;
+  live *open_newest, *open_oldest;
+  size_t n_open;
+  size_t max_open; /* MAX_OPEN, or fewer under a low descriptor limit */
+} split;
 
-static void group_free(group *g) {
-  if (g == NULL) {
-    return;
-  }
-  epcal_output_free(g->out);
-  epcal_previous_free(g->prev);
-  epcal__zoneset_free(&g->zones);
-  free(g->show);
-  free(g->rel);
-  free(g);
+#define CHUNK_BITS 12
+#define CHUNK (1u << CHUNK_BITS)
+
+static feed *feed_at(const split *s, size_t i) {
+  return &s->chunks[i >> CHUNK_BITS][i & (CHUNK - 1)];
+}
+
+/* Dates in a feed record: ordered like the dates. */
+static uint32_t pack_date(epcal_date d) {
+  return (uint32_t)d.year << 9 | (uint32_t)d.month << 5 | (uint32_t)d.day;
+}
+
+static epcal_date unpack_date(uint32_t p) {
+  epcal_date d = {(int)(p >> 9), (int)(p >> 5 & 15), (int)(p & 31)};
+  return d;
 }
 
 /* The feed's calendar name, "Show, Season 2" (or the show's, split by
  * show): made when needed rather than kept for every feed. */
 #define NAME_MAX_BYTES 1024
-static void group_name(const group *g, char name[NAME_MAX_BYTES]) {
-  if (g->season >= 0) {
-    snprintf(name, NAME_MAX_BYTES, "%s, Season %ld", g->show, g->season);
+static void feed_name(const split *s, const feed *f,
+                      char name[NAME_MAX_BYTES]) {
+  if (f->season >= 0) {
+    snprintf(name, NAME_MAX_BYTES, "%s, Season %ld", s->shows[f->show],
+             (long)f->season);
   } else {
-    snprintf(name, NAME_MAX_BYTES, "%s", g->show);
+    snprintf(name, NAME_MAX_BYTES, "%s", s->shows[f->show]);
   }
 }
 
-static uint64_t group_key(const char *show, long season) {
+/* The feed's path below the directory: SLUG/season-NN.ics or SLUG.ics,
+ * with "-HASH" after the slug when another show has the same slug (the
+ * name's hash does not depend on row order). */
+#define REL_MAX 128
+static void feed_rel(const split *s, const feed *f, char rel[REL_MAX]) {
+  const char *show = s->shows[f->show];
+  char slug[41], tag[16] = "";
+  epcal_slug(show, slug, sizeof slug);
+  if (f->flags & FEED_SUFFIXED) {
+    snprintf(tag, sizeof tag, "-%08x",
+             (uint32_t)epcal__hash64(show, strlen(show)));
+  }
+  if (f->season >= 0) {
+    snprintf(rel, REL_MAX, "%s%s/season-%02ld.ics", slug, tag,
+             (long)f->season);
+  } else {
+    snprintf(rel, REL_MAX, "%s%s.ics", slug, tag);
+  }
+}
+
+static char *join(const char *dir, const char *rel) {
+  size_t n = strlen(dir) + strlen(rel) + 2;
+  char *p = malloc(n);
+  if (p != NULL) {
+    snprintf(p, n, "%s/%s", dir, rel);
+  }
+  return p;
+}
+
+static char *feed_path(const split *s, const feed *f) {
+  char rel[REL_MAX];
+  feed_rel(s, f, rel);
+  return join(s->so->dir, rel);
+}
+
+/* The key its previous events are filed under in split.previous. */
+static uint64_t feed_salt(const split *s, const feed *f) {
+  const char *show = s->shows[f->show];
   uint64_t h = epcal__hash64(show, strlen(show));
-  h = (h ^ (uint64_t)(season + 1)) * 0x9E3779B97F4A7C15ULL;
+  h = (h ^ (uint64_t)((int64_t)f->season + 1)) * 0x9E3779B97F4A7C15ULL;
   h ^= h >> 31;
   return h != 0 ? h : 1;
 }
 
-/* The slot for (key, show, season): the group, or an empty slot. */
-static group **table_slot(split *s, uint64_t key, const char *show,
-                          long season) {
-  size_t j = (size_t)key & (s->tcap - 1);
-  while (s->table[j] != NULL &&
-         (s->table[j]->key != key || s->table[j]->season != season ||
-          strcmp(s->table[j]->show, show) != 0)) {
+/* ------------------------------------------------------------ the tables */
+
+static size_t feed_hash(uint32_t show, int32_t season) {
+  uint64_t h = ((uint64_t)show << 32 | (uint32_t)season) * 0x9E3779B97F4A7C15ULL;
+  return (size_t)(h >> 29);
+}
+
+/* The slot for (show, season): 1 + its feed, or 0 (empty). */
+static uint32_t *table_slot(const split *s, uint32_t show, int32_t season) {
+  size_t j = feed_hash(show, season) & (s->tcap - 1);
+  while (s->table[j] != 0) {
+    const feed *f = feed_at(s, s->table[j] - 1);
+    if (f->show == show && f->season == season) {
+      break;
+    }
     j = (j + 1) & (s->tcap - 1);
   }
   return &s->table[j];
 }
 
-static group **path_slot(group **paths, size_t cap, const char *rel);
+/* The slot for `rel` in the path table: 1 + its feed, or 0. */
+static uint32_t *path_slot(const split *s, const char *rel) {
+  size_t j = (size_t)epcal__hash64(rel, strlen(rel)) & (s->tcap - 1);
+  while (s->paths[j] != 0) {
+    char other[REL_MAX];
+    feed_rel(s, feed_at(s, s->paths[j] - 1), other);
+    if (strcmp(other, rel) == 0) {
+      break;
+    }
+    j = (j + 1) & (s->tcap - 1);
+  }
+  return &s->paths[j];
+}
 
-static bool table_grow(split *s) {
+static bool tables_grow(split *s) {
   size_t cap = s->tcap != 0 ? s->tcap * 2 : 256;
-  group **table = calloc(cap, sizeof *table);
-  group **paths = calloc(cap, sizeof *paths);
+  uint32_t *table = calloc(cap, sizeof *table);
+  uint32_t *paths = calloc(cap, sizeof *paths);
   if (table == NULL || paths == NULL) {
     free(table);
     free(paths);
@@ -136,35 +240,200 @@ static bool table_grow(split *s) {
   s->paths = paths;
   s->tcap = cap;
   for (size_t i = 0; i < s->n; i++) {
-    group *g = s->groups[i];
-    *table_slot(s, g->key, g->show, g->season) = g;
-    *path_slot(s->paths, s->tcap, g->rel) = g;
+    const feed *f = feed_at(s, i);
+    char rel[REL_MAX];
+    feed_rel(s, f, rel);
+    *table_slot(s, f->show, f->season) = (uint32_t)i + 1;
+    *path_slot(s, rel) = (uint32_t)i + 1;
   }
   return true;
 }
 
-/* The slot for `rel` in the path table: its group, or an empty slot. The
- * table has the same capacity as the group table and is grown with it. */
-static group **path_slot(group **paths, size_t cap, const char *rel) {
-  size_t j = (size_t)epcal__hash64(rel, strlen(rel)) & (cap - 1);
-  while (paths[j] != NULL && strcmp(paths[j]->rel, rel) != 0) {
-    j = (j + 1) & (cap - 1);
+/* The index of show name `name`, added when new. false: out of memory. */
+static bool show_index(split *s, const char *name, uint32_t *out) {
+  if ((s->n_shows + 1) * 4 > s->show_tcap * 3) {
+    size_t cap = s->show_tcap != 0 ? s->show_tcap * 2 : 64;
+    uint32_t *t = calloc(cap, sizeof *t);
+    if (t == NULL) {
+      return false;
+    }
+    for (size_t i = 0; i < s->n_shows; i++) {
+      const char *n = s->shows[i];
+      size_t j = (size_t)epcal__hash64(n, strlen(n)) & (cap - 1);
+      while (t[j] != 0) {
+        j = (j + 1) & (cap - 1);
+      }
+      t[j] = (uint32_t)i + 1;
+    }
+    free(s->show_table);
+    s->show_table = t;
+    s->show_tcap = cap;
   }
-  return &paths[j];
+  size_t j = (size_t)epcal__hash64(name, strlen(name)) & (s->show_tcap - 1);
+  while (s->show_table[j] != 0) {
+    if (strcmp(s->shows[s->show_table[j] - 1], name) == 0) {
+      *out = s->show_table[j] - 1;
+      return true;
+    }
+    j = (j + 1) & (s->show_tcap - 1);
+  }
+  if (s->n_shows == s->shows_cap) {
+    size_t cap = s->shows_cap != 0 ? s->shows_cap * 2 : 64;
+    char **shows = realloc(s->shows, cap * sizeof *shows);
+    if (shows == NULL) {
+      return false;
+    }
+    s->shows = shows;
+    s->shows_cap = cap;
+  }
+  if ((s->shows[s->n_shows] = strdup(name)) == NULL) {
+    return false;
+  }
+  s->show_table[j] = (uint32_t)s->n_shows + 1;
+  *out = (uint32_t)s->n_shows++;
+  return true;
 }
 
-/* True when another show already uses `rel` (two names, one slug). */
-static bool path_taken(const split *s, const char *rel) {
-  return *path_slot(s->paths, s->tcap, rel) != NULL;
+/* The feed an episode belongs to, recorded on first sight. */
+static epcal_status feed_for(split *s, const epcal_episode *ep, uint32_t *out,
+                             epcal_error *err) {
+  int32_t season = s->so->by == EPCAL_SPLIT_SEASON ? (int32_t)ep->season : -1;
+  if (s->last != 0) {
+    /* Rows come grouped: most are the last row's feed. */
+    const feed *f = feed_at(s, s->last - 1);
+    if (f->season == season && strcmp(s->shows[f->show], ep->show) == 0) {
+      *out = s->last - 1;
+      return EPCAL_OK;
+    }
+  }
+  uint32_t show;
+  if (!show_index(s, ep->show, &show) ||
+      ((s->n + 1) * 4 > s->tcap * 3 && !tables_grow(s))) {
+    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+  }
+  uint32_t *slot = table_slot(s, show, season);
+  if (*slot == 0) {
+    if (s->n == s->n_chunks * CHUNK) {
+      feed **chunks = realloc(s->chunks, (s->n_chunks + 1) * sizeof *chunks);
+      feed *chunk = chunks != NULL ? malloc(CHUNK * sizeof *chunk) : NULL;
+      if (chunks != NULL) {
+        s->chunks = chunks;
+      }
+      if (chunk == NULL) {
+        return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+      }
+      s->chunks[s->n_chunks++] = chunk;
+    }
+    feed *f = feed_at(s, s->n);
+    memset(f, 0, sizeof *f);
+    f->show = show;
+    f->season = season;
+    char rel[REL_MAX];
+    feed_rel(s, f, rel);
+    if (*path_slot(s, rel) != 0) {
+      f->flags |= FEED_SUFFIXED;
+      feed_rel(s, f, rel);
+    }
+    *path_slot(s, rel) = (uint32_t)s->n + 1;
+    *slot = (uint32_t)++s->n;
+  }
+  s->last = *slot;
+  *out = *slot - 1;
+  return EPCAL_OK;
 }
 
-static char *join(const char *dir, const char *rel) {
-  size_t n = strlen(dir) + strlen(rel) + 2;
-  char *p = malloc(n);
-  if (p != NULL) {
-    snprintf(p, n, "%s/%s", dir, rel);
+/* --------------------------------------------------------- the two lists */
+
+static void live_unlink(split *s, live *g) {
+  *(g->newer != NULL ? &g->newer->older : &s->newest) = g->older;
+  *(g->older != NULL ? &g->older->newer : &s->oldest) = g->newer;
+  g->newer = g->older = NULL;
+  s->n_live--;
+}
+
+static void live_push(split *s, live *g) {
+  g->newer = NULL;
+  g->older = s->newest;
+  *(s->newest != NULL ? &s->newest->newer : &s->oldest) = g;
+  s->newest = g;
+  s->n_live++;
+}
+
+static void open_unlink(split *s, live *g) {
+  *(g->open_newer != NULL ? &g->open_newer->open_older : &s->open_newest) =
+      g->open_older;
+  *(g->open_older != NULL ? &g->open_older->open_newer : &s->open_oldest) =
+      g->open_newer;
+  g->open_newer = g->open_older = NULL;
+  g->open = false;
+  s->n_open--;
+}
+
+static void open_push(split *s, live *g) {
+  g->open_newer = NULL;
+  g->open_older = s->open_newest;
+  *(s->open_newest != NULL ? &s->open_newest->open_newer : &s->open_oldest) =
+      g;
+  s->open_newest = g;
+  g->open = true;
+  s->n_open++;
+}
+
+/* Closes the temporary file written longest ago (not the current one's),
+ * keeping the file. */
+static void close_oldest(split *s) {
+  live *g = s->open_oldest;
+  if (g == s->current && g != NULL) {
+    g = g->open_newer;
   }
-  return p;
+  if (g != NULL) {
+    open_unlink(s, g);
+    epcal__output_suspend(g->out);
+  }
+}
+
+/* ------------------------------------------------------------- live feeds */
+
+static int live_write(void *ctx, const char *buf, size_t len) {
+  live *g = ctx;
+  split *s = g->s;
+  if (!g->open) {
+    if (s->n_open >= s->max_open) {
+      close_oldest(s);
+    }
+    if (!epcal__output_resume(g->out)) {
+      return -1;
+    }
+    open_push(s, g);
+  } else if (s->open_newest != g) {
+    open_unlink(s, g);
+    open_push(s, g);
+  }
+  if (epcal_output_write(g->out, buf, len) != 0) {
+    return -1;
+  }
+  g->bytes += len;
+  return 0;
+}
+
+/* Frees a live feed's state; `keep_temporary` leaves a prepared
+ * temporary file on disk (else it is removed). */
+static void live_free(split *s, live *g, bool keep_temporary) {
+  if (g->open) {
+    open_unlink(s, g);
+  }
+  live_unlink(s, g);
+  if (s->current == g) {
+    s->current = NULL;
+  }
+  if (keep_temporary) {
+    epcal__output_free_prepared(g->out);
+  } else {
+    epcal_output_free(g->out);
+  }
+  epcal_previous_free(g->prev);
+  epcal__zoneset_free(&g->zones);
+  free(g);
 }
 
 /* mkdir -p for the directory part of `path`. */
@@ -182,174 +451,98 @@ static int make_parents(char *path) {
   return 0;
 }
 
-/* The open list: most recently written first. */
-static void list_remove(split *s, group *g) {
-  if (g->newer != NULL) {
-    g->newer->older = g->older;
-  } else {
-    s->newest = g->older;
-  }
-  if (g->older != NULL) {
-    g->older->newer = g->newer;
-  } else {
-    s->oldest = g->newer;
-  }
-  g->newer = g->older = NULL;
-}
+static epcal_status finish(split *s, live *g, epcal_error *err);
 
-static void list_push_newest(split *s, group *g) {
-  g->newer = NULL;
-  g->older = s->newest;
-  if (s->newest != NULL) {
-    s->newest->newer = g;
-  }
-  s->newest = g;
-  if (s->oldest == NULL) {
-    s->oldest = g;
-  }
-}
-
-/* Marks g's temporary file open and most recently used. */
-static void mark_open(split *s, group *g) {
-  if (g->open) {
-    list_remove(s, g);
-  } else {
-    g->open = true;
-    s->open++;
-  }
-  list_push_newest(s, g);
-}
-
-/* Closes the least recently used open temporary file (not the current). */
-static void close_oldest(split *s) {
-  group *g = s->oldest;
-  if (g == s->current && g != NULL) {
-    g = g->newer;
-  }
-  if (g != NULL) {
-    list_remove(s, g);
-    g->open = false;
-    s->open--;
-    epcal__output_suspend(g->out);
-  }
-}
-
-static int group_write(void *ctx, const char *buf, size_t len) {
-  group_ctx *c = ctx;
-  split *s = c->s;
-  group *g = c->g;
-  if (!g->open) {
-    if (s->open >= s->max_open) {
-      close_oldest(s);
-    }
-    if (!epcal__output_resume(g->out)) {
-      return -1;
+/* Makes feed `i` live: new, or reopened after it was finished. */
+static epcal_status live_new(split *s, uint32_t i, live **out,
+                             epcal_error *err) {
+  if (s->n_live >= epcal__split_live_max && s->oldest != NULL) {
+    epcal_status st = finish(s, s->oldest, err);
+    if (st != EPCAL_OK) {
+      return st;
     }
   }
-  if (s->newest != g) {
-    mark_open(s, g);
+  if (s->n_open >= s->max_open) {
+    close_oldest(s);
   }
-  return epcal_output_write(g->out, buf, len);
-}
-
-static epcal_status group_new(split *s, const epcal_episode *ep, long season,
-                              group **out, epcal_error *err) {
-  group *g = calloc(1, sizeof *g);
-  if (g == NULL) {
-    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
-  }
-  g->season = season;
-  g->key = group_key(ep->show, season);
-  g->show = strdup(ep->show);
-  char slug[41], rel[128];
-  epcal_slug(ep->show, slug, sizeof slug);
-  if (season >= 0) {
-    snprintf(rel, sizeof rel, "%s/season-%02ld.ics", slug, season);
-  } else {
-    snprintf(rel, sizeof rel, "%s.ics", slug);
-  }
-  if (path_taken(s, rel)) {
-    /* Another show has the same slug: tell them apart by the name's hash,
-     * which does not depend on row order. */
-    uint32_t h = (uint32_t)epcal__hash64(ep->show, strlen(ep->show));
-    if (season >= 0) {
-      snprintf(rel, sizeof rel, "%s-%08x/season-%02ld.ics", slug, h, season);
-    } else {
-      snprintf(rel, sizeof rel, "%s-%08x.ics", slug, h);
-    }
-  }
-  g->rel = strdup(rel);
-  char *path = g->rel != NULL ? join(s->so->dir, g->rel) : NULL;
-  if (g->show == NULL || g->rel == NULL || path == NULL) {
+  live *g = calloc(1, sizeof *g);
+  feed *f = feed_at(s, i);
+  char *path = feed_path(s, f);
+  if (g == NULL || path == NULL) {
+    free(g);
     free(path);
-    group_free(g);
     return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
   }
+  g->s = s;
+  g->feed = i;
   epcal_status st = EPCAL_OK;
-  if (make_parents(path) != 0) {
-    st = epcal__fail(err, EPCAL_EIO, path, 0, 0, "cannot create directory: %s",
-                     strerror(errno));
-  }
-  if (st == EPCAL_OK) {
-    st = epcal__previous_load_or_warn(s->opts, path, s->previous, g->key,
-                                      &g->prev, err);
-  }
-  if (st == EPCAL_OK) {
-    if (s->open >= s->max_open) {
-      close_oldest(s);
+  if (!(f->flags & FEED_FINISHED)) {
+    if (make_parents(path) != 0) {
+      st = epcal__fail(err, EPCAL_EIO, path, 0, 0,
+                       "cannot create directory: %s", strerror(errno));
     }
-    st = epcal_output_open(&g->out, path, err);
+    if (st == EPCAL_OK) {
+      st = epcal__previous_load_or_warn(s->opts, path, s->previous,
+                                        feed_salt(s, f), &g->prev, err);
+      f->flags |= g->prev != NULL ? FEED_HAD_PREV : 0;
+    }
+    if (st == EPCAL_OK) {
+      st = epcal_output_open(&g->out, path, err);
+    }
+  } else {
+    /* Back to a finished feed: on from the bytes before its closing. */
+    char *tmp = (f->flags & FEED_CHANGED)
+                    ? epcal__output_temp_name(path, f->at.tmp)
+                    : NULL;
+    if ((f->flags & FEED_CHANGED) && tmp == NULL) {
+      st = epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    if (st == EPCAL_OK && (f->flags & FEED_HAD_PREV)) {
+      g->prev = epcal__previous_view(s->previous, feed_salt(s, f));
+      if (g->prev == NULL) {
+        st = epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+      }
+    }
+    if (st == EPCAL_OK) {
+      st = epcal__output_continue(&g->out, path, tmp, f->tail_at,
+                                  f->at.target_id, err);
+    }
+    if (st == EPCAL_OK) {
+      g->bytes = f->tail_at;
+      g->began = true;
+      if (f->u.zones != NULL) {
+        g->zones = *f->u.zones;
+        free(f->u.zones);
+      }
+      f->u.zones = NULL;
+      f->flags &= ~(uint32_t)(FEED_FINISHED | FEED_CHANGED);
+    } else if (tmp != NULL) {
+      unlink(tmp); /* cannot be finished: it must not be left behind */
+      f->flags &= ~(uint32_t)FEED_CHANGED;
+    }
+    free(tmp);
   }
   free(path);
   if (st != EPCAL_OK) {
-    group_free(g);
+    epcal_output_free(g->out);
+    epcal_previous_free(g->prev);
+    epcal__zoneset_free(&g->zones);
+    free(g);
     return st;
   }
+  f->flags |= FEED_LIVE;
+  f->u.live = g;
+  live_push(s, g);
+  open_push(s, g); /* its file is open */
   *out = g;
   return EPCAL_OK;
 }
 
-/* The group an episode belongs to, created on first sight. */
-static epcal_status group_for(split *s, const epcal_episode *ep, group **out,
-                              epcal_error *err) {
-  long season = s->so->by == EPCAL_SPLIT_SEASON ? ep->season : -1;
-  if ((s->n + 1) * 4 > s->tcap * 3 && !table_grow(s)) {
-    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
-  }
-  uint64_t key = group_key(ep->show, season);
-  group **slot = table_slot(s, key, ep->show, season);
-  if (*slot != NULL) {
-    *out = *slot;
-    return EPCAL_OK;
-  }
-  if (s->n == s->cap) {
-    size_t cap = s->cap != 0 ? s->cap * 2 : 64;
-    group **groups = realloc(s->groups, cap * sizeof *groups);
-    if (groups == NULL) {
-      return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
-    }
-    s->groups = groups;
-    s->cap = cap;
-  }
-  group *g = NULL;
-  epcal_status st = group_new(s, ep, season, &g, err);
-  if (st != EPCAL_OK) {
-    return st;
-  }
-  s->groups[s->n++] = g;
-  *slot = g;
-  *path_slot(s->paths, s->tcap, g->rel) = g;
-  mark_open(s, g); /* epcal_output_open() left its file open */
-  *out = g;
-  return EPCAL_OK;
-}
-
-static epcal_status switch_to(split *s, group *g, epcal_error *err) {
+/* Points the renderer at g (flushing what it holds for the last feed). */
+static epcal_status switch_to(split *s, live *g, epcal_error *err) {
   if (s->current == g) {
     return EPCAL_OK;
   }
-  /* The renderer flushes to the old target before switching, so the one
-   * context can be repointed. */
   epcal_status st = epcal_renderer_retarget(s->ren, NULL, NULL, NULL, NULL, err);
   if (st != EPCAL_OK) {
     return st;
@@ -359,12 +552,9 @@ static epcal_status switch_to(split *s, group *g, epcal_error *err) {
     epcal__renderer_swap_zones(s->ren, &s->current->zones);
   }
   epcal__renderer_swap_zones(s->ren, &g->zones);
-  s->target.s = s;
-  s->target.g = g;
   char name[NAME_MAX_BYTES];
-  group_name(g, name);
-  st = epcal_renderer_retarget(s->ren, group_write, &s->target, name,
-                               g->prev, err);
+  feed_name(s, feed_at(s, g->feed), name);
+  st = epcal_renderer_retarget(s->ren, live_write, g, name, g->prev, err);
   if (st != EPCAL_OK) {
     return st;
   }
@@ -376,10 +566,73 @@ static epcal_status switch_to(split *s, group *g, epcal_error *err) {
   return EPCAL_OK;
 }
 
+/* Closes g's calendar, compares it with its target and leaves only its
+ * record: see the top of the file. */
+static epcal_status finish(split *s, live *g, epcal_error *err) {
+  feed *f = feed_at(s, g->feed);
+  epcal_status st = switch_to(s, g, err);
+  if (st == EPCAL_OK) {
+    st = epcal__renderer_flush(s->ren, err);
+  }
+  uint64_t tail_at = g->bytes;
+  if (st == EPCAL_OK) {
+    st = epcal_renderer_end(s->ren, err);
+  }
+  if (st == EPCAL_OK) {
+    st = epcal_renderer_retarget(s->ren, NULL, NULL, NULL, NULL, err);
+  }
+  bool changed = false;
+  if (st == EPCAL_OK) {
+    epcal__renderer_swap_zones(s->ren, &g->zones);
+    s->current = NULL;
+    if (g->open) {
+      open_unlink(s, g);
+    }
+    st = epcal__output_prepare(g->out, false, &changed, err);
+  }
+  if (st != EPCAL_OK) {
+    return st; /* g stays live: freed, with its temporary file, on failure */
+  }
+  epcal__zoneset *zones = NULL;
+  if (g->zones.n > 0) {
+    zones = malloc(sizeof *zones);
+    if (zones == NULL) {
+      return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    *zones = g->zones;
+    memset(&g->zones, 0, sizeof g->zones);
+  }
+  f->tail_at = tail_at;
+  if (changed) {
+    epcal__output_temp_suffix(g->out, f->at.tmp);
+  } else {
+    f->at.target_id = epcal__output_target_id(g->out);
+  }
+  live_free(s, g, changed);
+  f->flags = (f->flags & ~(uint32_t)FEED_LIVE) | FEED_FINISHED |
+             (changed ? FEED_CHANGED : 0);
+  f->u.zones = zones;
+  return EPCAL_OK;
+}
+
 static epcal_status emit(void *ctx, const epcal_episode *ep, epcal_error *err) {
   split *s = ctx;
-  group *g = NULL;
-  epcal_status st = group_for(s, ep, &g, err);
+  uint32_t i;
+  epcal_status st = feed_for(s, ep, &i, err);
+  if (st != EPCAL_OK) {
+    return st;
+  }
+  feed *f = feed_at(s, i);
+  live *g = NULL;
+  if (f->flags & FEED_LIVE) {
+    g = f->u.live;
+    if (s->newest != g) {
+      live_unlink(s, g);
+      live_push(s, g);
+    }
+  } else {
+    st = live_new(s, i, &g, err);
+  }
   if (st == EPCAL_OK) {
     st = switch_to(s, g, err);
   }
@@ -387,35 +640,108 @@ static epcal_status emit(void *ctx, const epcal_episode *ep, epcal_error *err) {
     st = epcal__renderer_add_read(s->ren, ep, err);
   }
   if (st == EPCAL_OK) {
-    if (g->events == 0 || epcal__date_cmp(ep->date, g->first) < 0) {
-      g->first = ep->date;
+    uint32_t d = pack_date(ep->date);
+    if (f->events == 0 || d < f->first) {
+      f->first = d;
     }
-    if (g->events == 0 || epcal__date_cmp(ep->date, g->last) > 0) {
-      g->last = ep->date;
+    if (f->events == 0 || d > f->last) {
+      f->last = d;
     }
-    g->events++;
+    f->events++;
   }
   return st;
 }
 
-static int by_show_season(const void *a, const void *b) {
-  const group *x = *(const group *const *)a, *y = *(const group *const *)b;
-  int c = strcmp(x->show, y->show);
+/* In index order: by show, then season. */
+static int by_show_season(const void *a, const void *b, void *ctx) {
+  const split *s = ctx;
+  const feed *x = feed_at(s, *(const uint32_t *)a);
+  const feed *y = feed_at(s, *(const uint32_t *)b);
+  int c = x->show == y->show ? 0 : strcmp(s->shows[x->show], s->shows[y->show]);
   if (c != 0) {
     return c;
   }
   return (x->season > y->season) - (x->season < y->season);
 }
 
-static epcal_status write_index(const epcal_split_options *so,
-                                group *const *groups, size_t n,
+static epcal_status write_index(const split *s, const uint32_t *order,
                                 epcal_error *err);
 
 /* Updates the manifest of feeds written here, and with so->prune removes
  * those this run did not write. */
-static epcal_status prune(const epcal_split_options *so, group *const *groups,
-                          size_t n, group **paths, size_t paths_cap,
+static epcal_status prune(const split *s, const uint32_t *order,
                           unsigned long *removed, epcal_error *err);
+
+/* Renames every changed feed's temporary file over its target. */
+static epcal_status publish(const split *s, const uint32_t *order,
+                            epcal_error *err) {
+  for (size_t k = 0; k < s->n; k++) {
+    const feed *f = feed_at(s, order[k]);
+    if (!(f->flags & FEED_CHANGED)) {
+      continue;
+    }
+    char *path = feed_path(s, f);
+    char *tmp = path != NULL ? epcal__output_temp_name(path, f->at.tmp) : NULL;
+    epcal_status st = EPCAL_OK;
+    if (tmp == NULL) {
+      st = epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+    } else if (rename(tmp, path) != 0) {
+      st = epcal__fail(err, EPCAL_EIO, path, 0, 0, "cannot replace: %s",
+                       strerror(errno));
+    }
+    free(tmp);
+    free(path);
+    if (st != EPCAL_OK) {
+      return st;
+    }
+  }
+  return EPCAL_OK;
+}
+
+/* Removes what a failed run leaves: every temporary file. */
+static void discard(split *s) {
+  while (s->newest != NULL) {
+    live *g = s->newest;
+    feed_at(s, g->feed)->flags &= ~(uint32_t)FEED_LIVE;
+    live_free(s, g, false);
+  }
+  for (size_t i = 0; i < s->n; i++) {
+    feed *f = feed_at(s, i);
+    if (f->flags & FEED_CHANGED) {
+      char *path = feed_path(s, f);
+      char *tmp = path != NULL ? epcal__output_temp_name(path, f->at.tmp) : NULL;
+      if (tmp != NULL) {
+        unlink(tmp);
+      }
+      free(tmp);
+      free(path);
+      f->flags &= ~(uint32_t)FEED_CHANGED;
+    }
+  }
+}
+
+static void split_free(split *s) {
+  for (size_t i = 0; i < s->n; i++) {
+    feed *f = feed_at(s, i);
+    if ((f->flags & FEED_FINISHED) && f->u.zones != NULL) {
+      epcal__zoneset_free(f->u.zones);
+      free(f->u.zones);
+    }
+  }
+  for (size_t c = 0; c < s->n_chunks; c++) {
+    free(s->chunks[c]);
+  }
+  free(s->chunks);
+  for (size_t i = 0; i < s->n_shows; i++) {
+    free(s->shows[i]);
+  }
+  free(s->shows);
+  free(s->show_table);
+  free(s->table);
+  free(s->paths);
+  epcal_renderer_free(s->ren);
+  epcal_previous_free(s->previous);
+}
 
 epcal_status epcal_generate_split(const epcal_generate_options *opts,
                                   const epcal_split_options *so,
@@ -455,57 +781,52 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
   if (st == EPCAL_OK) {
     st = epcal__pipeline_run(opts, emit, NULL, &s, stats, err);
   }
-  /* Close every calendar, then publish them all. */
-  for (size_t i = 0; i < s.n && st == EPCAL_OK; i++) {
-    st = switch_to(&s, s.groups[i], err);
-    if (st == EPCAL_OK) {
-      st = epcal_renderer_end(s.ren, err);
-    }
+  /* Close every calendar still open. */
+  while (st == EPCAL_OK && s.newest != NULL) {
+    st = finish(&s, s.oldest, err);
   }
   if (s.ren != NULL) {
     stats->events = epcal_renderer_events(s.ren);
     stats->counts = epcal_renderer_counts(s.ren);
   }
+  uint32_t *order = NULL;
+  if (st == EPCAL_OK && s.n > 0) {
+    order = malloc(s.n * sizeof *order);
+    if (order == NULL) {
+      st = epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+  }
   if (st == EPCAL_OK) {
-    qsort(s.groups, s.n, sizeof *s.groups, by_show_season);
+    for (size_t i = 0; i < s.n; i++) {
+      order[i] = (uint32_t)i;
+      stats->feeds_changed += (feed_at(&s, i)->flags & FEED_CHANGED) != 0;
+    }
+    stats->feeds = s.n;
+    qsort_r(order, s.n, sizeof *order, by_show_season, &s);
+    stats->removed = epcal_previous_unseen(s.previous);
   }
   /* Publish: every changed feed made durable by one sync() rather than an
    * fsync per feed (thousands of feeds would take minutes), then renamed,
    * then one more sync() for the renames. */
-  for (size_t i = 0; i < s.n && st == EPCAL_OK; i++) {
-    group *g = s.groups[i];
-    if (g->open) {
-      list_remove(&s, g);
-      g->open = false;
-    }
-    st = epcal__output_prepare(g->out, false, &g->changed, err);
-    stats->feeds++;
-    stats->feeds_changed += g->changed;
-  }
-  stats->removed = epcal_previous_unseen(s.previous);
-  if (st == EPCAL_OK && stats->feeds_changed > 0) {
-    sync();
-  }
-  for (size_t i = 0; i < s.n && st == EPCAL_OK; i++) {
-    st = epcal__output_publish(s.groups[i]->out, false, err);
-  }
   if (st == EPCAL_OK && stats->feeds_changed > 0) {
     sync();
   }
   if (st == EPCAL_OK) {
-    st = prune(so, s.groups, s.n, s.paths, s.tcap, &stats->feeds_pruned, err);
+    st = publish(&s, order, err);
+  }
+  if (st != EPCAL_OK) {
+    discard(&s);
+  } else if (stats->feeds_changed > 0) {
+    sync();
   }
   if (st == EPCAL_OK) {
-    st = write_index(so, s.groups, s.n, err);
+    st = prune(&s, order, &stats->feeds_pruned, err);
   }
-  for (size_t i = 0; i < s.n; i++) {
-    group_free(s.groups[i]);
+  if (st == EPCAL_OK) {
+    st = write_index(&s, order, err);
   }
-  free(s.groups);
-  free(s.table);
-  free(s.paths);
-  epcal_renderer_free(s.ren);
-  epcal_previous_free(s.previous);
+  free(order);
+  split_free(&s);
   return st;
 }
 
@@ -603,9 +924,10 @@ static epcal_status text_close(text_out *t, bool commit, epcal_error *err) {
   return st;
 }
 
-static epcal_status write_index(const epcal_split_options *so,
-                                group *const *groups, size_t n,
+static epcal_status write_index(const split *s, const uint32_t *order,
                                 epcal_error *err) {
+  const epcal_split_options *so = s->so;
+  size_t n = s->n;
   text_out json, html;
   epcal_status st = text_open(&json, so->dir, "index.json", err);
   if (st == EPCAL_OK) {
@@ -632,32 +954,33 @@ static epcal_status write_index(const epcal_split_options *so,
         "<th>To</th><th></th></tr>\n",
         h);
   for (size_t i = 0; i < n; i++) {
-    const group *g = groups[i];
-    char first[16], last[16];
-    date_text(g->first, first);
-    date_text(g->last, last);
+    const feed *g = feed_at(s, order[i]);
+    char first[16], last[16], rel[REL_MAX];
+    date_text(unpack_date(g->first), first);
+    date_text(unpack_date(g->last), last);
+    feed_rel(s, g, rel);
     fprintf(j, "%s\n    {\"name\": ", i > 0 ? "," : "");
     char name[NAME_MAX_BYTES];
-    group_name(g, name);
+    feed_name(s, g, name);
     json_string(j, name);
     fputs(", \"show\": ", j);
-    json_string(j, g->show);
+    json_string(j, s->shows[g->show]);
     if (g->season >= 0) {
-      fprintf(j, ", \"season\": %ld", g->season);
+      fprintf(j, ", \"season\": %ld", (long)g->season);
     }
     fputs(", \"path\": ", j);
-    json_string(j, g->rel);
+    json_string(j, rel);
     fprintf(j, ", \"events\": %lu, \"first\": \"%s\", \"last\": \"%s\"}",
-            g->events, first, last);
+            (unsigned long)g->events, first, last);
 
     fputs("<tr><td>", h);
     html_text(h, name);
-    fprintf(h, "</td><td>%lu</td><td>%s</td><td>%s</td><td>", g->events,
-            first, last);
+    fprintf(h, "</td><td>%lu</td><td>%s</td><td>%s</td><td>",
+            (unsigned long)g->events, first, last);
     fputs("<a class=\"webcal\" href=\"", h);
-    html_text(h, g->rel);
+    html_text(h, rel);
     fputs("\">Subscribe</a> &middot; <a href=\"", h);
-    html_text(h, g->rel);
+    html_text(h, rel);
     fputs("\" download>Download</a></td></tr>\n", h);
   }
   fputs(n > 0 ? "\n  ]\n}\n" : "]\n}\n", j);
@@ -691,13 +1014,13 @@ static bool safe_rel(const char *rel) {
          strcmp(rel + n - 4, ".ics") == 0;
 }
 
-static bool written_now(group **paths, size_t cap, const char *rel) {
-  return cap > 0 && *path_slot(paths, cap, rel) != NULL;
+static bool written_now(const split *s, const char *rel) {
+  return s->tcap > 0 && *path_slot(s, rel) != 0;
 }
 
-static epcal_status prune(const epcal_split_options *so, group *const *groups,
-                          size_t n, group **paths, size_t paths_cap,
+static epcal_status prune(const split *s, const uint32_t *order,
                           unsigned long *removed, epcal_error *err) {
+  const epcal_split_options *so = s->so;
   char *manifest = join(so->dir, MANIFEST);
   if (manifest == NULL) {
     return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
@@ -715,8 +1038,10 @@ static epcal_status prune(const epcal_split_options *so, group *const *groups,
   FILE *m = out.f;
   FILE *f = fopen(manifest, "rb");
   free(manifest);
-  for (size_t i = 0; i < n; i++) {
-    fprintf(m, "%s\n", groups[i]->rel);
+  for (size_t i = 0; i < s->n; i++) {
+    char rel[REL_MAX];
+    feed_rel(s, feed_at(s, order[i]), rel);
+    fprintf(m, "%s\n", rel);
   }
   char *line = NULL;
   size_t cap = 0;
@@ -725,7 +1050,7 @@ static epcal_status prune(const epcal_split_options *so, group *const *groups,
     if (len > 0 && line[len - 1] == '\n') {
       line[len - 1] = '\0';
     }
-    if (!safe_rel(line) || written_now(paths, paths_cap, line)) {
+    if (!safe_rel(line) || written_now(s, line)) {
       continue;
     }
     char *path = join(so->dir, line);

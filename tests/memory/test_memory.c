@@ -7,7 +7,9 @@
  *   the index is exact: 16 bytes per episode);
  * - 1,000,000 rows from a file (a second thread reads ahead; the index is
  *   compact: a 16-byte set of episode numbers per season, about 1.6 MB
- *   here), which may need at most GROWTH_KB more than 10,000 rows.
+ *   here), which may need at most GROWTH_KB more than 10,000 rows;
+ * - 200,000 rows split by season into 16,667 feeds (48 bytes kept a feed
+ *   once it is finished), again at most GROWTH_KB more than 10,000 rows.
  *
  * Nothing is timed.
  *
@@ -18,9 +20,11 @@
  * (exit 77, which CTest reports as skipped).
  */
 #define _DEFAULT_SOURCE /* wait4: the child's own peak */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "episodes.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -72,13 +76,33 @@ static int write_rows(int fd, unsigned long rows) {
   return write_all(fd, buf, len);
 }
 
+/* The bytes of every file below a split output directory. */
+static long long tree_bytes;
+static int count_one(const char *path, const struct stat *st, int type,
+                     struct FTW *ftw) {
+  (void)path;
+  (void)ftw;
+  tree_bytes += type == FTW_F ? (long long)st->st_size : 0;
+  return 0;
+}
+
+/* Removes the split output directory `path` and everything in it. */
+static int remove_one(const char *path, const struct stat *st, int type,
+                      struct FTW *ftw) {
+  (void)st;
+  (void)type;
+  (void)ftw;
+  return remove(path);
+}
+
 /*
  * Runs `epcal generate -o FEED INPUT` over `rows` rows, from a pipe when
- * input is "-", else from that file (written first). Returns the child's
- * peak RSS in KB, or -1 when the run failed.
+ * input is "-", else from that file (written first); with `split`, runs
+ * `epcal generate --split season --output-dir FEED INPUT` instead. Returns
+ * the child's peak RSS in KB, or -1 when the run failed.
  */
 static long run(const char *epcal, const char *input, const char *feed,
-                unsigned long rows) {
+                unsigned long rows, bool split) {
   int fds[2] = {-1, -1};
   bool piped = strcmp(input, "-") == 0;
   if (piped && pipe(fds) != 0) {
@@ -105,7 +129,10 @@ static long run(const char *epcal, const char *input, const char *feed,
     }
     char *args[] = {(char *)epcal, "generate",      "-o",
                     (char *)feed,  (char *)input, NULL};
-    execv(epcal, args);
+    char *split_args[] = {(char *)epcal,   "generate",    "--split",
+                          "season",        "--output-dir", (char *)feed,
+                          (char *)input,   NULL};
+    execv(epcal, split ? split_args : args);
     perror(epcal);
     _exit(127);
   }
@@ -125,7 +152,14 @@ static long run(const char *epcal, const char *input, const char *feed,
   }
   struct stat st;
   long long feed_size = stat(feed, &st) == 0 ? (long long)st.st_size : -1;
-  unlink(feed);
+  if (split) {
+    tree_bytes = 0;
+    nftw(feed, count_one, 16, FTW_PHYS);
+    feed_size = tree_bytes;
+    nftw(feed, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+  } else {
+    unlink(feed);
+  }
   if (!piped) {
     unlink(input);
   }
@@ -135,9 +169,10 @@ static long run(const char *epcal, const char *input, const char *feed,
     return -1;
   }
   /* ru_maxrss is in kilobytes on Linux and the BSDs. */
-  printf("epcal generate, %lu rows from %s: feed %lld bytes, peak RSS %ld KB "
-         "(bound %ld KB)\n",
-         rows, piped ? "a pipe" : "a file", feed_size, ru.ru_maxrss, BOUND_KB);
+  printf("epcal generate%s, %lu rows from %s: feeds %lld bytes, peak RSS %ld "
+         "KB (bound %ld KB)\n",
+         split ? " --split season" : "", rows, piped ? "a pipe" : "a file",
+         feed_size, ru.ru_maxrss, BOUND_KB);
   if (feed_size < (long long)rows * 300) {
     fprintf(stderr, "FAIL: the feed is too small to hold %lu events\n", rows);
     return -1;
@@ -162,24 +197,32 @@ int main(int argc, char **argv) {
   char feed[4200], input[4200];
   snprintf(feed, sizeof feed, "%s/feed.ics", dir);
   snprintf(input, sizeof input, "%s/episodes.csv", dir);
-  long piped = run(argv[1], "-", feed, 200000);
-  long small = piped >= 0 ? run(argv[1], input, feed, 10000) : -1;
-  long file = small >= 0 ? run(argv[1], input, feed, 1000000) : -1;
+  long piped = run(argv[1], "-", feed, 200000, false);
+  long small = piped >= 0 ? run(argv[1], input, feed, 10000, false) : -1;
+  long file = small >= 0 ? run(argv[1], input, feed, 1000000, false) : -1;
+  long split_small = file >= 0 ? run(argv[1], input, feed, 10000, true) : -1;
+  long split = split_small >= 0 ? run(argv[1], input, feed, 200000, true) : -1;
   rmdir(dir);
-  if (piped < 0 || small < 0 || file < 0) {
+  if (piped < 0 || small < 0 || file < 0 || split_small < 0 || split < 0) {
     return 1;
   }
 #if defined(EPCAL_SANITIZED)
   printf("sanitizer build: peak RSS not checked\n");
   return SKIP;
 #else
-  if (piped > BOUND_KB || file > BOUND_KB) {
+  if (piped > BOUND_KB || file > BOUND_KB || split > BOUND_KB) {
     fprintf(stderr, "FAIL: peak RSS over %ld KB\n", BOUND_KB);
     return 1;
   }
   if (file - small > GROWTH_KB) {
     fprintf(stderr, "FAIL: 1M rows took %ld KB more than 10k (bound %ld)\n",
             file - small, GROWTH_KB);
+    return 1;
+  }
+  if (split - split_small > GROWTH_KB) {
+    fprintf(stderr, "FAIL: split, 200k rows took %ld KB more than 10k "
+                    "(bound %ld)\n",
+            split - split_small, GROWTH_KB);
     return 1;
   }
   return 0;

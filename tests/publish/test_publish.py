@@ -414,6 +414,76 @@ def test_split_with_more_feeds_than_descriptors(d):
     assert not hidden, f"temporary files left behind: {hidden}"
 
 
+def test_split_interleaved_input_reopens_finished_feeds(d):
+    """More feeds than are kept live (1024), their rows interleaved: every
+    feed is finished and reopened, and the files are byte for byte those of
+    the same rows grouped by season, whether a feed was first left with
+    bytes unlike its target's or exactly its target's (then its bytes are
+    taken from the target), with and without time zones."""
+    head = "show,season,episode,title,air_date,air_time,timezone\n"
+    n = 1100
+
+    def row(season, ep, title=None):
+        zone = ("21:00,Europe/Paris" if (season % 3 == 0 and ep == 1) else
+                "09:30,Asia/Tokyo" if (season % 5 == 0 and ep == 3) else ",")
+        return (f"Show,{season},{ep},{title or f'T{season}.{ep}'},"
+                f"2024-{1 + ep:02d}-{1 + season % 28:02d},{zone}\n")
+
+    def grouped(eps, change=None):
+        return head + "".join(row(s, e, change if (s, e) == (500, 3) else None)
+                              for s in range(1, n + 1) for e in eps)
+
+    def interleaved(eps, change=None):
+        return head + "".join(row(s, e, change if (s, e) == (500, 3) else None)
+                              for e in eps for s in range(1, n + 1))
+
+    fixed = {"SOURCE_DATE_EPOCH": "1700000000"}
+
+    def split(text, out, *extra):
+        write(f"{d}/in.csv", text)
+        return run("generate", "-v", "--split", "season", "--output-dir", out,
+                   *extra, f"{d}/in.csv", env=fixed)
+
+    def files(out):
+        got = {}
+        for r, _, fs in os.walk(out):
+            for f in fs:
+                path = os.path.join(r, f)
+                assert (not f.startswith(".") or f.endswith(".lock") or
+                        f == ".epcal-feeds"), f"temporary file left: {path}"
+                got[os.path.relpath(path, out)] = read(path)
+        return got
+
+    split(grouped([1, 2, 3]), f"{d}/g")
+    want = files(f"{d}/g")
+    assert len([f for f in want if f.endswith(".ics")]) == n
+    p = split(interleaved([1, 2, 3]), f"{d}/i")
+    assert files(f"{d}/i") == want
+    assert f"{n} feeds ({n} changed".encode() in p.stderr, p.stderr
+    # Unchanged: every feed is left with other bytes than its target's
+    # (part of its events), reopened from its temporary file, and at the
+    # end found unchanged; nothing is rewritten.
+    mtimes = {f: os.stat(f"{d}/g/{f}").st_mtime_ns for f in want}
+    p = split(interleaved([1, 2, 3]), f"{d}/g")
+    assert f"{n} feeds (0 changed".encode() in p.stderr, p.stderr
+    assert files(f"{d}/g") == want
+    for f, m in mtimes.items():
+        assert os.stat(f"{d}/g/{f}").st_mtime_ns == m, f"{f} was rewritten"
+    # Left exactly as its target (which has episode 1 only), then reopened
+    # from the target's bytes.
+    split(grouped([1]), f"{d}/t")
+    p = split(interleaved([1, 2, 3]), f"{d}/t")
+    assert files(f"{d}/t") == want
+    # One changed episode changes its own feed only, SEQUENCE bumped.
+    p = split(interleaved([1, 2, 3], change="New"), f"{d}/g")
+    assert f"{n} feeds (1 changed".encode() in p.stderr, p.stderr
+    got = files(f"{d}/g")
+    changed = got.pop("show/season-500.ics")
+    assert changed != want.pop("show/season-500.ics")
+    assert b"SEQUENCE:1" in changed and b"T500.3" not in changed
+    assert got == want
+
+
 def main():
     global EPCAL
     EPCAL = os.path.abspath(sys.argv[1])

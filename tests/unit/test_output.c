@@ -241,6 +241,74 @@ static void suspended_feed_whose_target_vanished(void **state) {
   free(data);
 }
 
+/* A split feed finished (prepared) and then continued: from its own
+ * temporary file, or, when it matched its target, from the target's bytes
+ * (only while the target is the same file). The result is the kept bytes
+ * and what follows, and an unchanged result is still found unchanged. */
+static void finished_feed_continued(void **state) {
+  (void)state;
+  size_t n = 3 * WINDOW + 100, keep = WINDOW + 7;
+  char *data = content(n, 7);
+  epcal_error err;
+  bool changed;
+  char tmp[6];
+  for (int from_target = 0; from_target < 2; from_target++) {
+    /* The target holds the whole feed (from_target) or something else. */
+    char *other = content(n, 8);
+    put_file(target, from_target ? data : other, n);
+    epcal_output *o;
+    assert_int_equal(epcal_output_open(&o, target, NULL), EPCAL_OK);
+    assert_int_equal(epcal_output_write(o, data, keep), 0);
+    assert_int_equal(epcal_output_write(o, "TAIL\r\n", 6), 0);
+    assert_int_equal(epcal__output_prepare(o, false, &changed, &err),
+                     EPCAL_OK);
+    assert_true(changed); /* shorter than the target, or other bytes */
+    epcal__output_temp_suffix(o, tmp);
+    uint64_t id = epcal__output_target_id(o);
+    epcal__output_free_prepared(o);
+    char *tmp_path = epcal__output_temp_name(target, tmp);
+    assert_non_null(tmp_path);
+    if (from_target) {
+      /* Say it had matched: its temporary file is gone. */
+      assert_int_equal(unlink(tmp_path), 0);
+    }
+    assert_int_equal(epcal__output_continue(&o, target,
+                                            from_target ? NULL : tmp_path,
+                                            keep, id, &err),
+                     EPCAL_OK);
+    assert_int_equal(epcal_output_write(o, data + keep, n - keep), 0);
+    assert_int_equal(epcal_output_commit(o, &changed, &err), EPCAL_OK);
+    assert_int_equal(changed, !from_target); /* same bytes: untouched */
+    epcal_output_free(o);
+    size_t got_n;
+    char *got = get_file(target, &got_n);
+    assert_int_equal(got_n, n);
+    assert_memory_equal(got, data, n);
+    assert_int_equal(temp_size(), -1);
+    free(got);
+    free(tmp_path);
+    free(other);
+  }
+  /* The target was replaced meanwhile: its bytes are not ours to keep. */
+  put_file(target, data, n);
+  epcal_output *o;
+  assert_int_equal(epcal_output_open(&o, target, NULL), EPCAL_OK);
+  assert_int_equal(epcal_output_write(o, data, n), 0);
+  assert_int_equal(epcal__output_prepare(o, false, &changed, &err), EPCAL_OK);
+  assert_false(changed);
+  uint64_t id = epcal__output_target_id(o);
+  epcal__output_free_prepared(o);
+  char side[160];
+  snprintf(side, sizeof side, "%s/other", dir);
+  put_file(side, data, n); /* same bytes, another file */
+  assert_int_equal(rename(side, target), 0);
+  assert_int_equal(epcal__output_continue(&o, target, NULL, keep, id, &err),
+                   EPCAL_EIO);
+  assert_null(o);
+  assert_int_equal(temp_size(), -1);
+  free(data);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(
@@ -253,6 +321,8 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(suspended_feed_whose_target_vanished,
                                       setup, teardown),
+      cmocka_unit_test_setup_teardown(finished_feed_continued, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
