@@ -424,6 +424,11 @@ int epcal_cli_generate(int argc, char **argv) {
   epcal_cli_reraise_signal();
 
   if (st != EPCAL_OK) {
+    if (st == EPCAL_EIO && err.file[0] == '\0' && !splitting) {
+      /* A failed write names no file: it is the output's. */
+      snprintf(err.file, sizeof err.file, "%s",
+               a.output != NULL ? a.output : "-");
+    }
     epcal_cli_report(NULL, &err);
     code = epcal_cli_exit_code(st);
     goto done;

@@ -5,14 +5,17 @@
 
 #include "epcal/epcal.h"
 
-/* Closes the temporary file's descriptor, keeping the file. */
+/* Closes its descriptors (the temporary file's, if it has one yet, and the
+ * target's it compares with), keeping the file. */
 void epcal__output_suspend(epcal_output *o);
 
-/* Reopens a suspended temporary file for appending. Returns false (errno
- * set) on failure. A no-op when it is open. */
+/* Reopens what suspend closed (the temporary file for appending; the
+ * target, checked to be the same file). Returns false (errno set) on
+ * failure: ESTALE when the target was replaced, so bytes that matched it
+ * are lost. A no-op when it is open. */
 bool epcal__output_resume(epcal_output *o);
 
-/* True when the descriptor is open. */
+/* True when it holds a descriptor. */
 bool epcal__output_is_open(const epcal_output *o);
 
 /*

@@ -196,6 +196,7 @@ def test_read_only_directory_leaves_old_feed(d):
         write(csv, HEADER + rows(4))
         p = run("generate", csv, "-o", out, check_code=3)
         assert b"Read-only file system" in p.stderr, p.stderr
+        assert out.encode() in p.stderr, p.stderr
         assert read(out) == old
     finally:
         subprocess.run(["umount", mnt])
