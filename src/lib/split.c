@@ -453,6 +453,18 @@ static int make_parents(char *path) {
 
 static epcal_status finish(split *s, live *g, epcal_error *err);
 
+/* A write error names no file (the renderer does not know it): name the
+ * feed's. Returns st. */
+static epcal_status blame(const split *s, const feed *f, epcal_status st,
+                          epcal_error *err) {
+  if (st == EPCAL_EIO && err != NULL && err->file[0] == '\0') {
+    char rel[REL_MAX];
+    feed_rel(s, f, rel);
+    snprintf(err->file, sizeof err->file, "%s/%s", s->so->dir, rel);
+  }
+  return st;
+}
+
 /* Makes feed `i` live: new, or reopened after it was finished. */
 static epcal_status live_new(split *s, uint32_t i, live **out,
                              epcal_error *err) {
@@ -545,7 +557,8 @@ static epcal_status switch_to(split *s, live *g, epcal_error *err) {
   }
   epcal_status st = epcal_renderer_retarget(s->ren, NULL, NULL, NULL, NULL, err);
   if (st != EPCAL_OK) {
-    return st;
+    return s->current != NULL ? blame(s, feed_at(s, s->current->feed), st, err)
+                              : st;
   }
   /* The renderer holds the current feed's zones; an empty set otherwise. */
   if (s->current != NULL) {
@@ -561,7 +574,8 @@ static epcal_status switch_to(split *s, live *g, epcal_error *err) {
   s->current = g;
   if (!g->began) {
     g->began = true;
-    return epcal_renderer_begin(s->ren, err);
+    return blame(s, feed_at(s, g->feed), epcal_renderer_begin(s->ren, err),
+                 err);
   }
   return EPCAL_OK;
 }
@@ -591,7 +605,8 @@ static epcal_status finish(split *s, live *g, epcal_error *err) {
     st = epcal__output_prepare(g->out, false, &changed, err);
   }
   if (st != EPCAL_OK) {
-    return st; /* g stays live: freed, with its temporary file, on failure */
+    /* g stays live: freed, with its temporary file, on failure. */
+    return blame(s, f, st, err);
   }
   epcal__zoneset *zones = NULL;
   if (g->zones.n > 0) {
@@ -637,7 +652,7 @@ static epcal_status emit(void *ctx, const epcal_episode *ep, epcal_error *err) {
     st = switch_to(s, g, err);
   }
   if (st == EPCAL_OK) {
-    st = epcal__renderer_add_read(s->ren, ep, err);
+    st = blame(s, f, epcal__renderer_add_read(s->ren, ep, err), err);
   }
   if (st == EPCAL_OK) {
     uint32_t d = pack_date(ep->date);
