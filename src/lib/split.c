@@ -14,7 +14,7 @@
  * events at hand, about half a kilobyte) only while it is being written:
  * once epcal__split_live_max other feeds have been written to since, it is
  * *finished* (its calendar closed, compared with its target, its temporary
- * file closed, or removed when unchanged) and a 48-byte record is all that
+ * file closed, or removed when unchanged) and a 40-byte record is all that
  * remains until publishing. Inputs grouped by show and season never come
  * back to a finished feed; one that does (rows in date order across many
  * shows, say) reopens it: the bytes before its closing lines are kept and
@@ -24,6 +24,7 @@
 #define _GNU_SOURCE /* sync(), fopencookie(), qsort_r() */
 #include "date.h"
 #include "error.h"
+#include "keytab.h"
 #include "output.h"
 #include "pipeline.h"
 #include "previous.h"
@@ -48,8 +49,9 @@ unsigned epcal__split_live_max = 1024;
 typedef struct live live;
 
 enum {
-  FEED_LIVE = 1,     /* u.live is its live state */
-  FEED_FINISHED = 2, /* closed and prepared; u.zones (or NULL) */
+  FEED_LIVE = 1,     /* at.live is its live state */
+  FEED_FINISHED = 2, /* closed and prepared (its zones, if any, are in
+                        split.zones) */
   FEED_CHANGED = 4,  /* finished with other bytes than its target's: its
                         temporary file (at.tmp) waits to be renamed */
   FEED_SUFFIXED = 8, /* its show's slug is another show's too: the path
@@ -57,24 +59,28 @@ enum {
   FEED_HAD_PREV = 16 /* its previous events are in split.previous */
 };
 
-/* Every feed, in order of first appearance. */
+/* Every feed, in order of first appearance: 40 bytes. */
 typedef struct feed {
   uint32_t show;        /* index in split.shows */
   int32_t season;       /* -1 when split by show */
   uint32_t events;
   uint32_t first, last; /* pack_date() */
   uint32_t flags;
+  uint64_t tail_at; /* FEED_FINISHED: bytes before the VTIMEZONEs and
+                       END:VCALENDAR that close it */
   union {
-    live *live;             /* FEED_LIVE */
-    epcal__zoneset *zones;  /* FEED_FINISHED: its zones, NULL for none */
-  } u;
-  uint64_t tail_at; /* FEED_FINISHED: bytes before END:VCALENDAR and the
-                       VTIMEZONEs that precede it */
-  union {
+    live *live;         /* FEED_LIVE */
     char tmp[6];        /* FEED_CHANGED: its temporary file's suffix */
-    uint64_t target_id; /* unchanged: epcal__output_target_id() */
+    uint64_t target_id; /* finished unchanged: epcal__output_target_id() */
   } at;
 } feed;
+
+/* A finished feed's time zones, kept for when it is reopened: only feeds
+ * with timed events have any. */
+typedef struct kept_zones {
+  uint64_t key; /* zones_key() of the feed */
+  epcal__zoneset *zones;
+} kept_zones;
 
 /* A feed being written. Live feeds form a list, most recently written
  * first, to finish the one written longest ago; those whose temporary
@@ -109,6 +115,7 @@ typedef struct split {
   uint32_t *show_table; /* 1 + show index, by name */
   size_t show_tcap;
   uint32_t last; /* 1 + the feed of the last episode */
+  epcal__keytab zones; /* of kept_zones */
   live *current; /* the feed the renderer writes */
   live *newest, *oldest;
   size_t n_live;
@@ -122,6 +129,11 @@ typedef struct split {
 
 static feed *feed_at(const split *s, size_t i) {
   return &s->chunks[i >> CHUNK_BITS][i & (CHUNK - 1)];
+}
+
+/* Feed i's key in split.zones: never 0, spread over 64 bits. */
+static uint64_t zones_key(uint32_t i) {
+  return ((uint64_t)i + 1) * 0x9E3779B97F4A7C15ULL;
 }
 
 /* Dates in a feed record: ordered like the dates. */
@@ -522,11 +534,12 @@ static epcal_status live_new(split *s, uint32_t i, live **out,
     if (st == EPCAL_OK) {
       g->bytes = f->tail_at;
       g->began = true;
-      if (f->u.zones != NULL) {
-        g->zones = *f->u.zones;
-        free(f->u.zones);
+      kept_zones *k = epcal__keytab_find(&s->zones, zones_key(i));
+      if (k != NULL && k->zones != NULL) {
+        g->zones = *k->zones;
+        free(k->zones);
+        k->zones = NULL;
       }
-      f->u.zones = NULL;
       f->flags &= ~(uint32_t)(FEED_FINISHED | FEED_CHANGED);
     } else if (tmp != NULL) {
       unlink(tmp); /* cannot be finished: it must not be left behind */
@@ -543,7 +556,7 @@ static epcal_status live_new(split *s, uint32_t i, live **out,
     return st;
   }
   f->flags |= FEED_LIVE;
-  f->u.live = g;
+  f->at.live = g;
   live_push(s, g);
   open_push(s, g); /* its file is open */
   *out = g;
@@ -608,14 +621,16 @@ static epcal_status finish(split *s, live *g, epcal_error *err) {
     /* g stays live: freed, with its temporary file, on failure. */
     return blame(s, f, st, err);
   }
-  epcal__zoneset *zones = NULL;
   if (g->zones.n > 0) {
-    zones = malloc(sizeof *zones);
+    bool added;
+    kept_zones *k = epcal__keytab_put(&s->zones, zones_key(g->feed), &added);
+    epcal__zoneset *zones = k != NULL ? malloc(sizeof *zones) : NULL;
     if (zones == NULL) {
       return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
     }
     *zones = g->zones;
     memset(&g->zones, 0, sizeof g->zones);
+    k->zones = zones;
   }
   f->tail_at = tail_at;
   if (changed) {
@@ -626,7 +641,6 @@ static epcal_status finish(split *s, live *g, epcal_error *err) {
   live_free(s, g, changed);
   f->flags = (f->flags & ~(uint32_t)FEED_LIVE) | FEED_FINISHED |
              (changed ? FEED_CHANGED : 0);
-  f->u.zones = zones;
   return EPCAL_OK;
 }
 
@@ -640,7 +654,7 @@ static epcal_status emit(void *ctx, const epcal_episode *ep, epcal_error *err) {
   feed *f = feed_at(s, i);
   live *g = NULL;
   if (f->flags & FEED_LIVE) {
-    g = f->u.live;
+    g = f->at.live;
     if (s->newest != g) {
       live_unlink(s, g);
       live_push(s, g);
@@ -735,14 +749,18 @@ static void discard(split *s) {
   }
 }
 
-static void split_free(split *s) {
-  for (size_t i = 0; i < s->n; i++) {
-    feed *f = feed_at(s, i);
-    if ((f->flags & FEED_FINISHED) && f->u.zones != NULL) {
-      epcal__zoneset_free(f->u.zones);
-      free(f->u.zones);
-    }
+static void free_kept_zones(void *ctx, void *record) {
+  (void)ctx;
+  kept_zones *k = record;
+  if (k->zones != NULL) {
+    epcal__zoneset_free(k->zones);
+    free(k->zones);
   }
+}
+
+static void split_free(split *s) {
+  epcal__keytab_each(&s->zones, free_kept_zones, NULL);
+  epcal__keytab_free(&s->zones);
   for (size_t c = 0; c < s->n_chunks; c++) {
     free(s->chunks[c]);
   }
@@ -780,6 +798,7 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
   s.opts = opts;
   s.so = so;
   s.max_open = MAX_OPEN;
+  epcal__keytab_init(&s.zones, sizeof(kept_zones));
   struct rlimit fds;
   if (getrlimit(RLIMIT_NOFILE, &fds) == 0 && fds.rlim_cur != RLIM_INFINITY &&
       fds.rlim_cur < SPARE_FDS + 2 * MAX_OPEN + 2) {

@@ -8,7 +8,7 @@
  * - 1,000,000 rows from a file (a second thread reads ahead; the index is
  *   compact: a 16-byte set of episode numbers per season, about 1.6 MB
  *   here), which may need at most GROWTH_KB more than 10,000 rows;
- * - 200,000 rows split by season into 16,667 feeds (48 bytes kept a feed
+ * - 200,000 rows split by season into 16,667 feeds (40 bytes kept a feed
  *   once it is finished), again at most GROWTH_KB more than 10,000 rows.
  *
  * Nothing is timed.
