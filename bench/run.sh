@@ -29,6 +29,7 @@ cmake --build "$build" -j2 >/dev/null
 cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -o "$out/gen" \
   "$here/gen.c" "$here/episodes.c"
 cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -o "$out/floor" "$here/floor.c" -lcsv
+cc -O2 -std=c11 -o "$out/fsfloor" "$here/fsfloor.c"
 cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -I"$root/include" -o "$out/stages" \
   "$here/stages.c" "$build/src/lib/libepcal.a" -lcsv \
   $(pkg-config --libs libical) -lpthread
@@ -79,7 +80,7 @@ for n in $sizes; do
   feed="$out/feed-$n.ics"
   split="$out/split-$n"
   names=(floor plain one regen stdout)
-  [ "$have_split" -eq 1 ] && names+=(split splitre)
+  [ "$have_split" -eq 1 ] && names+=(split splitre fsfloor)
   for v in "${names[@]}"; do rm -f "$out/$v.times"; done
   # A previous feed for the unchanged case (same SOURCE_DATE_EPOCH).
   "$epcal" generate "$csv" -o "$out/prev-$n.ics"
@@ -98,6 +99,13 @@ for n in $sizes; do
       run split "$epcal" generate --split season "$csv" --output-dir "$split.$$.$i"
       run splitre "$epcal" generate --split season "$csv" \
         --output-dir "$split.$$.$i"
+      # The file system alone: as many files of the same mean size,
+      # created, written and renamed the way split publishes them.
+      feeds=$(find "$split.$$.$i" -name 'season-*.ics' | wc -l)
+      shows=$(find "$split.$$.$i" -mindepth 1 -type d | wc -l)
+      bytes=$(find "$split.$$.$i" -name 'season-*.ics' -printf '%s\n' |
+        awk '{t += $1} END {printf "%d", t / NR}')
+      run fsfloor "$out/fsfloor" "$split.$$.$i.fs" "$shows" "$feeds" "$bytes"
     fi
   done
   floor_us=$(median "$out/floor.times" 1)
@@ -113,6 +121,7 @@ for n in $sizes; do
     stdout) label="epcal generate > /dev/null" ;;
     split) label="epcal generate --split season" ;;
     splitre) label="  the same again (feeds unchanged)" ;;
+    fsfloor) label="file system alone: as many files (fsfloor)" ;;
     esac
     awk -v n="$n" -v us="$us" -v rss="$rss" -v mb="$mb" -v f="$floor_us" \
       -v cpu="$cpu" -v label="$label" 'BEGIN {
