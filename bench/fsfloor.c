@@ -25,19 +25,20 @@ int main(int argc, char **argv) {
   }
   const char *dir = argv[1];
   long shows = atol(argv[2]), feeds = atol(argv[3]), bytes = atol(argv[4]);
-  if (shows <= 0 || feeds <= 0 || bytes < 0 || mkdir(dir, 0755) != 0) {
+  if (shows <= 0 || feeds <= 0 || bytes < 0 || strlen(dir) > 160 ||
+      mkdir(dir, 0755) != 0) {
     perror(dir);
     return 1;
   }
   char *data = malloc((size_t)bytes + 1);
-  char (*tmp)[4096] = malloc((size_t)feeds * sizeof *tmp);
+  char (*tmp)[256] = malloc((size_t)feeds * sizeof *tmp);
   if (data == NULL || tmp == NULL) {
     return 1;
   }
   memset(data, 'x', (size_t)bytes);
   long per_show = (feeds + shows - 1) / shows;
   for (long i = 0; i < feeds; i++) {
-    char path[4096];
+    char path[256];
     snprintf(path, sizeof path, "%s/show-%ld", dir, i / per_show);
     if (i % per_show == 0 && mkdir(path, 0755) != 0 && errno != EEXIST) {
       perror(path);
@@ -53,7 +54,7 @@ int main(int argc, char **argv) {
   }
   sync();
   for (long i = 0; i < feeds; i++) {
-    char path[4096];
+    char path[256];
     snprintf(path, sizeof path, "%s/show-%ld/season-%02ld.ics", dir,
              i / per_show, i % per_show);
     if (rename(tmp[i], path) != 0) {
