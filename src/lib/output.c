@@ -11,8 +11,9 @@
  * Regenerating a feed usually gives the bytes it already has, or the same
  * bytes up to some change. So bytes are compared with the target as they
  * come and are not written while they match: an unchanged feed is never
- * written at all, and a changed one gets its matching beginning copied
- * from the target by the kernel when the first difference comes.
+ * written at all (its temporary file is not even created), and a changed
+ * one gets its matching beginning copied from the target by the kernel
+ * when the first difference comes.
  */
 #define _GNU_SOURCE /* copy_file_range */
 #include "output.h"

@@ -31,7 +31,7 @@ typedef struct tag_shard {
  * numbers. Most episodes are these, so a run keeps about two bits an
  * episode (a season of 12 in 16 bytes, plus the table's slack). */
 typedef struct season_set {
-  uint64_t key;     /* the season key, cut to the tag width: never 0 */
+  uint64_t key;     /* season_tag() of the season: never 0 */
   uint64_t numbers; /* bit n: episode n was read */
 } season_set;
 
