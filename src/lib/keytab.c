@@ -99,6 +99,46 @@ void *epcal__keytab_put(epcal__keytab *t, uint64_t key, bool *added) {
   }
 }
 
+bool epcal__keytab_remove(epcal__keytab *t, uint64_t key) {
+  epcal__keytab_shard *h = &t->shards[key >> (64 - SHARD_BITS)];
+  if (h->cap == 0) {
+    return false;
+  }
+  size_t i = home(key, h->cap);
+  for (;; i = i + 1 < h->cap ? i + 1 : 0) {
+    uint64_t k = key_at(h->slots + i * t->size);
+    if (k == key) {
+      break;
+    }
+    if (k == 0) {
+      return false;
+    }
+  }
+  /* Backward shift: move up every later record of the run whose home is
+   * not between the hole and itself, so that no search stops early at the
+   * hole. */
+  size_t j = i;
+  for (;;) {
+    j = j + 1 < h->cap ? j + 1 : 0;
+    unsigned char *rec = h->slots + j * t->size;
+    uint64_t k = key_at(rec);
+    if (k == 0) {
+      break;
+    }
+    size_t want = home(k, h->cap);
+    /* Does `want` lie cyclically in (i, j]? Then the record stays. */
+    bool stays = i <= j ? (want > i && want <= j) : (want > i || want <= j);
+    if (!stays) {
+      memcpy(h->slots + i * t->size, rec, t->size);
+      i = j;
+    }
+  }
+  memset(h->slots + i * t->size, 0, t->size);
+  h->count--;
+  t->count--;
+  return true;
+}
+
 void epcal__keytab_prefetch(const epcal__keytab *t, uint64_t key) {
   const epcal__keytab_shard *h = shard_of(t, key);
   if (h->cap != 0) {

@@ -45,6 +45,10 @@ void *epcal__keytab_find(const epcal__keytab *t, uint64_t key);
  */
 void *epcal__keytab_put(epcal__keytab *t, uint64_t key, bool *added);
 
+/* Removes the record with `key`, if any (split output drops a finished
+ * feed's previous events). Returns whether there was one. */
+bool epcal__keytab_remove(epcal__keytab *t, uint64_t key);
+
 /* Asks the CPU to start loading the slot where `key` would be. */
 void epcal__keytab_prefetch(const epcal__keytab *t, uint64_t key);
 

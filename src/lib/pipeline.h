@@ -31,7 +31,7 @@ epcal_status epcal__previous_load_or_warn(const epcal_generate_options *opts,
                                           uint64_t salt, epcal_previous **out,
                                           epcal_error *err);
 
-/* For tests: how many split feeds are live at once at most (1024; see
+/* For tests: how many split feeds are live at once at most (256; see
  * split.c). */
 extern unsigned epcal__split_live_max;
 

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -29,6 +30,8 @@ struct epcal_previous {
   epcal__keytab *own;   /* of epcal__prev_event, keyed by uid; NULL: a view */
   epcal__keytab *index; /* own, or the shared index this is a view of */
   uint64_t salt;        /* a view's: its events are keyed by uid and salt */
+  uint64_t *keys;       /* a view's: the keys it added to the shared index */
+  size_t n_keys;
 };
 
 /* The key of a uid hash in an index shared by several feeds. */
@@ -129,6 +132,7 @@ void epcal_previous_free(epcal_previous *p) {
       epcal__keytab_free(p->own);
       free(p->own);
     }
+    free(p->keys);
     free(p);
   }
 }
@@ -154,6 +158,8 @@ typedef struct move_ctx {
   epcal__keytab *to;
   uint64_t salt;
   bool oom;
+  uint64_t *keys; /* the keys added, for epcal__previous_drop_view() */
+  size_t n;
 } move_ctx;
 
 static void move_event(void *ctx, void *record) {
@@ -166,6 +172,7 @@ static void move_event(void *ctx, void *record) {
     m->oom = true;
   } else if (added) {
     *slot = e;
+    m->keys[m->n++] = e.uid;
   }
 }
 
@@ -185,28 +192,47 @@ epcal_status epcal__previous_load_view(epcal_previous *shared,
   /* Loaded on its own first, so that a damaged feed leaves nothing in
    * the shared index. */
   epcal_previous *v = calloc(1, sizeof *v);
-  move_ctx m = {shared->index, salt != 0 ? salt : 1, v == NULL};
-  if (v != NULL) {
+  size_t n = own->own->count;
+  move_ctx m = {shared->index, salt != 0 ? salt : 1, v == NULL,
+                v != NULL ? malloc((n > 0 ? n : 1) * sizeof(uint64_t)) : NULL,
+                0};
+  if (v != NULL && m.keys != NULL) {
     epcal__keytab_each(own->own, move_event, &m);
   }
   epcal_previous_free(own);
-  if (m.oom) {
+  if (m.oom || m.keys == NULL) {
+    free(m.keys);
     free(v);
     return epcal__fail(err, EPCAL_ENOMEM, path, 0, 0, "out of memory");
   }
   v->index = shared->index;
   v->salt = m.salt;
+  v->keys = m.keys;
+  v->n_keys = m.n;
   *view = v;
   return EPCAL_OK;
 }
 
-epcal_previous *epcal__previous_view(epcal_previous *shared, uint64_t salt) {
-  epcal_previous *v = calloc(1, sizeof *v);
-  if (v != NULL) {
-    v->index = shared->index;
-    v->salt = salt != 0 ? salt : 1;
+size_t epcal__previous_view_events(const epcal_previous *view) {
+  return view != NULL ? view->n_keys : 0;
+}
+
+unsigned long epcal__previous_drop_view(epcal_previous *view) {
+  unsigned long unseen = 0;
+  if (view == NULL) {
+    return 0;
   }
-  return v;
+  for (size_t i = 0; i < view->n_keys; i++) {
+    const epcal__prev_event *e = epcal__keytab_find(view->index, view->keys[i]);
+    if (e != NULL) {
+      unseen += !e->seen;
+      epcal__keytab_remove(view->index, view->keys[i]);
+    }
+  }
+  free(view->keys);
+  view->keys = NULL;
+  view->n_keys = 0;
+  return unseen;
 }
 
 bool epcal__parse_utc(const char *s, size_t n, int64_t *out) {
@@ -353,6 +379,13 @@ epcal_status epcal_previous_load(epcal_previous **out, const char *path,
   memset(&s, 0, sizeof s);
   s.fd = fd;
   s.cap = SCAN_BUF;
+  /* A split rerun loads tens of thousands of small feeds: a buffer the
+   * size of each (the scanner grows it for a longer line). */
+  struct stat sb;
+  if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+      (uint64_t)sb.st_size < SCAN_BUF) {
+    s.cap = sb.st_size < 4096 ? 4096 : (size_t)sb.st_size + 1;
+  }
   s.buf = malloc(s.cap);
   epcal_status st = EPCAL_OK;
   bool oom = false;

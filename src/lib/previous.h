@@ -33,12 +33,12 @@ void epcal__previous_prefetch(const epcal_previous *p, uint64_t uid_hash);
 epcal__prev_event *epcal__previous_find(epcal_previous *p, uint64_t uid_hash);
 
 /*
- * Split output keeps every feed's previous events in one index, since an
- * index per feed costs kilobytes even for a feed of ten events (tens of
- * thousands of feeds). A view (freed with epcal_previous_free(), which
- * leaves the shared index alone) finds one feed's events there, keyed by
- * their UID and the feed's `salt` (non-zero, distinct per feed).
- * epcal_previous_unseen() of the shared index counts over all feeds.
+ * Split output keeps the previous events of the feeds it is writing in one
+ * index, since an index per feed costs kilobytes even for a feed of ten
+ * events (a thousand feeds may be live at once). A view (freed with
+ * epcal_previous_free(), which leaves the shared index alone) finds one
+ * feed's events there, keyed by their UID and the feed's `salt` (non-zero,
+ * distinct per feed); epcal__previous_drop_view() takes them out again.
  */
 epcal_previous *epcal__previous_shared_new(void);
 
@@ -49,10 +49,14 @@ epcal_status epcal__previous_load_view(epcal_previous *shared,
                                        epcal_previous **view,
                                        epcal_error *err);
 
-/* A view of `salt`'s events in `shared`, loaded there before by
- * epcal__previous_load_view() (split output finishes a feed and may come
- * back to it). NULL when out of memory. */
-epcal_previous *epcal__previous_view(epcal_previous *shared, uint64_t salt);
+/* How many events a view added to its shared index. */
+size_t epcal__previous_view_events(const epcal_previous *view);
+
+/* Removes a view's events from its shared index (split output, once a
+ * feed is finished, so that the index holds only the feeds being written)
+ * and returns how many of them were never marked seen: the feed's removed
+ * events. The view finds nothing afterwards. */
+unsigned long epcal__previous_drop_view(epcal_previous *view);
 
 /* Calls fn for every entry not marked seen. */
 void epcal__previous_each_unseen(epcal_previous *p,

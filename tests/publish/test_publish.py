@@ -416,7 +416,7 @@ def test_split_with_more_feeds_than_descriptors(d):
 
 
 def test_split_interleaved_input_reopens_finished_feeds(d):
-    """More feeds than are kept live (1024), their rows interleaved: every
+    """More feeds than are kept live (256), their rows interleaved: every
     feed is finished and reopened, and the files are byte for byte those of
     the same rows grouped by season, whether a feed was first left with
     bytes unlike its target's or exactly its target's (then its bytes are
@@ -475,6 +475,13 @@ def test_split_interleaved_input_reopens_finished_feeds(d):
     split(grouped([1]), f"{d}/t")
     p = split(interleaved([1, 2, 3]), f"{d}/t")
     assert files(f"{d}/t") == want
+    # Episode 4 of every season leaves: every feed, finished and reopened
+    # twice, counts its removed episode once.
+    split(grouped([1, 2, 3, 4]), f"{d}/r")
+    p = split(interleaved([1, 2, 3]), f"{d}/r")
+    assert (f"0 new, 0 changed, {3 * n} unchanged, {n} removed".encode()
+            in p.stderr), p.stderr
+    assert files(f"{d}/r") == want
     # One changed episode changes its own feed only, SEQUENCE bumped.
     p = split(interleaved([1, 2, 3], change="New"), f"{d}/g")
     assert f"{n} feeds (1 changed".encode() in p.stderr, p.stderr
