@@ -849,7 +849,9 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
       stats->feeds_changed += (feed_at(&s, i)->flags & FEED_CHANGED) != 0;
     }
     stats->feeds = s.n;
-    qsort_r(order, s.n, sizeof *order, by_show_season, &s);
+    if (s.n > 0) {
+      qsort_r(order, s.n, sizeof *order, by_show_season, &s);
+    }
     stats->removed = s.removed > 0 ? (unsigned long)s.removed : 0;
   }
   /* Publish: every changed feed made durable by one sync() rather than an
