@@ -22,7 +22,7 @@ typedef struct record {
   uint64_t value;
 } record;
 
-#define KEYS 20000
+#define KEYS 5000
 
 /* Keys in few shards (top bits) and crowded homes (middle bits), so runs
  * are long and wrap; never 0. */
