@@ -154,7 +154,8 @@ static int season_put(epcal__seen *s, uint64_t season, long number) {
   return 1;
 }
 
-static void tags_free(epcal__seen *s) {
+/* Frees compact mode's state: the season sets and the tags. */
+static void compact_free(epcal__seen *s) {
   epcal__keytab_free(&s->seasons);
   epcal__keytab_init(&s->seasons, sizeof(season_set));
   s->last_season = 0;
@@ -195,7 +196,7 @@ const char *epcal__seen_file(const epcal__seen *s, size_t i) {
 size_t epcal__seen_files(const epcal__seen *s) { return s->n_files; }
 
 void epcal__seen_begin_exact(epcal__seen *s) {
-  tags_free(s);
+  compact_free(s);
   s->exact = true;
 }
 
@@ -208,7 +209,7 @@ void epcal__seen_free(epcal__seen *s) {
   }
   free(s->names);
   free(s->base);
-  tags_free(s);
+  compact_free(s);
   epcal__keytab_free(&s->index);
   free(s);
 }

@@ -73,6 +73,15 @@ static char *get_file(const char *path, size_t *n) {
   return data;
 }
 
+/* Checks that the target holds exactly data[0, n). */
+static void assert_target_holds(const char *data, size_t n) {
+  size_t got_n;
+  char *got = get_file(target, &got_n);
+  assert_int_equal(got_n, n);
+  assert_memory_equal(got, data, n);
+  free(got);
+}
+
 /* The size of the one temporary file in dir (-1 when there is none). */
 static long temp_size(void) {
   DIR *d = opendir(dir);
@@ -115,11 +124,7 @@ static bool publish(const char *data, size_t n, size_t piece) {
   epcal_error err;
   assert_int_equal(epcal_output_commit(o, &changed, &err), EPCAL_OK);
   epcal_output_free(o);
-  size_t got_n;
-  char *got = get_file(target, &got_n);
-  assert_int_equal(got_n, n);
-  assert_memory_equal(got, data, n);
-  free(got);
+  assert_target_holds(data, n);
   assert_int_equal(temp_size(), -1); /* no temporary file left */
   return changed;
 }
@@ -204,11 +209,7 @@ static void target_replaced_during_the_run(void **state) {
   assert_int_equal(epcal_output_commit(o, &changed, NULL), EPCAL_OK);
   epcal_output_free(o);
   assert_true(changed);
-  size_t got_n;
-  char *got = get_file(target, &got_n);
-  assert_int_equal(got_n, n);
-  assert_memory_equal(got, data, n);
-  free(got);
+  assert_target_holds(data, n);
   free(data);
   free(other);
 }
@@ -281,12 +282,8 @@ static void finished_feed_continued(void **state) {
     assert_int_equal(epcal_output_commit(o, &changed, &err), EPCAL_OK);
     assert_int_equal(changed, !from_target); /* same bytes: untouched */
     epcal_output_free(o);
-    size_t got_n;
-    char *got = get_file(target, &got_n);
-    assert_int_equal(got_n, n);
-    assert_memory_equal(got, data, n);
+    assert_target_holds(data, n);
     assert_int_equal(temp_size(), -1);
-    free(got);
     free(tmp_path);
     free(other);
   }
