@@ -14,8 +14,10 @@ import io
 import json
 import os
 import pty
+import select
 import subprocess
 import sys
+import time
 
 failures = []
 
@@ -26,23 +28,36 @@ def check(cond, msg):
 
 
 def run_pty(argv, env):
-    """Runs argv with standard output on a pseudo-terminal; returns it."""
+    """Runs argv with standard output on a pseudo-terminal; returns its exit
+    code, what it wrote there and its standard error.
+
+    The slave end stays open here until the program has exited, then a
+    sentinel is written after its output: everything before the sentinel is
+    the program's, and no read depends on how soon the kernel hands over the
+    last bytes of a closed terminal."""
     master, slave = pty.openpty()
     p = subprocess.Popen(argv, stdout=slave, stderr=subprocess.PIPE, env=env)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 4096)
-        except OSError:  # EIO: the other side closed
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
+    sentinel = b"@@epcal-test-end@@"
+    sent = False
+    data = b""
+    deadline = time.monotonic() + 60
+    while sentinel not in data:
+        if time.monotonic() > deadline:
+            p.kill()
+            raise SystemExit(f"FAIL: {argv} did not finish in 60 s")
+        if not sent and p.poll() is not None:
+            os.write(slave, sentinel + b"\n")
+            sent = True
+        ready, _, _ = select.select([master], [], [], 0.05)
+        if ready:
+            data += os.read(master, 4096)
+    err = p.stderr.read().decode(errors="replace")
     p.wait(timeout=60)
+    os.close(slave)
+    os.close(master)
+    out = data[:data.index(sentinel)]
     # The terminal turns "\n" into "\r\n".
-    return p.returncode, b"".join(chunks).replace(b"\r\n", b"\n").decode()
+    return p.returncode, out.replace(b"\r\n", b"\n").decode(), err
 
 
 def marked_dates(table):
@@ -57,8 +72,8 @@ def main():
 
     # 2023-03-02 12:00 UTC: four rows are on or after that day.
     env = dict(base, SOURCE_DATE_EPOCH="1677758400", TZ="UTC")
-    code, out = run_pty([epcal, "list", csv_path], env)
-    check(code == 0, f"list on a terminal exited {code}")
+    code, out, err = run_pty([epcal, "list", csv_path], env)
+    check(code == 0, f"list on a terminal exited {code}: {err}")
     upcoming, all_dates = marked_dates(out)
     check(all_dates == sorted(all_dates) and len(all_dates) == 6,
           f"terminal table rows: {all_dates}")
@@ -69,9 +84,10 @@ def main():
 
     # The same instant is already 2023-03-03 at UTC+14: "today" is local.
     env14 = dict(env, TZ="XYZ-14")
-    _, out14 = run_pty([epcal, "list", csv_path], env14)
+    code14, out14, err14 = run_pty([epcal, "list", csv_path], env14)
+    check(code14 == 0, f"list at UTC+14 exited {code14}: {err14}")
     up14, _ = marked_dates(out14)
-    check(up14 == ["2023-03-09", "2023-03-16"], f"marked at UTC+14: {up14}")
+    check(up14 == ["2023-03-09", "2023-03-16"], f"marked at UTC+14: {up14} in:\n{out14}")
 
     # Piped: no marks, no legend.
     piped = subprocess.run([epcal, "list", csv_path], env=env,
