@@ -895,6 +895,11 @@ size_t epcal_reader_columns(const epcal_reader *r) {
 
 const char *epcal__reader_name(const epcal_reader *r) { return r->name; }
 
+const char *epcal__reader_cells(const epcal_reader *r, size_t *len) {
+  *len = r->cells.len;
+  return r->cells.data;
+}
+
 void epcal_reader_free(epcal_reader *r) {
   if (r == NULL) {
     return;
