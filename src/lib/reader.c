@@ -21,6 +21,7 @@
 #include "row.h"
 #include "utf8.h"
 
+#include <assert.h>
 #include <csv.h>
 #include <stdarg.h>
 #include <errno.h>
@@ -64,18 +65,6 @@ static bool growbuf_reserve(growbuf *b, size_t extra) {
   return true;
 }
 
-static bool growbuf_append(growbuf *b, const char *s, size_t n) {
-  if (n == 0) {
-    return true;
-  }
-  if (!growbuf_reserve(b, n)) {
-    return false;
-  }
-  memcpy(b->data + b->len, s, n);
-  b->len += n;
-  return true;
-}
-
 struct epcal_reader {
   /* Source: src_read(src_ctx) gives the bytes; read(ctx) is what the
    * parser reads: the source counted, and converted with --encoding. */
@@ -90,7 +79,8 @@ struct epcal_reader {
   char *date_format;
   char delimiter; /* chosen delimiter, 0 until the header is seen */
 
-  /* Input buffer: bytes not yet fed to libcsv are in[pos, len). */
+  /* Input buffer: bytes not yet fed to libcsv are in[pos, len); the record
+   * being read, raw bytes included, stays in it (see fill). */
   char *in;
   size_t in_len;
   size_t in_pos;
@@ -106,8 +96,11 @@ struct epcal_reader {
   struct csv_parser csv;
   bool csv_live;
 
-  /* The record being read: its raw bytes and where they start. */
-  growbuf raw;
+  /* The record being read: its raw bytes are in[raw_start, +raw_len), a
+   * window on the input rather than a copy (one copy less of every byte
+   * read, on the thread that bounds a run), and where they start. */
+  size_t raw_start;
+  size_t raw_len;
   bool raw_cr; /* raw holds a '\r' (fields need CR/CRLF -> LF) */
   unsigned long raw_line;
   unsigned long raw_col; /* byte column of raw[0] on raw_line, 0-based */
@@ -129,6 +122,11 @@ struct epcal_reader {
   uint64_t bytes;
   epcal_episode ep;
 };
+
+/* The raw bytes of the record being read. */
+static inline const char *raw_data(const epcal_reader *r) {
+  return r->in + r->raw_start;
+}
 
 /* ------------------------------------------------------------- callbacks */
 
@@ -204,13 +202,13 @@ static void raw_place(const epcal_reader *r, size_t off, unsigned long *line,
                       unsigned long *column) {
   unsigned long ln = r->raw_line;
   unsigned long col = r->raw_col;
-  if (off > r->raw.len) {
-    off = r->raw.len;
+  if (off > r->raw_len) {
+    off = r->raw_len;
   }
   for (size_t i = 0; i < off; i++) {
-    unsigned char c = (unsigned char)r->raw.data[i];
-    if (c == '\n' || (c == '\r' && (i + 1 >= r->raw.len ||
-                                    r->raw.data[i + 1] != '\n'))) {
+    unsigned char c = (unsigned char)raw_data(r)[i];
+    if (c == '\n' || (c == '\r' && (i + 1 >= r->raw_len ||
+                                    raw_data(r)[i + 1] != '\n'))) {
       ln++;
       col = 0;
     } else if (c == '\r') {
@@ -228,8 +226,8 @@ static void raw_place(const epcal_reader *r, size_t off, unsigned long *line,
  * opening quote, if any, after leading blanks), or of the record's end.
  */
 static size_t raw_field_start(const epcal_reader *r, size_t k) {
-  const char *s = r->raw.data;
-  size_t n = r->raw.len, i = 0, field = 0;
+  const char *s = raw_data(r);
+  size_t n = r->raw_len, i = 0, field = 0;
   bool quoted = false;
   while (i < n && field < k) {
     char c = s[i];
@@ -260,8 +258,8 @@ static size_t raw_field_start(const epcal_reader *r, size_t k) {
  */
 static size_t raw_field_byte(const epcal_reader *r, size_t k, size_t at) {
   size_t i = raw_field_start(r, k);
-  const char *s = r->raw.data;
-  size_t n = r->raw.len;
+  const char *s = raw_data(r);
+  size_t n = r->raw_len;
   bool quoted = i < n && s[i] == '"';
   if (quoted) {
     i++;
@@ -328,10 +326,13 @@ static void input_end_place(const epcal_reader *r, unsigned long *line,
 }
 
 static epcal_status fill(epcal_reader *r, epcal_error *err) {
-  if (r->in_pos > 0) {
-    memmove(r->in, r->in + r->in_pos, r->in_len - r->in_pos);
-    r->in_len -= r->in_pos;
-    r->in_pos = 0;
+  /* Keep the record being read (its raw bytes) with the unread input. */
+  size_t keep_from = r->raw_len > 0 ? r->raw_start : r->in_pos;
+  if (keep_from > 0) {
+    memmove(r->in, r->in + keep_from, r->in_len - keep_from);
+    r->in_len -= keep_from;
+    r->in_pos -= keep_from;
+    r->raw_start = r->raw_len > 0 ? r->raw_start - keep_from : r->in_pos;
   }
   if (r->in_cap - r->in_len < READ_CHUNK / 2) {
     size_t cap = r->in_len + READ_CHUNK;
@@ -452,7 +453,8 @@ static epcal_status start(epcal_reader *r, epcal_error *err) {
 static void record_reset(epcal_reader *r) {
   r->n_cells = 0;
   r->cells.len = 0;
-  r->raw.len = 0;
+  r->raw_start = r->in_pos;
+  r->raw_len = 0;
   r->raw_cr = false;
   r->row_done = false;
   r->too_long = false;
@@ -468,24 +470,24 @@ static epcal_status resync_after(epcal_reader *r, unsigned long line,
   /* Find the end of `line` in the raw record. */
   size_t i = 0;
   unsigned long ln = r->raw_line;
-  while (i < r->raw.len && ln <= line) {
-    char c = r->raw.data[i++];
+  while (i < r->raw_len && ln <= line) {
+    char c = raw_data(r)[i++];
     if (c == '\n' ||
-        (c == '\r' && (i >= r->raw.len || r->raw.data[i] != '\n'))) {
+        (c == '\r' && (i >= r->raw_len || raw_data(r)[i] != '\n'))) {
       ln++;
     }
   }
   /* The line may go on past what was read: drop the rest of it from the
    * input before parsing again. */
   r->skip_line = ln <= line;
-  size_t keep = r->raw.len - i;
+  size_t keep = r->raw_len - i;
   size_t unread = r->in_len - r->in_pos;
   char *buf = malloc(keep + unread + READ_CHUNK);
   if (buf == NULL) {
     return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");
   }
   if (keep > 0) {
-    memcpy(buf, r->raw.data + i, keep);
+    memcpy(buf, raw_data(r) + i, keep);
   }
   if (unread > 0) {
     memcpy(buf + keep, r->in + r->in_pos, unread);
@@ -541,7 +543,7 @@ static epcal_status fail_unterminated(epcal_reader *r, const char *why,
 static epcal_status fail_too_long(epcal_reader *r, size_t cell,
                                   epcal_error *err) {
   size_t at = raw_field_start(r, cell);
-  bool quoted = at < r->raw.len && r->raw.data[at] == '"';
+  bool quoted = at < r->raw_len && raw_data(r)[at] == '"';
   return fail_field(
       r, cell,
       quoted ? "quoted field is longer than 1 MiB (is a closing '\"' missing?)"
@@ -553,7 +555,7 @@ static epcal_status fail_syntax(epcal_reader *r, size_t raw_off,
                                 epcal_error *err) {
   unsigned long line, column;
   raw_place(r, raw_off, &line, &column);
-  char c = r->raw.data[raw_off];
+  char c = raw_data(r)[raw_off];
   epcal_error local;
   if (c == '"') {
     epcal__fail(&local, EPCAL_EDATA, r->name, line, column,
@@ -694,15 +696,16 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
      * inside its leading blanks: start the raw bytes at the right column,
      * or chunk boundaries would move the columns of errors. */
     if (r->csv.pstate == LIBCSV_ROW_NOT_BEGUN && r->n_cells == 0) {
-      r->raw.len = 0;
+      r->raw_start = r->in_pos;
+      r->raw_len = 0;
       r->raw_cr = false;
       r->raw_line = r->line;
       r->raw_col = r->col;
     }
     r->raw_cr = r->raw_cr || has_cr;
-    if (!growbuf_append(&r->raw, piece, len)) {
-      return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");
-    }
+    /* Pieces of a record follow each other in the input. */
+    assert(r->raw_start + r->raw_len == r->in_pos);
+    r->raw_len += len;
     size_t done = csv_parse(&r->csv, piece, len, on_field, on_row, r);
     r->in_pos += len;
     if (ends_line) {
@@ -725,7 +728,7 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
     }
     if (done < len) {
       if (csv_error(&r->csv) == CSV_EPARSE) {
-        return fail_syntax(r, r->raw.len - len + done, err);
+        return fail_syntax(r, r->raw_len - len + done, err);
       }
       return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");
     }
@@ -870,8 +873,8 @@ epcal_status epcal_reader_next(epcal_reader *r, const epcal_episode **out,
      * pieces of it cut at ASCII bytes, so they are valid when it is. Only
      * a record that fails is checked cell by cell, to place the error. */
     bool text_ok =
-        epcal__utf8_valid_prefix(r->raw.data, r->raw.len) == r->raw.len &&
-        memchr(r->raw.data, '\0', r->raw.len) == NULL;
+        epcal__utf8_valid_prefix(raw_data(r), r->raw_len) == r->raw_len &&
+        memchr(raw_data(r), '\0', r->raw_len) == NULL;
     st = epcal__row_convert(r, &r->header, r->cells.data, r->cell_off,
                             r->cell_len, r->n_cells, text_ok, r->date_format,
                             &r->ep, err);
@@ -909,7 +912,6 @@ void epcal_reader_free(epcal_reader *r) {
     fclose(r->fp);
   }
   free(r->in);
-  free(r->raw.data);
   free(r->cells.data);
   free(r->cell_off);
   free(r->cell_len);
