@@ -12,6 +12,14 @@
  */
 size_t epcal__utf8_valid_prefix(const char *s, size_t n);
 
+/* The same without AVX2: SSE2 blocks, then one character at a time (it
+ * places the error when the AVX2 check finds one). */
+size_t epcal__utf8_valid_prefix_portable(const char *s, size_t n);
+
+/* For tests: the whole-input AVX2 check alone. 1 when s[0, n) is valid,
+ * 0 when not, -1 when this CPU or build has no AVX2. */
+int epcal__utf8_check_avx2(const char *s, size_t n);
+
 #include <stdbool.h>
 
 /* Whether s (NUL-terminated) has anything but blanks and control

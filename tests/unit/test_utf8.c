@@ -1,9 +1,11 @@
 /*
  * The UTF-8 check against a reference written from RFC 3629's table, one
- * character at a time: the fast check takes ASCII 16 and 32 bytes at a
- * time and other text in 16-byte blocks, so every kind of character and
- * every bad byte is tried at every offset around those block edges, and
- * on many random strings mixing them.
+ * character at a time: the fast checks take ASCII 16 and 32 bytes at a
+ * time and other text in 16-byte (SSE2) or 32-byte (AVX2) blocks, so every
+ * kind of character and every bad byte is tried at every offset around
+ * those block edges, and on many random strings mixing them. The AVX2
+ * check's own verdict is compared too, since a wrong "invalid" from it
+ * would only cost time.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -65,6 +67,12 @@ static void check(const unsigned char *s, size_t n) {
     fprintf(stderr, "\n");
   }
   assert_int_equal(got, want);
+  assert_int_equal(epcal__utf8_valid_prefix_portable((const char *)s, n), want);
+  /* The AVX2 check alone, where there is one: it decides most inputs. */
+  int avx2 = epcal__utf8_check_avx2((const char *)s, n);
+  if (avx2 != -1) {
+    assert_int_equal(avx2, want == n);
+  }
 }
 
 /* Sequences worth trying: valid ones of each length and edge, and bad
