@@ -129,6 +129,7 @@ typedef struct split {
   live *open_newest, *open_oldest;
   size_t n_open;
   size_t max_open; /* MAX_OPEN, or fewer under a low descriptor limit */
+  char *made_dir; /* the directory the last new feed went into */
 } split;
 
 #define CHUNK_BITS 12
@@ -455,19 +456,46 @@ static void live_free(split *s, live *g, bool keep_temporary) {
   free(g);
 }
 
-/* mkdir -p for the directory part of `path`. */
-static int make_parents(char *path) {
-  for (char *p = path + 1; *p != '\0'; p++) {
-    if (*p == '/') {
-      *p = '\0';
-      int rc = mkdir(path, 0755);
-      *p = '/';
-      if (rc != 0 && errno != EEXIST) {
-        return -1;
-      }
-    }
+/* mkdir -p, deepest first: one mkdir when `dir` exists, more only for
+ * what is missing. 0, or -1 with errno set. */
+static int make_dir(char *dir) {
+  if (mkdir(dir, 0755) == 0 || errno == EEXIST) {
+    return 0;
   }
-  return 0;
+  char *slash = strrchr(dir, '/');
+  if (errno != ENOENT || slash == NULL || slash == dir) {
+    return -1;
+  }
+  *slash = '\0';
+  int rc = make_dir(dir);
+  *slash = '/';
+  if (rc != 0) {
+    return -1;
+  }
+  return mkdir(dir, 0755) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+/* Makes the directory part of `path`. Feeds of a show follow each other
+ * and share its directory: made once, not once per feed (a mkdir for each
+ * part of each feed's path was three failing system calls a feed). */
+static int make_parents(split *s, char *path) {
+  char *slash = strrchr(path, '/');
+  if (slash == NULL || slash == path) {
+    return 0;
+  }
+  size_t n = (size_t)(slash - path);
+  if (s->made_dir != NULL && strncmp(s->made_dir, path, n) == 0 &&
+      s->made_dir[n] == '\0') {
+    return 0;
+  }
+  *slash = '\0';
+  int rc = make_dir(path);
+  if (rc == 0) {
+    free(s->made_dir);
+    s->made_dir = strdup(path); /* only a shortcut: NULL is fine */
+  }
+  *slash = '/';
+  return rc;
 }
 
 static epcal_status finish(split *s, live *g, epcal_error *err);
@@ -508,7 +536,7 @@ static epcal_status live_new(split *s, uint32_t i, live **out,
   g->feed = i;
   epcal_status st = EPCAL_OK;
   if (!(f->flags & FEED_FINISHED)) {
-    if (make_parents(path) != 0) {
+    if (make_parents(s, path) != 0) {
       st = epcal__fail(err, EPCAL_EIO, path, 0, 0,
                        "cannot create directory: %s", strerror(errno));
     }
@@ -782,6 +810,7 @@ static void split_free(split *s) {
     free(s->shows[i]);
   }
   free(s->shows);
+  free(s->made_dir);
   free(s->show_table);
   free(s->table);
   free(s->paths);
