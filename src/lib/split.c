@@ -58,8 +58,6 @@ enum {
                         split.zones) */
   FEED_CHANGED = 4,  /* finished with other bytes than its target's: its
                         temporary file (at.tmp) waits to be renamed */
-  FEED_SUFFIXED = 8, /* its show's slug is another show's too: the path
-                        has a hash of the name */
   FEED_HAD_PREV = 16, /* it has a previous feed (loaded while it is live) */
   FEED_AGAIN = 32     /* reopened at least once */
 };
@@ -117,10 +115,11 @@ typedef struct split {
   uint32_t *paths; /* 1 + feed index, by path: slug collisions */
   size_t tcap;
   char **shows; /* show names, each once */
-  char **slugs; /* and their slugs (in the same allocation as the name) */
+  char **stems; /* and their paths' stems (in the same allocation) */
   size_t n_shows, shows_cap;
   uint32_t *show_table; /* 1 + show index, by name */
-  size_t show_tcap;
+  uint32_t *stem_table; /* 1 + show index, by stem */
+  size_t show_tcap;     /* of both */
   uint32_t last; /* 1 + the feed of the last episode */
   /* Previous events no feed rendered again (see finish()). */
   int64_t removed;
@@ -169,22 +168,18 @@ static void feed_name(const split *s, const feed *f,
   }
 }
 
-/* The feed's path below the directory: SLUG/season-NN.ics or SLUG.ics,
- * with "-HASH" after the slug when another show has the same slug (the
- * name's hash does not depend on row order). */
+/* The feed's path below the directory: STEM/season-NN.ics or STEM.ics.
+ * A show's stem is its slug, unless an earlier show has that stem: then
+ * the slug and a hash of the name (see show_index). */
 #define REL_MAX 128
+#define STEM_MAX 64 /* slug (40), "-%08x", "-%u" */
 static void feed_rel(const split *s, const feed *f, char rel[REL_MAX]) {
   /* Built by hand: this runs for every probe of the path table and every
    * file operation on a feed (snprintf and the slug were 7% of a split's
    * main thread at 83,334 feeds). */
-  const char *slug = s->slugs[f->show];
-  size_t n = strlen(slug); /* at most 40 */
-  memcpy(rel, slug, n);
-  if (f->flags & FEED_SUFFIXED) {
-    const char *show = s->shows[f->show];
-    n += (size_t)snprintf(rel + n, 16, "-%08x",
-                          (uint32_t)epcal__hash64(show, strlen(show)));
-  }
+  const char *stem = s->stems[f->show];
+  size_t n = strlen(stem);
+  memcpy(rel, stem, n);
   if (f->season >= 0) {
     memcpy(rel + n, "/season-", 8);
     n += 8;
@@ -300,12 +295,26 @@ static bool tables_grow(split *s) {
   return true;
 }
 
+/* The slot for `stem` in a stem table of `cap` slots: 1 + the show that
+ * has it, or 0. */
+static uint32_t *stem_slot(const split *s, uint32_t *t, size_t cap,
+                           const char *stem) {
+  size_t j = (size_t)epcal__hash64(stem, strlen(stem)) & (cap - 1);
+  while (t[j] != 0 && strcmp(s->stems[t[j] - 1], stem) != 0) {
+    j = (j + 1) & (cap - 1);
+  }
+  return &t[j];
+}
+
 /* The index of show name `name`, added when new. false: out of memory. */
 static bool show_index(split *s, const char *name, uint32_t *out) {
   if ((s->n_shows + 1) * 4 > s->show_tcap * 3) {
     size_t cap = s->show_tcap != 0 ? s->show_tcap * 2 : 64;
     uint32_t *t = calloc(cap, sizeof *t);
-    if (t == NULL) {
+    uint32_t *st = calloc(cap, sizeof *st);
+    if (t == NULL || st == NULL) {
+      free(t);
+      free(st);
       return false;
     }
     for (size_t i = 0; i < s->n_shows; i++) {
@@ -315,9 +324,12 @@ static bool show_index(split *s, const char *name, uint32_t *out) {
         j = (j + 1) & (cap - 1);
       }
       t[j] = (uint32_t)i + 1;
+      *stem_slot(s, st, cap, s->stems[i]) = (uint32_t)i + 1;
     }
     free(s->show_table);
+    free(s->stem_table);
     s->show_table = t;
+    s->stem_table = st;
     s->show_tcap = cap;
   }
   size_t j = (size_t)epcal__hash64(name, strlen(name)) & (s->show_tcap - 1);
@@ -334,31 +346,45 @@ static bool show_index(split *s, const char *name, uint32_t *out) {
     if (shows != NULL) {
       s->shows = shows;
     }
-    char **slugs = shows != NULL ? realloc(s->slugs, cap * sizeof *slugs) : NULL;
-    if (slugs == NULL) {
+    char **stems = shows != NULL ? realloc(s->stems, cap * sizeof *stems) : NULL;
+    if (stems == NULL) {
       return false;
     }
-    s->slugs = slugs;
+    s->stems = stems;
     s->shows_cap = cap;
   }
-  /* The name, then its slug, in one allocation. */
-  char slug[41];
-  size_t slug_len = epcal_slug(name, slug, sizeof slug);
-  size_t name_len = strlen(name);
-  char *both = malloc(name_len + 1 + slug_len + 1);
+  /* The stem: the slug, unless a show seen earlier has it ("Café" and
+   * "Cafe!" both slug as "cafe"): then the slug and a hash of the name.
+   * Decided per show, so that all of a show's feeds share one directory
+   * and a directory holds one show (deciding per path put "Cafe!" season 1
+   * in cafe-HASH/ and its season 2 in cafe/, beside Café's season 1). */
+  char slug[41], stem[STEM_MAX];
+  epcal_slug(name, slug, sizeof slug);
+  snprintf(stem, sizeof stem, "%s", slug);
+  uint32_t h = (uint32_t)epcal__hash64(name, strlen(name));
+  for (unsigned k = 1;
+       *stem_slot(s, s->stem_table, s->show_tcap, stem) != 0; k++) {
+    if (k == 1) {
+      snprintf(stem, sizeof stem, "%s-%08x", slug, h);
+    } else { /* even the hash is taken */
+      snprintf(stem, sizeof stem, "%s-%08x-%u", slug, h, k);
+    }
+  }
+  size_t name_len = strlen(name), stem_len = strlen(stem);
+  char *both = malloc(name_len + 1 + stem_len + 1);
   if (both == NULL) {
     return false;
   }
   memcpy(both, name, name_len + 1);
-  memcpy(both + name_len + 1, slug, slug_len + 1);
+  memcpy(both + name_len + 1, stem, stem_len + 1);
   s->shows[s->n_shows] = both;
-  s->slugs[s->n_shows] = both + name_len + 1;
+  s->stems[s->n_shows] = both + name_len + 1;
+  *stem_slot(s, s->stem_table, s->show_tcap, stem) = (uint32_t)s->n_shows + 1;
   s->show_table[j] = (uint32_t)s->n_shows + 1;
   *out = (uint32_t)s->n_shows++;
   return true;
 }
 
-/* The feed an episode belongs to, recorded on first sight. */
 static epcal_status feed_for(split *s, const epcal_episode *ep, uint32_t *out,
                              epcal_error *err) {
   int32_t season = s->so->by == EPCAL_SPLIT_SEASON ? (int32_t)ep->season : -1;
@@ -394,12 +420,7 @@ static epcal_status feed_for(split *s, const epcal_episode *ep, uint32_t *out,
     f->season = season;
     char rel[REL_MAX];
     feed_rel(s, f, rel);
-    uint64_t h = path_hash(rel);
-    if (*path_slot(s, rel, h) != 0) {
-      f->flags |= FEED_SUFFIXED;
-      feed_rel(s, f, rel);
-      h = path_hash(rel);
-    }
+    uint64_t h = path_hash(rel); /* new: stems are unique */
     f->path_tag = path_tag(h);
     *path_slot(s, rel, h) = (uint32_t)s->n + 1;
     *slot = (uint32_t)++s->n;
@@ -857,9 +878,10 @@ static void split_free(split *s) {
     free(s->shows[i]);
   }
   free(s->shows);
-  free(s->slugs);
+  free(s->stems);
   free(s->made_dir);
   free(s->show_table);
+  free(s->stem_table);
   free(s->table);
   free(s->paths);
   epcal_renderer_free(s->ren);

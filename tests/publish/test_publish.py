@@ -359,6 +359,30 @@ def test_split_feeds_and_index(d):
         assert os.stat(f"{out}/{f}").st_mtime_ns == m, f"{f} was rewritten"
 
 
+def test_split_shows_with_one_slug_get_their_own_feeds(d):
+    """"Café" and "Cafe!" slug alike: the second gets the slug and a hash
+    of its name, in the path table and on disk, and each feed holds only
+    its own show's episodes, run after run."""
+    csv, out = f"{d}/in.csv", f"{d}/site"
+    write(csv, HEADER + "Café,1,1,2023-01-01,A,\n" + "Cafe!,1,1,2023-01-02,B,\n"
+          "Café,1,2,2023-01-03,C,\n" + "Cafe!,2,1,2023-01-04,D,\n")
+    for _ in range(2):
+        run("generate", "--split", "season", "--output-dir", out, csv)
+        index = json.loads(read(f"{out}/index.json"))
+        by_show = {}
+        for f in index["feeds"]:
+            by_show.setdefault(f["show"], []).append(f["path"])
+            titles = sorted(str(e["SUMMARY"]) for e in
+                            events(os.path.join(out, f["path"])).values())
+            assert all(t.startswith(f["show"]) for t in titles), (f, titles)
+        assert by_show["Café"] == ["cafe/season-01.ics"], by_show
+        other = by_show["Cafe!"]
+        assert len(other) == 2 and all(
+            re.fullmatch(r"cafe-[0-9a-f]{8}/season-0[12]\.ics", p)
+            for p in other) and len({os.path.dirname(p) for p in other}) == 1,\
+            other
+
+
 def test_split_feed_depends_only_on_its_own_events(d):
     """A feed names only the time zones its own events use, and its bytes
     do not move when another feed changes; a changed episode bumps its
