@@ -354,16 +354,24 @@ epcal_status epcal_output_open(epcal_output **out, const char *path,
 /* Bytes compared per step; a larger step saves system calls on big feeds. */
 #define COMPARE_CHUNK (256 * 1024)
 
-/* True when the file at `path` holds exactly the bytes of fd `a`. */
-static bool same_bytes(int a, const char *path) {
+/* True when the file at `path` holds exactly the bytes of fd `a`. Sets
+ * *mode to that file's mode when there is one (so that a new feed, the
+ * common case, costs one failed open, not an open and a stat). */
+static bool same_bytes(int a, const char *path, mode_t *mode) {
   struct stat sa, sb;
   int b = open(path, O_RDONLY);
   if (b < 0) {
+    if (errno != ENOENT && stat(path, &sb) == 0) {
+      *mode = sb.st_mode & 07777; /* there, but not readable */
+    }
     return false;
   }
-  bool same = fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
-              S_ISREG(sb.st_mode) && sa.st_size == sb.st_size &&
-              lseek(a, 0, SEEK_SET) == 0;
+  bool stated = fstat(b, &sb) == 0;
+  if (stated) {
+    *mode = sb.st_mode & 07777;
+  }
+  bool same = stated && fstat(a, &sa) == 0 && S_ISREG(sb.st_mode) &&
+              sa.st_size == sb.st_size && lseek(a, 0, SEEK_SET) == 0;
   char *ba = same ? malloc(2 * COMPARE_CHUNK) : NULL;
   char *bb = ba != NULL ? ba + COMPARE_CHUNK : NULL;
   same = same && ba != NULL;
@@ -559,15 +567,21 @@ epcal_status epcal__output_prepare(epcal_output *o, bool durable,
     return epcal__fail(err, EPCAL_EIO, o->target, 0, 0, "cannot write: %s",
                        strerror(errno));
   }
-  if (!o->had_target && same_bytes(o->fd, o->target)) {
-    discard_temporary(o);
-    *changed = false;
-    return EPCAL_OK;
-  }
   /* An existing feed keeps its mode; a new one is world-readable, as a
    * feed meant for publishing should be (mkstemp makes 0600). */
-  struct stat st;
-  mode_t mode = stat(o->target, &st) == 0 ? (st.st_mode & 07777) : 0644;
+  mode_t mode = 0644;
+  if (!o->had_target) {
+    if (same_bytes(o->fd, o->target, &mode)) {
+      discard_temporary(o);
+      *changed = false;
+      return EPCAL_OK;
+    }
+  } else {
+    struct stat st;
+    if (stat(o->target, &st) == 0) {
+      mode = st.st_mode & 07777;
+    }
+  }
   if (fchmod(o->fd, mode) != 0 || (durable && fsync(o->fd) != 0)) {
     return epcal__fail(err, EPCAL_EIO, o->target, 0, 0, "cannot write: %s",
                        strerror(errno));
