@@ -21,7 +21,7 @@
  * the feed goes on. Only a bounded number of temporary files are open at
  * once.
  */
-#define _GNU_SOURCE /* sync(), fopencookie(), qsort_r() */
+#define _GNU_SOURCE /* sync(), syncfs(), fopencookie(), qsort_r() */
 #include "date.h"
 #include "error.h"
 #include "keytab.h"
@@ -31,6 +31,7 @@
 #include "render.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -811,6 +812,23 @@ static epcal_status prune(const split *s, const uint32_t *order,
                           unsigned long *removed, epcal_error *err);
 
 /* Renames every changed feed's temporary file over its target. */
+/* Flushes the file system that holds `dir` (syncfs), or every one when
+ * that is not possible: sync() would also wait for unrelated disks and
+ * network mounts, which a cron job should not. */
+static void sync_dir_fs(const char *dir) {
+#if defined(__linux__)
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    int rc = syncfs(fd);
+    close(fd);
+    if (rc == 0) {
+      return;
+    }
+  }
+#endif
+  sync();
+}
+
 static epcal_status publish(const split *s, const uint32_t *order,
                             epcal_error *err) {
   for (size_t k = 0; k < s->n; k++) {
@@ -953,11 +971,11 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
     }
     stats->removed = s.removed > 0 ? (unsigned long)s.removed : 0;
   }
-  /* Publish: every changed feed made durable by one sync() rather than an
-   * fsync per feed (thousands of feeds would take minutes), then renamed,
-   * then one more sync() for the renames. */
+  /* Publish: every changed feed made durable by one sync of the file
+   * system rather than an fsync per feed (thousands of feeds would take
+   * minutes), then renamed, then one more sync for the renames. */
   if (st == EPCAL_OK && stats->feeds_changed > 0) {
-    sync();
+    sync_dir_fs(so->dir);
   }
   if (st == EPCAL_OK) {
     st = publish(&s, order, err);
@@ -965,7 +983,7 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
   if (st != EPCAL_OK) {
     discard(&s);
   } else if (stats->feeds_changed > 0) {
-    sync();
+    sync_dir_fs(so->dir);
   }
   if (st == EPCAL_OK) {
     st = prune(&s, order, &stats->feeds_pruned, err);
