@@ -1,8 +1,8 @@
 /*
  * fsfloor: what publishing split feeds costs the file system alone, the
  * way `epcal generate --split` publishes them: one temporary file per feed
- * beside its target (mkstemp), its bytes written, closed; one sync(); every
- * temporary file renamed over its target; one more sync(). No CSV, no
+ * beside its target (mkstemp), its bytes written, closed; one syncfs();
+ * every temporary file renamed over its target; one more syncfs(). No CSV, no
  * rendering: the lower bound for writing that many files here.
  *
  *   fsfloor DIR SHOWS FEEDS BYTES
@@ -10,8 +10,9 @@
  * writes FEEDS files of BYTES bytes each into DIR/show-K/ (SHOWS
  * directories, feeds spread evenly). DIR must not exist.
  */
-#define _DEFAULT_SOURCE /* sync(), mkstemp() */
+#define _GNU_SOURCE /* syncfs(), mkstemp() */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,11 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  sync();
+  int dir_fd = open(dir, O_RDONLY | O_DIRECTORY);
+  if (dir_fd < 0 || syncfs(dir_fd) != 0) {
+    perror(dir);
+    return 1;
+  }
   for (long i = 0; i < feeds; i++) {
     char path[256];
     snprintf(path, sizeof path, "%s/show-%ld/season-%02ld.ics", dir,
@@ -62,7 +67,8 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  sync();
+  syncfs(dir_fd);
+  close(dir_fd);
   free(tmp);
   free(data);
   return 0;
