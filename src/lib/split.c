@@ -29,6 +29,7 @@
 #include "pipeline.h"
 #include "previous.h"
 #include "render.h"
+#include "stems.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -172,8 +173,7 @@ static void feed_name(const split *s, const feed *f,
 /* The feed's path below the directory: STEM/season-NN.ics or STEM.ics.
  * A show's stem is its slug, unless an earlier show has that stem: then
  * the slug and a hash of the name (see show_index). */
-#define REL_MAX 128
-#define STEM_MAX 64 /* slug (40), "-%08x", "-%u" */
+#define REL_MAX 128 /* a stem (EPCAL__STEM_MAX), "/season-", 6 digits, ".ics" */
 static void feed_rel(const split *s, const feed *f, char rel[REL_MAX]) {
   /* Built by hand: this runs for every probe of the path table and every
    * file operation on a feed (snprintf and the slug were 7% of a split's
@@ -307,8 +307,16 @@ static uint32_t *stem_slot(const split *s, uint32_t *t, size_t cap,
   return &t[j];
 }
 
-/* The index of show name `name`, added when new. false: out of memory. */
-static bool show_index(split *s, const char *name, uint32_t *out) {
+/* Whether a show of this run has `stem` (for epcal__stems_choose). */
+static bool stem_taken(void *ctx, const char *stem) {
+  split *s = ctx;
+  return *stem_slot(s, s->stem_table, s->show_tcap, stem) != 0;
+}
+
+/* The index of show name `name`, added when new, with the stem `hint`
+ * when it has one no other show has. false: out of memory. */
+static bool show_index(split *s, const char *name, const char *hint,
+                       uint32_t *out) {
   if ((s->n_shows + 1) * 4 > s->show_tcap * 3) {
     size_t cap = s->show_tcap != 0 ? s->show_tcap * 2 : 64;
     uint32_t *t = calloc(cap, sizeof *t);
@@ -354,22 +362,15 @@ static bool show_index(split *s, const char *name, uint32_t *out) {
     s->stems = stems;
     s->shows_cap = cap;
   }
-  /* The stem: the slug, unless a show seen earlier has it ("Café" and
-   * "Cafe!" both slug as "cafe"): then the slug and a hash of the name.
-   * Decided per show, so that all of a show's feeds share one directory
-   * and a directory holds one show (deciding per path put "Cafe!" season 1
-   * in cafe-HASH/ and its season 2 in cafe/, beside Café's season 1). */
-  char slug[41], stem[STEM_MAX];
-  epcal_slug(name, slug, sizeof slug);
-  snprintf(stem, sizeof stem, "%s", slug);
-  uint32_t h = (uint32_t)epcal__hash64(name, strlen(name));
-  for (unsigned k = 1;
-       *stem_slot(s, s->stem_table, s->show_tcap, stem) != 0; k++) {
-    if (k == 1) {
-      snprintf(stem, sizeof stem, "%s-%08x", slug, h);
-    } else { /* even the hash is taken */
-      snprintf(stem, sizeof stem, "%s-%08x-%u", slug, h, k);
-    }
+  /* The stem, decided per show (stems.h), so that all of a show's feeds
+   * share one directory and a directory holds one show (deciding per path
+   * put "Cafe!" season 1 in cafe-HASH/ and its season 2 in cafe/, beside
+   * Café's season 1). */
+  char stem[EPCAL__STEM_MAX];
+  if (hint != NULL && !stem_taken(s, hint)) {
+    snprintf(stem, sizeof stem, "%s", hint);
+  } else {
+    epcal__stems_choose(name, stem_taken, s, stem);
   }
   size_t name_len = strlen(name), stem_len = strlen(stem);
   char *both = malloc(name_len + 1 + stem_len + 1);
@@ -386,6 +387,13 @@ static bool show_index(split *s, const char *name, uint32_t *out) {
   return true;
 }
 
+/* Interns a show the previous index lists, with its stem there (for
+ * epcal__stems_each). */
+static bool intern_listed(void *ctx, const char *show, const char *stem) {
+  uint32_t i;
+  return show_index(ctx, show, stem, &i);
+}
+
 static epcal_status feed_for(split *s, const epcal_episode *ep, uint32_t *out,
                              epcal_error *err) {
   int32_t season = s->so->by == EPCAL_SPLIT_SEASON ? (int32_t)ep->season : -1;
@@ -398,7 +406,7 @@ static epcal_status feed_for(split *s, const epcal_episode *ep, uint32_t *out,
     }
   }
   uint32_t show;
-  if (!show_index(s, ep->show, &show) ||
+  if (!show_index(s, ep->show, NULL, &show) ||
       ((s->n + 1) * 4 > s->tcap * 3 && !tables_grow(s))) {
     return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
   }
@@ -938,10 +946,14 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
   epcal_render_options ro = opts->render;
   ro.previous = NULL;
   s.previous = epcal__previous_shared_new();
+  /* Shows keep the stems the last run's index gave them (stems.h). */
+  char *index = join(so->dir, "index.json");
+  bool ok = s.previous != NULL && index != NULL &&
+            epcal__stems_each(index, intern_listed, &s);
+  free(index);
   epcal_status st =
-      s.previous != NULL
-          ? epcal_renderer_new(&s.ren, &ro, NULL, NULL, err)
-          : epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+      ok ? epcal_renderer_new(&s.ren, &ro, NULL, NULL, err)
+         : epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
   if (st == EPCAL_OK) {
     st = epcal__pipeline_run(opts, emit, NULL, &s, stats, err);
   }

@@ -360,14 +360,16 @@ def test_split_feeds_and_index(d):
 
 
 def test_split_shows_with_one_slug_get_their_own_feeds(d):
-    """"Café" and "Cafe!" slug alike: the second gets the slug and a hash
-    of its name, in the path table and on disk, and each feed holds only
-    its own show's episodes, run after run."""
+    """"Café" and "Cafe!" slug alike: the one seen second gets the slug and
+    a hash of its name, for all its feeds, and each feed holds only its own
+    show's episodes. Later runs keep every show's path, whatever the order
+    of rows (the previous index.json says whose the plain slug is): a
+    subscriber's URL never turns into another show's calendar."""
     csv, out = f"{d}/in.csv", f"{d}/site"
-    write(csv, HEADER + "Café,1,1,2023-01-01,A,\n" + "Cafe!,1,1,2023-01-02,B,\n"
-          "Café,1,2,2023-01-03,C,\n" + "Cafe!,2,1,2023-01-04,D,\n")
-    for _ in range(2):
-        run("generate", "--split", "season", "--output-dir", out, csv)
+    rows_cafe = ["Café,1,1,2023-01-01,A,\n", "Café,1,2,2023-01-03,C,\n"]
+    rows_other = ["Cafe!,1,1,2023-01-02,B,\n", "Cafe!,2,1,2023-01-04,D,\n"]
+
+    def paths():
         index = json.loads(read(f"{out}/index.json"))
         by_show = {}
         for f in index["feeds"]:
@@ -375,12 +377,43 @@ def test_split_shows_with_one_slug_get_their_own_feeds(d):
             titles = sorted(str(e["SUMMARY"]) for e in
                             events(os.path.join(out, f["path"])).values())
             assert all(t.startswith(f["show"]) for t in titles), (f, titles)
-        assert by_show["Café"] == ["cafe/season-01.ics"], by_show
-        other = by_show["Cafe!"]
-        assert len(other) == 2 and all(
-            re.fullmatch(r"cafe-[0-9a-f]{8}/season-0[12]\.ics", p)
-            for p in other) and len({os.path.dirname(p) for p in other}) == 1,\
-            other
+        return by_show
+
+    orders = [rows_cafe + rows_other, rows_other + rows_cafe,
+              [rows_other[0], rows_cafe[0], rows_other[1], rows_cafe[1]]]
+    first = None
+    for order in orders:
+        write(csv, HEADER + "".join(order))
+        run("generate", "--split", "season", "--output-dir", out, csv)
+        by_show = paths()
+        if first is None:
+            first = by_show
+            assert by_show["Café"] == ["cafe/season-01.ics"], by_show
+            other = by_show["Cafe!"]
+            assert len(other) == 2 and all(
+                re.fullmatch(r"cafe-[0-9a-f]{8}/season-0[12]\.ics", p)
+                for p in other) and \
+                len({os.path.dirname(p) for p in other}) == 1, other
+        assert {k: sorted(v) for k, v in by_show.items()} == \
+            {k: sorted(v) for k, v in first.items()}, (order, by_show)
+
+    # A new show with the same slug, first in the input: the others keep
+    # their paths, the newcomer gets the slug and a hash of its name.
+    write(csv, HEADER + "CAFE,1,1,2023-02-01,E,\n" + "".join(orders[1]))
+    run("generate", "--split", "season", "--output-dir", out, csv)
+    by_show = paths()
+    assert {k: sorted(v) for k, v in by_show.items() if k != "CAFE"} == \
+        {k: sorted(v) for k, v in first.items()}, by_show
+    assert re.fullmatch(r"cafe-[0-9a-f]{8}/season-01\.ics",
+                        by_show["CAFE"][0]) and \
+        by_show["CAFE"][0] not in first["Cafe!"], by_show
+
+    # Without the index (a new directory), the first show seen has the slug.
+    out = f"{d}/new"
+    write(csv, HEADER + "".join(rows_other + rows_cafe))
+    run("generate", "--split", "season", "--output-dir", out, csv)
+    assert sorted(paths()["Cafe!"]) == ["cafe/season-01.ics",
+                                        "cafe/season-02.ics"], paths()
 
 
 def test_split_feed_depends_only_on_its_own_events(d):
