@@ -392,6 +392,7 @@ epcal_status epcal_previous_load(epcal_previous **out, const char *path,
   int depth = 0; /* 1 in VCALENDAR, 2 in VEVENT, 3+ in VALARM etc. */
   bool in_event = false, saw_calendar = false, ended = false;
   epcal__prev_event ev;
+  uint32_t last_modified = 0; /* of the event being read; 0: none */
   memset(&ev, 0, sizeof ev);
   bool have_stamp = false;
   enum role role = BODY;
@@ -437,6 +438,7 @@ epcal_status epcal_previous_load(epcal_previous **out, const char *path,
         } else if (depth == 1 && vn == 6 && strncasecmp(v, "VEVENT", 6) == 0) {
           in_event = true;
           memset(&ev, 0, sizeof ev);
+          last_modified = 0;
           have_stamp = false;
           uid_len = 0;
           fp_state = 0x9E3779B97F4A7C15ULL;
@@ -462,6 +464,8 @@ epcal_status epcal_previous_load(epcal_previous **out, const char *path,
           }
           ev.uid = epcal__hash64(uid, uid_len);
           ev.fingerprint = fp_state;
+          ev.modified = last_modified != 0 && last_modified == ev.dtstamp;
+          ev.restamp = last_modified != 0 && last_modified != ev.dtstamp;
           if (!insert(p, &ev)) {
             oom = true;
             break;
@@ -509,15 +513,20 @@ epcal_status epcal_previous_load(epcal_previous **out, const char *path,
       break;
     case KEY_LASTMOD:
       v = value_of(l, n, &vn);
-      if (!continuation && !parse_stamp(v, vn, &ev.last_modified)) {
-        ev.last_modified = 0;
+      if (!continuation && !parse_stamp(v, vn, &last_modified)) {
+        last_modified = 0;
       }
       break;
     case KEY_SEQUENCE:
       v = value_of(l, n, &vn);
-      ev.sequence = 0;
-      for (size_t i = 0; i < vn && i < 9 && v[i] >= '0' && v[i] <= '9'; i++) {
-        ev.sequence = (ev.sequence * 10 + (uint32_t)(v[i] - '0')) & 0x7FFFFFFF;
+      {
+        uint64_t seq = 0;
+        for (size_t i = 0; i < vn && i < 12 && v[i] >= '0' && v[i] <= '9';
+             i++) {
+          seq = seq * 10 + (uint64_t)(v[i] - '0');
+        }
+        ev.sequence = seq < EPCAL__SEQUENCE_MAX ? (uint32_t)seq
+                                                : EPCAL__SEQUENCE_MAX;
       }
       break;
     }

@@ -13,14 +13,28 @@
 
 #include "epcal/epcal.h"
 
+/*
+ * One event of the previous feed: 24 bytes, the unit of a regeneration's
+ * memory. epcal writes LAST-MODIFIED only equal to DTSTAMP (both are the
+ * time of the last change), so a bit says whether it is there; an event
+ * whose LAST-MODIFIED is another time (another program's feed) cannot be
+ * written again as it was, and counts as changed (`restamp`).
+ */
 typedef struct epcal__prev_event {
-  uint64_t uid;           /* epcal__hash64 of the UID value as written */
-  uint64_t fingerprint;   /* epcal__hash64 of the body lines */
-  uint32_t dtstamp;       /* seconds since the epoch (to 2106) */
-  uint32_t last_modified; /* likewise; 0: none */
-  uint32_t sequence : 31;
-  uint32_t seen : 1; /* this run rendered the same UID */
+  uint64_t uid;         /* epcal__hash64 of the UID value as written */
+  uint64_t fingerprint; /* epcal__hash64 of the body lines */
+  uint32_t dtstamp;     /* seconds since the epoch (to 2106) */
+  uint32_t sequence : 29; /* larger values are kept as the largest */
+  uint32_t modified : 1;  /* LAST-MODIFIED is there, equal to DTSTAMP */
+  uint32_t restamp : 1;   /* LAST-MODIFIED is another time */
+  uint32_t seen : 1;      /* this run rendered the same UID */
 } epcal__prev_event;
+
+_Static_assert(sizeof(epcal__prev_event) == 24,
+               "a previous event is 24 bytes (the unit of a regeneration's "
+               "memory)");
+
+#define EPCAL__SEQUENCE_MAX ((1u << 29) - 1)
 
 /* A fast 64-bit hash of s[0, n), word at a time. Not cryptographic: it
  * tells "same bytes" from "changed bytes" and spreads keys in tables. */

@@ -285,7 +285,7 @@ epcal_status epcal__renderer_add_read(epcal_renderer *r,
 
   /* Stamps: kept for an unchanged event, renewed for a changed one. */
   const char *dtstamp = r->now_text;
-  char kept[17], modified[17];
+  char kept[17];
   const char *last_modified = NULL;
   unsigned long sequence = 0;
   epcal__prev_event *prev = NULL;
@@ -295,12 +295,12 @@ epcal_status epcal__renderer_add_read(epcal_renderer *r,
   }
   if (prev == NULL) {
     r->counts.added++;
-  } else if (prev->fingerprint == body_fingerprint(&r->body)) {
+  } else if (!prev->restamp &&
+             prev->fingerprint == body_fingerprint(&r->body)) {
     format_utc(prev->dtstamp, kept);
     dtstamp = kept;
-    if (prev->last_modified != 0) {
-      format_utc(prev->last_modified, modified);
-      last_modified = modified;
+    if (prev->modified) {
+      last_modified = kept; /* epcal writes it equal to DTSTAMP */
     }
     sequence = prev->sequence;
     r->counts.unchanged++;

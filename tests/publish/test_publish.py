@@ -116,6 +116,41 @@ def test_one_change_bumps_only_that_sequence(d):
     assert os.stat(out).st_mtime_ns == mtime
 
 
+def test_last_modified_of_another_time_counts_as_a_change(d):
+    """epcal writes LAST-MODIFIED equal to DTSTAMP and keeps only a bit of
+    it; an event whose LAST-MODIFIED is another time (another program's
+    feed) cannot be written again as it was: it counts as changed."""
+    csv, out = f"{d}/in.csv", f"{d}/feed.ics"
+    write(csv, HEADER + rows(5))
+    run("generate", csv, "-o", out, env={"SOURCE_DATE_EPOCH": "1600000000"})
+    run("generate", csv, "-o", out, env={"SOURCE_DATE_EPOCH": "1650000000"})
+    # Event 2 changed once (LAST-MODIFIED = DTSTAMP), event 4 edited by
+    # hand to another LAST-MODIFIED.
+    text = read(out).decode()
+    blocks = text.split("BEGIN:VEVENT")
+    for i, b in enumerate(blocks):
+        if "s01e02" in b:
+            blocks[i] = b.replace("SEQUENCE:0\r\n", "SEQUENCE:3\r\n"
+                                  "LAST-MODIFIED:20200913T122640Z\r\n")
+        if "s01e04" in b:
+            blocks[i] = b.replace("SEQUENCE:0\r\n", "SEQUENCE:2\r\n"
+                                  "LAST-MODIFIED:20190101T000000Z\r\n")
+    write(out, "BEGIN:VEVENT".join(blocks))
+    before = events(out)
+    p = run("generate", "-v", csv, "-o", out,
+            env={"SOURCE_DATE_EPOCH": "1700000000"})
+    assert b"(0 new, 1 changed, 4 unchanged, 0 removed)" in p.stderr, p.stderr
+    after = events(out)
+    for uid, ev in after.items():
+        if "s01e04" in uid:
+            assert int(ev["SEQUENCE"]) == 3, ev
+            assert ev.decoded("LAST-MODIFIED") == ev.decoded("DTSTAMP") != \
+                before[uid].decoded("DTSTAMP")
+        else:
+            assert ev.to_ical() == before[uid].to_ical(), uid
+    assert "LAST-MODIFIED" in str(after[[u for u in after if "s01e02" in u][0]])
+
+
 def test_existing_mode_is_kept(d):
     csv, out = f"{d}/in.csv", f"{d}/feed.ics"
     write(csv, HEADER + rows(3))

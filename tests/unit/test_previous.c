@@ -36,8 +36,13 @@ static char *feed(const char *eol, bool final_eol, size_t *len) {
         eol);
     if (i % 3 == 0) {
       PUT("SEQUENCE:%d%s", i % 1000, eol);
+    } else if (i % 301 == 1) {
+      PUT("SEQUENCE:987654321098%s", eol); /* past what is kept */
     }
-    if (i % 5 == 0) {
+    if (i % 10 == 0) { /* as epcal writes it: equal to DTSTAMP */
+      PUT("LAST-MODIFIED:2024%02d%02dT%02d0000Z%s", 1 + i % 12, 1 + i % 28,
+          i % 24, eol);
+    } else if (i % 10 == 5) { /* another program's: another time */
       PUT("LAST-MODIFIED:20230101T000000Z%s", eol);
     }
     PUT("SUMMARY:Event %d with a summary of some length to vary lines%s", i,
@@ -102,8 +107,11 @@ static void every_event_across_buffer_edges(void **state) {
                  1 + i % 28, i % 24);
         assert_true(epcal__parse_utc(stamp, 16, &want));
         assert_int_equal(ev->dtstamp, want);
-        assert_int_equal(ev->sequence, i % 3 == 0 ? i % 1000 : 0);
-        assert_int_equal(ev->last_modified, i % 5 == 0 ? 1672531200 : 0);
+        assert_int_equal(ev->sequence, i % 3 == 0     ? (unsigned)(i % 1000)
+                                       : i % 301 == 1 ? EPCAL__SEQUENCE_MAX
+                                                      : 0);
+        assert_int_equal(ev->modified, i % 10 == 0);
+        assert_int_equal(ev->restamp, i % 10 == 5);
         fingerprint[e][i] = ev->fingerprint;
       }
       epcal_previous_free(p);
