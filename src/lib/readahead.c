@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 /* Batches in the ring: one being filled, one being drained, the rest (about
- * 1,700 rows, 0.7 MB) to absorb the uneven cost of rows and the calling
+ * 1,800 rows, 1 MB) to absorb the uneven cost of rows and the calling
  * thread's pauses while the kernel takes a step of writeback. At a million
  * rows, alternating runs: 4 batches took 1.58 s where 16 took 1.51 s, and
  * 8 took 1.67 s where 16 took 1.60 s. Since a waiting thread sleeps until

@@ -171,8 +171,8 @@ static void feed_name(const split *s, const feed *f,
 }
 
 /* The feed's path below the directory: STEM/season-NN.ics or STEM.ics.
- * A show's stem is its slug, unless an earlier show has that stem: then
- * the slug and a hash of the name (see show_index). */
+ * A show's stem is its slug, unless another show has it: then the slug and
+ * a hash of the name (stems.h, show_index). */
 #define REL_MAX 128 /* a stem (EPCAL__STEM_MAX), "/season-", 6 digits, ".ics" */
 static void feed_rel(const split *s, const feed *f, char rel[REL_MAX]) {
   /* Built by hand: this runs for every probe of the path table and every

@@ -134,8 +134,9 @@ static bool stem_of(const char *path, char out[EPCAL__STEM_MAX]) {
     }
     n = len - 4;
   }
-  if (n == 0 || n >= EPCAL__STEM_MAX || memchr(path, '.', n) != NULL) {
-    return false; /* not a stem epcal makes: no dots, never empty */
+  if (n == 0 || n >= EPCAL__STEM_MAX ||
+      strspn(path, "abcdefghijklmnopqrstuvwxyz0123456789-") < n) {
+    return false; /* not a stem epcal makes (a slug: a-z, 0-9, '-') */
   }
   memcpy(out, path, n);
   out[n] = '\0';

@@ -93,8 +93,9 @@ static const char index_json[] =
     "b\\u0009c\", \"path\": \"a-q-b-c.ics\", \"events\": 1},\n"
     /* damaged: not a string where the show should be */
     "    {\"name\": \"X\", \"show\": 12, \"path\": \"x/season-01.ics\"},\n"
-    /* a path epcal never makes */
+    /* paths epcal never makes */
     "    {\"name\": \"Y\", \"show\": \"Y\", \"path\": \"../y/season-01.ics\"},\n"
+    "    {\"name\": \"Z\", \"show\": \"Z\", \"path\": \"Z z/season-01.ics\"},\n"
     /* a show twice: its first stem stands */
     "    {\"name\": \"Cafe!, Season 2\", \"show\": \"Cafe!\", \"season\": 2,"
     " \"path\": \"other/season-02.ics\"}\n"
