@@ -34,7 +34,7 @@ static bool put_utf8(char *out, size_t *n, unsigned long c) {
 /*
  * Parses the JSON string at *p (at its opening quote) into out, of `cap`
  * bytes (NUL-terminated); moves *p past it. False when it is not a
- * string, does not fit, or holds an escape index.json never has.
+ * string, does not fit, or holds a bad escape.
  */
 static bool json_string(const char **p, char *out, size_t cap) {
   const char *s = *p;
@@ -57,7 +57,9 @@ static bool json_string(const char **p, char *out, size_t cap) {
       s++;
     } else if (*s == 'u') {
       char hex[5] = {0};
-      memcpy(hex, s + 1, 4);
+      for (size_t k = 0; k < 4 && s[1 + k] != '\0'; k++) {
+        hex[k] = s[1 + k]; /* never past the end of the line */
+      }
       char *end;
       unsigned long c = strtoul(hex, &end, 16);
       if (strlen(hex) != 4 || *end != '\0' || !put_utf8(out, &n, c)) {
