@@ -91,6 +91,8 @@ static const char index_json[] =
     "\"2023-01-01\", \"last\": \"2023-01-01\"},\n"
     "    {\"name\": \"A \\\"q\\\" \\\\ b\", \"show\": \"A \\\"q\\\" \\\\ "
     "b\\u0009c\", \"path\": \"a-q-b-c.ics\", \"events\": 1},\n"
+    /* damaged: an escape cut short by the end of the line */
+    "    {\"name\": \"W\", \"show\": \"W\\u00\n"
     /* damaged: not a string where the show should be */
     "    {\"name\": \"X\", \"show\": 12, \"path\": \"x/season-01.ics\"},\n"
     /* paths epcal never makes */
