@@ -70,8 +70,7 @@ typedef struct feed {
   int32_t season;       /* -1 when split by show */
   uint32_t events;
   uint32_t first, last; /* pack_date() */
-  uint32_t flags : 8;
-  uint32_t path_tag : 24; /* path_tag() of its path, for the path table */
+  uint32_t flags;
   uint64_t tail_at; /* FEED_FINISHED: bytes before the VTIMEZONEs and
                        END:VCALENDAR that close it */
   union {
@@ -114,7 +113,6 @@ typedef struct split {
   feed **chunks;
   size_t n, n_chunks;
   uint32_t *table; /* 1 + feed index, by show and season */
-  uint32_t *paths; /* 1 + feed index, by path: slug collisions */
   size_t tcap;
   char **shows; /* show names, each once */
   char **stems; /* and their paths' stems (in the same allocation) */
@@ -175,9 +173,8 @@ static void feed_name(const split *s, const feed *f,
  * a hash of the name (stems.h, show_index). */
 #define REL_MAX 128 /* a stem (EPCAL__STEM_MAX), "/season-", 6 digits, ".ics" */
 static void feed_rel(const split *s, const feed *f, char rel[REL_MAX]) {
-  /* Built by hand: this runs for every probe of the path table and every
-   * file operation on a feed (snprintf and the slug were 7% of a split's
-   * main thread at 83,334 feeds). */
+  /* Built by hand: this runs for every file operation on a feed (snprintf
+   * and the slug were 7% of a split's main thread at 83,334 feeds). */
   const char *stem = s->stems[f->show];
   size_t n = strlen(stem);
   memcpy(rel, stem, n);
@@ -245,72 +242,44 @@ static uint32_t *table_slot(const split *s, uint32_t show, int32_t season) {
   return &s->table[j];
 }
 
-/* A path's hash: its low bits place it in the path table, its top 24 bits
- * are kept in the feed (path_tag) so that a probe compares paths only when
- * those agree. */
-static uint64_t path_hash(const char *rel) {
-  return epcal__hash64(rel, strlen(rel));
-}
-
-static uint32_t path_tag(uint64_t h) { return (uint32_t)(h >> 40); }
-
-/* The slot for the path `rel` (hashed `h`) in the path table: 1 + its
- * feed, or 0. */
-static uint32_t *path_slot(const split *s, const char *rel, uint64_t h) {
-  size_t j = (size_t)h & (s->tcap - 1);
-  while (s->paths[j] != 0) {
-    const feed *f = feed_at(s, s->paths[j] - 1);
-    if (f->path_tag == path_tag(h)) {
-      char other[REL_MAX];
-      feed_rel(s, f, other);
-      if (strcmp(other, rel) == 0) {
-        break;
-      }
-    }
-    j = (j + 1) & (s->tcap - 1);
-  }
-  return &s->paths[j];
-}
-
 static bool tables_grow(split *s) {
   size_t cap = s->tcap != 0 ? s->tcap * 2 : 256;
   uint32_t *table = calloc(cap, sizeof *table);
-  uint32_t *paths = calloc(cap, sizeof *paths);
-  if (table == NULL || paths == NULL) {
-    free(table);
-    free(paths);
+  if (table == NULL) {
     return false;
   }
   free(s->table);
-  free(s->paths);
   s->table = table;
-  s->paths = paths;
   s->tcap = cap;
   for (size_t i = 0; i < s->n; i++) {
     const feed *f = feed_at(s, i);
-    char rel[REL_MAX];
-    feed_rel(s, f, rel);
     *table_slot(s, f->show, f->season) = (uint32_t)i + 1;
-    *path_slot(s, rel, path_hash(rel)) = (uint32_t)i + 1;
   }
   return true;
 }
 
-/* The slot for `stem` in a stem table of `cap` slots: 1 + the show that
- * has it, or 0. */
-static uint32_t *stem_slot(const split *s, uint32_t *t, size_t cap,
-                           const char *stem) {
-  size_t j = (size_t)epcal__hash64(stem, strlen(stem)) & (cap - 1);
-  while (t[j] != 0 && strcmp(s->stems[t[j] - 1], stem) != 0) {
+/* The slot for `key` in a table of `cap` slots that indexes `strings`
+ * (the shows' names or their stems): 1 + the show whose string it is, or
+ * 0 where it would go. */
+static uint32_t *string_slot(char *const *strings, uint32_t *t, size_t cap,
+                             const char *key) {
+  size_t j = (size_t)epcal__hash64(key, strlen(key)) & (cap - 1);
+  while (t[j] != 0 && strcmp(strings[t[j] - 1], key) != 0) {
     j = (j + 1) & (cap - 1);
   }
   return &t[j];
 }
 
+/* The show whose stem is `stem`, plus one, or 0. */
+static uint32_t show_of_stem(const split *s, const char *stem) {
+  return s->show_tcap > 0
+             ? *string_slot(s->stems, s->stem_table, s->show_tcap, stem)
+             : 0;
+}
+
 /* Whether a show of this run has `stem` (for epcal__stems_choose). */
 static bool stem_taken(void *ctx, const char *stem) {
-  split *s = ctx;
-  return *stem_slot(s, s->stem_table, s->show_tcap, stem) != 0;
+  return show_of_stem(ctx, stem) != 0;
 }
 
 /* The index of show name `name`, added when new, with the stem `hint`
@@ -327,13 +296,8 @@ static bool show_index(split *s, const char *name, const char *hint,
       return false;
     }
     for (size_t i = 0; i < s->n_shows; i++) {
-      const char *n = s->shows[i];
-      size_t j = (size_t)epcal__hash64(n, strlen(n)) & (cap - 1);
-      while (t[j] != 0) {
-        j = (j + 1) & (cap - 1);
-      }
-      t[j] = (uint32_t)i + 1;
-      *stem_slot(s, st, cap, s->stems[i]) = (uint32_t)i + 1;
+      *string_slot(s->shows, t, cap, s->shows[i]) = (uint32_t)i + 1;
+      *string_slot(s->stems, st, cap, s->stems[i]) = (uint32_t)i + 1;
     }
     free(s->show_table);
     free(s->stem_table);
@@ -341,13 +305,10 @@ static bool show_index(split *s, const char *name, const char *hint,
     s->stem_table = st;
     s->show_tcap = cap;
   }
-  size_t j = (size_t)epcal__hash64(name, strlen(name)) & (s->show_tcap - 1);
-  while (s->show_table[j] != 0) {
-    if (strcmp(s->shows[s->show_table[j] - 1], name) == 0) {
-      *out = s->show_table[j] - 1;
-      return true;
-    }
-    j = (j + 1) & (s->show_tcap - 1);
+  uint32_t *slot = string_slot(s->shows, s->show_table, s->show_tcap, name);
+  if (*slot != 0) {
+    *out = *slot - 1;
+    return true;
   }
   if (s->n_shows == s->shows_cap) {
     size_t cap = s->shows_cap != 0 ? s->shows_cap * 2 : 64;
@@ -381,8 +342,9 @@ static bool show_index(split *s, const char *name, const char *hint,
   memcpy(both + name_len + 1, stem, stem_len + 1);
   s->shows[s->n_shows] = both;
   s->stems[s->n_shows] = both + name_len + 1;
-  *stem_slot(s, s->stem_table, s->show_tcap, stem) = (uint32_t)s->n_shows + 1;
-  s->show_table[j] = (uint32_t)s->n_shows + 1;
+  *string_slot(s->stems, s->stem_table, s->show_tcap, stem) =
+      (uint32_t)s->n_shows + 1;
+  *slot = (uint32_t)s->n_shows + 1;
   *out = (uint32_t)s->n_shows++;
   return true;
 }
@@ -427,11 +389,6 @@ static epcal_status feed_for(split *s, const epcal_episode *ep, uint32_t *out,
     memset(f, 0, sizeof *f);
     f->show = show;
     f->season = season;
-    char rel[REL_MAX];
-    feed_rel(s, f, rel);
-    uint64_t h = path_hash(rel); /* new: stems are unique */
-    f->path_tag = path_tag(h);
-    *path_slot(s, rel, h) = (uint32_t)s->n + 1;
     *slot = (uint32_t)++s->n;
   }
   s->last = *slot;
@@ -764,7 +721,7 @@ static epcal_status finish(split *s, live *g, epcal_error *err) {
 
 static epcal_status emit(void *ctx, const epcal_episode *ep, epcal_error *err) {
   split *s = ctx;
-  uint32_t i;
+  uint32_t i = 0;
   epcal_status st = feed_for(s, ep, &i, err);
   if (st != EPCAL_OK) {
     return st;
@@ -909,7 +866,6 @@ static void split_free(split *s) {
   free(s->show_table);
   free(s->stem_table);
   free(s->table);
-  free(s->paths);
   epcal_renderer_free(s->ren);
   epcal_previous_free(s->previous);
 }
@@ -1205,8 +1161,36 @@ static bool safe_rel(const char *rel) {
          strcmp(rel + n - 4, ".ics") == 0;
 }
 
+/* Whether this run wrote the feed at `rel`: its stem is a show's, and that
+ * show has a feed at exactly this path (paths are unique by construction:
+ * a stem per show, a feed per show and season). */
 static bool written_now(const split *s, const char *rel) {
-  return s->tcap > 0 && *path_slot(s, rel, path_hash(rel)) != 0;
+  char stem[EPCAL__STEM_MAX];
+  size_t n = strcspn(rel, "/."); /* stems have neither */
+  if (n == 0 || n >= sizeof stem) {
+    return false;
+  }
+  memcpy(stem, rel, n);
+  stem[n] = '\0';
+  uint32_t show = show_of_stem(s, stem);
+  int32_t season = -1;
+  if (s->so->by == EPCAL_SPLIT_SEASON) {
+    const char *digits = rel + n + strlen("/season-");
+    if (strncmp(rel + n, "/season-", 8) != 0 || *digits < '0' ||
+        *digits > '9') {
+      return false;
+    }
+    season = (int32_t)strtol(digits, NULL, 10) & INT32_MAX;
+  }
+  if (show == 0 || s->tcap == 0) {
+    return false;
+  }
+  uint32_t i = *table_slot(s, show - 1, season);
+  char mine[REL_MAX];
+  if (i != 0) {
+    feed_rel(s, feed_at(s, i - 1), mine);
+  }
+  return i != 0 && strcmp(mine, rel) == 0;
 }
 
 static epcal_status prune(const split *s, const uint32_t *order,
