@@ -137,6 +137,29 @@ static char *default_name(const epcal_cli_filters *a) {
   return strdup(buf);
 }
 
+/* The input that -o names (the same file, whatever the names: a symlink or
+ * hard link too), or NULL. Standard input counts when it is read. */
+static const char *output_is_input(const char *output,
+                                   const char *const *inputs, size_t n) {
+  struct stat out, in;
+  if (output == NULL || strcmp(output, "-") == 0 || stat(output, &out) != 0) {
+    return NULL;
+  }
+  static const char *const stdin_only[] = {"-"};
+  if (n == 0) {
+    inputs = stdin_only;
+    n = 1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    bool is_stdin = strcmp(inputs[i], "-") == 0;
+    int rc = is_stdin ? fstat(0, &in) : stat(inputs[i], &in);
+    if (rc == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
+      return is_stdin ? "(standard input)" : inputs[i];
+    }
+  }
+  return NULL;
+}
+
 int epcal_cli_generate(int argc, char **argv) {
   enum {
     OPT_NAME = EPCAL_CLI_OPT_FREE,
@@ -158,7 +181,10 @@ int epcal_cli_generate(int argc, char **argv) {
     OPT_REFRESH,
     OPT_COLOR,
     OPT_URL,
-    OPT_THREADS
+    OPT_THREADS,
+    OPT_FORCE,
+    OPT_ALLOW_SHRINK,
+    OPT_MAX_REMOVED
   };
   static const struct option longopts[] = {
       {"output", required_argument, NULL, 'o'},
@@ -183,6 +209,9 @@ int epcal_cli_generate(int argc, char **argv) {
       {"refresh", required_argument, NULL, OPT_REFRESH},
       {"color", required_argument, NULL, OPT_COLOR},
       {"url", required_argument, NULL, OPT_URL},
+      {"force", no_argument, NULL, OPT_FORCE},
+      {"allow-shrink", no_argument, NULL, OPT_ALLOW_SHRINK},
+      {"max-removed", required_argument, NULL, OPT_MAX_REMOVED},
       {"verbose", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
@@ -196,6 +225,7 @@ int epcal_cli_generate(int argc, char **argv) {
   epcal_split_options split;
   memset(&split, 0, sizeof split);
   bool splitting = false;
+  bool force = false;
   progress_mode progress_wanted = PROGRESS_AUTO;
   progress prog;
   int code = EPCAL_EXIT_USAGE;
@@ -329,6 +359,21 @@ int epcal_cli_generate(int argc, char **argv) {
     case OPT_URL:
       g.render.url = optarg;
       break;
+    case OPT_FORCE:
+      force = true;
+      break;
+    case OPT_ALLOW_SHRINK:
+      g.shrink.allow = true;
+      break;
+    case OPT_MAX_REMOVED:
+      if (epcal_shrink_policy_parse(optarg, &g.shrink) != 0) {
+        epcal_cli_usage_error("generate",
+                              "--max-removed takes a number of events N or "
+                              "a percentage P%% (0-100%%), not \"%s\"",
+                              optarg);
+        goto done;
+      }
+      break;
     case 'v':
       a.verbose = true;
       break;
@@ -352,6 +397,39 @@ int epcal_cli_generate(int argc, char **argv) {
                           "--output-dir and --prune go with --split");
     goto done;
   }
+  if (splitting && force) {
+    epcal_cli_usage_error("generate", "--force goes with -o FILE");
+    goto done;
+  }
+  /* What -o names decides everything else: a file is replaced atomically
+   * under a lock and compared with what it held; a device, FIFO or socket
+   * is written straight through, with no lock and no previous feed. */
+  epcal_output_kind out_kind = EPCAL_OUTPUT_STDOUT;
+  char *out_file = NULL;
+  if (!splitting) {
+    epcal_error rerr;
+    epcal_status rst = epcal_output_resolve(a.output, &out_kind, &out_file,
+                                            &rerr);
+    if (rst == EPCAL_EUSAGE) {
+      epcal_cli_usage_error("generate", "-o %s: %s", a.output, rerr.msg);
+      goto done;
+    }
+    if (rst != EPCAL_OK) {
+      epcal_cli_report(NULL, &rerr);
+      code = epcal_cli_exit_code(rst);
+      goto done;
+    }
+    const char *input = output_is_input(
+        a.output, (const char *const *)argv + optind, (size_t)(argc - optind));
+    if (input != NULL) {
+      epcal_cli_usage_error("generate",
+                            "-o %s is the input %s: writing the feed there "
+                            "would destroy it",
+                            a.output, input);
+      free(out_file);
+      goto done;
+    }
+  }
   g.render.now = epcal_now();
   g.read = a.f.read;
   g.skip_invalid = a.f.skip_invalid;
@@ -364,8 +442,8 @@ int epcal_cli_generate(int argc, char **argv) {
     g.note = on_note;
   }
   /* The feed being replaced is the natural previous feed. */
-  if (g.previous == NULL && a.output != NULL && strcmp(a.output, "-") != 0) {
-    g.previous = a.output;
+  if (g.previous == NULL && out_kind == EPCAL_OUTPUT_FILE) {
+    g.previous = out_file;
   }
   g.render.now = epcal_now();
   g.render.alarms = a.alarms;
@@ -394,7 +472,7 @@ int epcal_cli_generate(int argc, char **argv) {
     mkdir(split.dir, 0755); /* for the lock file; errors come below */
   } else {
     snprintf(lock_target, sizeof lock_target, "%s",
-             a.output != NULL ? a.output : "-");
+             out_kind == EPCAL_OUTPUT_FILE ? out_file : "-");
   }
   if (strcmp(lock_target, "-") != 0) {
     st = epcal_lock_acquire(&lock, lock_target, (double)wait_seconds, &err);
@@ -409,7 +487,8 @@ int epcal_cli_generate(int argc, char **argv) {
     st = epcal_generate_split(&g, &split, &stats, &err);
     changed = stats.feeds_changed > 0;
   } else if (st == EPCAL_OK) {
-    st = epcal_output_open(&out, a.output, &err);
+    st = epcal_output_open_flags(&out, a.output,
+                                 force ? EPCAL_OUTPUT_FORCE : 0, &err);
     if (st == EPCAL_OK) {
       st = epcal_generate(&g, epcal_output_write, out, &stats, &err);
     }
@@ -421,6 +500,7 @@ int epcal_cli_generate(int argc, char **argv) {
   epcal_output_free(out);
   epcal_lock_release(lock);
   free(name);
+  free(out_file);
   epcal_cli_reraise_signal();
 
   if (st != EPCAL_OK) {
