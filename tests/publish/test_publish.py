@@ -69,9 +69,8 @@ def rows(n, season=1, start_day=1):
 
 
 def no_temporaries(d, name="feed.ics"):
-    left = [f for f in os.listdir(d)
-            if f.startswith("." + name + ".") and not f.endswith(".lock")]
-    assert not left, f"temporary files left behind: {left}"
+    left = [f for f in os.listdir(d) if f.startswith("." + name + ".")]
+    assert not left, f"temporary or lock files left behind: {left}"
 
 
 # ---------------------------------------------------------------- checks
@@ -253,8 +252,7 @@ def wait_for_temporary(d, name, proc, old=(), limit=60):
     end = time.time() + limit
     while time.time() < end and proc.poll() is None:
         for f in os.listdir(d):
-            if (f.startswith("." + name + ".") and not f.endswith(".lock")
-                    and f not in old):
+            if f.startswith("." + name + ".") and f not in old:
                 if os.path.getsize(os.path.join(d, f)) > 1 << 20:
                     return True
         time.sleep(0.01)
@@ -542,7 +540,7 @@ def test_split_interleaved_input_reopens_finished_feeds(d):
         for r, _, fs in os.walk(out):
             for f in fs:
                 path = os.path.join(r, f)
-                assert (not f.startswith(".") or f.endswith(".lock") or
+                assert (not f.startswith(".") or
                         f == ".epcal-feeds"), f"temporary file left: {path}"
                 got[os.path.relpath(path, out)] = read(path)
         return got

@@ -978,8 +978,10 @@ epcal_status epcal__output_continue(epcal_output **out, const char *target,
     *out = o;
     return EPCAL_OK;
   }
-  /* It matched the target, so the kept bytes are the target's first. */
-  epcal_status st = epcal_output_open(&o, target, err);
+  /* It matched the target, so the kept bytes are the target's first (and
+   * the target was found to be a feed when the feed was first opened). */
+  epcal_status st = epcal_output_open_flags(
+      &o, target, EPCAL_OUTPUT_NOFOLLOW | EPCAL_OUTPUT_FORCE, err);
   if (st != EPCAL_OK) {
     return st;
   }
