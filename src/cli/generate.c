@@ -21,7 +21,17 @@ static const char usage_text[] =
     "Output:\n"
     "  -o, --output FILE        write FILE atomically (default: standard "
     "output);\n"
-    "                           an unchanged feed is left untouched\n"
+    "                           an unchanged feed is left untouched; through\n"
+    "                           a symlink, the file it points to is replaced;\n"
+    "                           a device, FIFO or socket is written straight\n"
+    "                           through; a directory or an input is refused\n"
+    "      --force              replace FILE even if it is not an iCalendar\n"
+    "                           feed (default: such a file is left alone)\n"
+    "      --allow-shrink       publish even when the feed would lose more\n"
+    "                           than half of its events (default: refused\n"
+    "                           when 10 or more would go, exit 1)\n"
+    "      --max-removed N|P%   refuse only when more than N events (or P%)\n"
+    "                           would be removed\n"
     "      --split season|show  one feed per season or per show, written to\n"
     "      --output-dir DIR     DIR/SHOW/season-NN.ics or DIR/SHOW.ics, with\n"
     "                           index.json and index.html\n"
@@ -32,7 +42,10 @@ static const char usage_text[] =
     "file):\n"
     "                           unchanged events keep DTSTAMP and SEQUENCE,\n"
     "                           changed ones get SEQUENCE+1\n"
-    "\n"
+    "\n";
+
+/* In two pieces: C11 compilers need only take strings of 4095 bytes. */
+static const char usage_text_more[] =
     "Feed metadata:\n"
     "      --calendar-description TEXT\n"
     "                           DESCRIPTION and X-WR-CALDESC of the calendar\n"
@@ -87,9 +100,11 @@ static const char usage_text[] =
     "line\n"
     "  -h, --help               show this help\n"
     "\n"
-    "Exit status: 0 feed written (or unchanged); 1 invalid data (nothing\n"
-    "written); 2 usage; 3 input/output error; 4 feed written but invalid\n"
-    "rows were skipped; 5 another run holds the output's lock.\n";
+    "Exit status: 0 feed written (or unchanged); 1 invalid data, an empty\n"
+    "input or a refused shrink (nothing written); 2 usage (also a target that\n"
+    "is not a feed, a directory or an input); 3 input/output error; 4 feed\n"
+    "written but invalid rows were skipped; 5 another run holds the output's\n"
+    "lock.\n";
 
 typedef struct generate_args {
   const char *output;
@@ -379,6 +394,7 @@ int epcal_cli_generate(int argc, char **argv) {
       break;
     case 'h':
       fputs(usage_text, stdout);
+      fputs(usage_text_more, stdout);
       code = EPCAL_EXIT_OK;
       goto done;
     default:
