@@ -132,7 +132,8 @@ static epcal_status check_repeat(const epcal_generate_options *opts,
  */
 static epcal_status take_row(const epcal_generate_options *opts,
                              epcal__seen *seen, const epcal__finales *finales,
-                             epcal__emit_fn emit, void *emit_ctx,
+                             epcal__emit_fn emit, epcal__left_out_fn left_out,
+                             void *emit_ctx,
                              const epcal__row *row,
                              epcal_generate_stats *stats,
                              epcal_error *row_err) {
@@ -156,6 +157,9 @@ static epcal_status take_row(const epcal_generate_options *opts,
   if (!epcal_selection_matches(&opts->select, ep) ||
       (finales != NULL && !epcal__finales_has(finales, ep))) {
     stats->filtered++;
+    if (left_out != NULL) {
+      left_out(emit_ctx, ep, row->uid_key);
+    }
     return EPCAL_OK;
   }
   /* The renderer refuses a row (a timed row without a time zone) before
@@ -176,8 +180,8 @@ static epcal_status run_input(const epcal_generate_options *opts,
                               const char *path, epcal__seen *seen,
                               const epcal__finales *finales,
                               epcal__emit_fn emit, epcal__prefetch_fn prefetch,
-                              void *emit_ctx, epcal_generate_stats *stats,
-                              epcal_error *err) {
+                              epcal__left_out_fn left_out, void *emit_ctx,
+                              epcal_generate_stats *stats, epcal_error *err) {
   epcal_reader *rd;
   epcal_status st = epcal_reader_open(&rd, path, &opts->read, err);
   if (st != EPCAL_OK) {
@@ -226,7 +230,7 @@ static epcal_status run_input(const epcal_generate_options *opts,
           prefetch(emit_ctx, ahead->uid_key);
         }
       }
-      st = take_row(opts, seen, finales, emit, emit_ctx, row, stats,
+      st = take_row(opts, seen, finales, emit, left_out, emit_ctx, row, stats,
                     &row_err);
     }
     /* A data error in a row is skippable; one in the header is not. */
@@ -267,6 +271,17 @@ epcal_status epcal__pipeline_run(const epcal_generate_options *opts,
                                  epcal__prefetch_fn prefetch, void *emit_ctx,
                                  epcal_generate_stats *stats,
                                  epcal_error *err) {
+  return epcal__pipeline_run_with(opts, emit, prefetch, NULL, emit_ctx, stats,
+                                  err);
+}
+
+epcal_status epcal__pipeline_run_with(const epcal_generate_options *opts,
+                                      epcal__emit_fn emit,
+                                      epcal__prefetch_fn prefetch,
+                                      epcal__left_out_fn left_out,
+                                      void *emit_ctx,
+                                      epcal_generate_stats *stats,
+                                      epcal_error *err) {
   static const char *const stdin_only[] = {"-"};
   const char *const *inputs = opts->n_inputs > 0 ? opts->inputs : stdin_only;
   size_t n_inputs = opts->n_inputs > 0 ? opts->n_inputs : 1;
@@ -288,8 +303,8 @@ epcal_status epcal__pipeline_run(const epcal_generate_options *opts,
     st = epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
   }
   for (size_t i = 0; i < n_inputs && st == EPCAL_OK; i++) {
-    st = run_input(opts, inputs[i], seen, finales, emit, prefetch, emit_ctx,
-                   stats, err);
+    st = run_input(opts, inputs[i], seen, finales, emit, prefetch, left_out,
+                   emit_ctx, stats, err);
   }
   epcal__seen_free(seen);
   epcal__finales_free(finales);
@@ -397,13 +412,26 @@ epcal_status epcal__shrink_check(const epcal_shrink_policy *policy,
                      removed, previous, limit);
 }
 
-static epcal_status emit_to_renderer(void *ctx, const epcal_episode *ep,
-                                     epcal_error *err) {
-  return epcal__renderer_add_read(ctx, ep, err);
+/* The renderer, and how many previous events left the feed because the
+ * selection left their episodes out. */
+typedef struct single {
+  epcal_renderer *ren;
+  unsigned long left_out;
+} single;
+
+static epcal_status emit_single(void *ctx, const epcal_episode *ep,
+                                epcal_error *err) {
+  return epcal__renderer_add_read(((single *)ctx)->ren, ep, err);
 }
 
-static void prefetch_previous(void *ctx, uint64_t uid_key) {
-  epcal__renderer_prefetch(ctx, uid_key);
+static void prefetch_single(void *ctx, uint64_t uid_key) {
+  epcal__renderer_prefetch(((single *)ctx)->ren, uid_key);
+}
+
+static void left_out_single(void *ctx, const epcal_episode *ep,
+                            uint64_t uid_key) {
+  single *s = ctx;
+  s->left_out += epcal__renderer_left_out(s->ren, ep, uid_key);
 }
 
 epcal_status epcal_generate(const epcal_generate_options *opts,
@@ -431,21 +459,26 @@ epcal_status epcal_generate(const epcal_generate_options *opts,
     return st;
   }
   st = epcal_renderer_begin(ren, err);
+  /* An episode the selection leaves out is still in the input: its event
+   * leaves the feed, but the shrink guard does not count it, so that a
+   * rolling --past-days window (a ten-episode drop leaving it at once)
+   * never trips the guard. */
+  single one = {ren, 0};
   if (st == EPCAL_OK) {
-    st = epcal__pipeline_run(opts, emit_to_renderer,
-                             ro.previous != NULL ? prefetch_previous : NULL,
-                             ren, stats, err);
+    st = epcal__pipeline_run_with(
+        opts, emit_single, ro.previous != NULL ? prefetch_single : NULL,
+        ro.previous != NULL ? left_out_single : NULL, &one, stats, err);
   }
   if (st == EPCAL_OK) {
     st = epcal_renderer_end(ren, err);
   }
   stats->events = epcal_renderer_events(ren);
   stats->counts = epcal_renderer_counts(ren);
-  stats->removed = epcal_previous_unseen(ro.previous);
+  unsigned long lost = epcal_previous_unseen(ro.previous);
+  stats->removed = lost + one.left_out;
   if (st == EPCAL_OK && ro.previous != NULL) {
     st = epcal__shrink_check(&opts->shrink, opts->previous,
-                             epcal_previous_events(ro.previous),
-                             stats->removed, err);
+                             epcal_previous_events(ro.previous), lost, err);
   }
   epcal_renderer_free(ren);
   epcal_previous_free(prev);

@@ -13,6 +13,11 @@ typedef epcal_status (*epcal__emit_fn)(void *ctx, const epcal_episode *ep,
  * emitted, so the emitter can start loading what it will look up. */
 typedef void (*epcal__prefetch_fn)(void *ctx, uint64_t uid_key);
 
+/* Told of a scheduled episode the selection left out, with the hash of
+ * its derived UID when the reading thread computed one (else 0). */
+typedef void (*epcal__left_out_fn)(void *ctx, const epcal_episode *ep,
+                                   uint64_t uid_key);
+
 /* Runs the inputs of `opts` through read and select, calling emit for each
  * selected episode (and prefetch, when not NULL, ahead of it). Adds to
  * *stats (rows, unscheduled, filtered, skipped, duplicates). */
@@ -21,6 +26,16 @@ epcal_status epcal__pipeline_run(const epcal_generate_options *opts,
                                  epcal__prefetch_fn prefetch, void *emit_ctx,
                                  epcal_generate_stats *stats,
                                  epcal_error *err);
+
+/* epcal__pipeline_run(), also calling left_out (when not NULL) for each
+ * scheduled episode the filters leave out. */
+epcal_status epcal__pipeline_run_with(const epcal_generate_options *opts,
+                                      epcal__emit_fn emit,
+                                      epcal__prefetch_fn prefetch,
+                                      epcal__left_out_fn left_out,
+                                      void *emit_ctx,
+                                      epcal_generate_stats *stats,
+                                      epcal_error *err);
 
 /* The most bytes a previous feed may have for this run's inputs (see
  * generate.c): 32 times their size, at least 64 MiB. */

@@ -869,8 +869,12 @@ def test_shrink_guard(d):
 def test_rolling_window_never_trips_the_shrink_guard(d):
     """A 30-day --past-days window, run once a day for 60 days over a
     daily show, a weekly one and a 10-episode binge drop: events leave the
-    window every day (the binge all at once) and the guard never trips."""
+    window every day (the binge all at once) and the guard never trips.
+    Nor in a feed of a 12-episode binge and a weekly show, where the binge
+    leaving the window is most of the feed: episodes the window leaves out
+    are still in the input, so they are not what the guard counts."""
     csv, out = f"{d}/in.csv", f"{d}/feed.ics"
+    binge_csv, binge_out = f"{d}/binge.csv", f"{d}/binge.ics"
     day0 = 1704067200  # 2024-01-01
     lines = [HEADER]
     for i in range(1, 151):  # daily, 2023-12-01 on
@@ -880,16 +884,48 @@ def test_rolling_window_never_trips_the_shrink_guard(d):
     for i in range(1, 11):
         lines.append(f"Binge,1,{i},2024-01-10,B{i},\n")
     write(csv, "".join(lines))
-    removed_total = 0
+    write(binge_csv, HEADER + "".join(
+        line.replace("Binge,1,10,", "Binge,1,11,") for line in lines
+        if line.startswith(("Weekly,", "Binge,"))) +
+        "Binge,1,12,2024-01-10,B12,\nBinge,1,10,2024-01-10,B10,\n")
+    removed_total = {out: 0, binge_out: 0}
     for day in range(60):
         now = day0 + day * 86400 + 3600
-        p = run("generate", "-v", "--past-days", "30", "--future-days", "7",
-                csv, "-o", out, env={"SOURCE_DATE_EPOCH": str(now),
-                                     "TZ": "UTC"})
-        m = re.search(rb"(\d+) removed", p.stderr)
-        removed_total += int(m.group(1))
-    assert removed_total >= 60, removed_total  # the window did move
-    assert listing(d) == ["feed.ics", "in.csv"], listing(d)
+        for i, o in ((csv, out), (binge_csv, binge_out)):
+            p = run("generate", "-v", "--past-days", "30", "--future-days",
+                    "7", i, "-o", o, env={"SOURCE_DATE_EPOCH": str(now),
+                                          "TZ": "UTC"})
+            m = re.search(rb"(\d+) removed", p.stderr)
+            removed_total[o] += int(m.group(1))
+            if day == 40 and o == binge_out:
+                # The day the binge left: 12 of the feed's 15 events.
+                assert b"12 removed" in p.stderr, p.stderr
+    assert removed_total[out] >= 60, removed_total  # the window did move
+    assert removed_total[binge_out] >= 12, removed_total
+    assert listing(d) == ["binge.csv", "binge.ics", "feed.ics", "in.csv"], \
+        listing(d)
+
+
+def test_shrink_guard_counts_only_what_left_the_input(d):
+    """Events a changed filter leaves out are still in the input: they
+    leave the feed (counted as removed) but do not trip the guard; the same
+    rows gone from the input do. Also with a uid column (other UIDs)."""
+    for head, make in (
+            (HEADER, lambda i: f"Show,1,{i},2023-03-{i:02d},T{i},\n"),
+            ("uid,show,season,episode,air_date,title\n",
+             lambda i: f"id;{i},Show,1,{i},2023-03-{i:02d},T{i}\n")):
+        csv, out = f"{d}/in.csv", f"{d}/feed.ics"
+        if os.path.exists(out):
+            os.unlink(out)
+        write(csv, head + "".join(make(i) for i in range(1, 21)))
+        run("generate", csv, "-o", out)
+        p = run("generate", "-v", "--to", "2023-03-05", csv, "-o", out)
+        assert b"15 removed" in p.stderr, p.stderr
+        assert len(events(out)) == 5
+        run("generate", csv, "-o", out)
+        write(csv, head + "".join(make(i) for i in range(1, 6)))
+        p = run("generate", csv, "-o", out, check_code=1)
+        assert b"remove 15 of the feed's 20 events" in p.stderr, p.stderr
 
 
 def test_split_shrink_guard_is_all_or_nothing(d):
