@@ -485,7 +485,7 @@ int epcal_cli_generate(int argc, char **argv) {
   char lock_target[4096];
   if (splitting) {
     snprintf(lock_target, sizeof lock_target, "%s/index.json", split.dir);
-    mkdir(split.dir, 0755); /* for the lock file; errors come below */
+    mkdir(split.dir, 0755); /* to lock it; errors come below */
   } else {
     snprintf(lock_target, sizeof lock_target, "%s",
              out_kind == EPCAL_OUTPUT_FILE ? out_file : "-");

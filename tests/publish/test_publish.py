@@ -664,6 +664,45 @@ def test_fifo_as_output_streams(d):
     assert listing(out) == ["fifo"]
 
 
+def test_socket_as_output_is_written_through(d):
+    """-o a Unix stream socket connects to it and streams the feed."""
+    import socket
+    import threading
+    csv = f"{d}/in.csv"
+    write(csv, HEADER + rows(500))
+    want = feed_bytes(csv)
+    out = f"{d}/out"
+    os.mkdir(out)
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(f"{out}/sock")
+    srv.listen(1)
+    srv.settimeout(60)
+    got = []
+
+    def serve():
+        conn, _ = srv.accept()
+        conn.settimeout(60)
+        data = b""
+        while True:
+            chunk = conn.recv(1 << 16)
+            if not chunk:
+                break
+            data += chunk
+        got.append(data)
+        conn.close()
+
+    t = threading.Thread(target=serve)
+    t.start()
+    try:
+        run("generate", csv, "-o", f"{out}/sock",
+            env={"SOURCE_DATE_EPOCH": "1"})
+    finally:
+        t.join(timeout=60)
+        srv.close()
+    assert got == [want], [len(g) for g in got]
+    assert listing(out) == ["sock"]
+
+
 def test_standard_output_through_a_symlink(d):
     """A path that leads to the file standard output already is (here a
     private link to /proc/self/fd/1, like /dev/stdout) is standard output:

@@ -32,7 +32,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 struct epcal_output {
@@ -499,6 +501,26 @@ static epcal_status check_is_feed(const char *path, epcal_error *err) {
                      "to replace it");
 }
 
+/* A connection to the Unix stream socket at `path`, or -1 (errno set). */
+static int connect_unix(const char *path) {
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  if (strlen(path) >= sizeof addr.sun_path) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(addr.sun_path, path, strlen(path) + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
+
 /* Opens a device, FIFO or socket for writing straight through. */
 static epcal_status open_stream(epcal_output *o, const char *path,
                                 epcal_error *err) {
@@ -510,14 +532,17 @@ static epcal_status open_stream(epcal_output *o, const char *path,
       break;
     }
     if (errno == ENXIO) {
-      /* A socket cannot be opened by name; standard error's, say, can be
-       * written through its descriptor. */
+      /* A socket cannot be opened by name: standard error's can be
+       * written through its descriptor, a listening one connected to. */
       struct stat st;
-      if (stat(path, &st) == 0 && is_fd(STDERR_FILENO, &st)) {
+      bool there = stat(path, &st) == 0;
+      if (there && is_fd(STDERR_FILENO, &st)) {
         o->fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-        if (o->fd >= 0) {
-          break;
-        }
+      } else if (there && S_ISSOCK(st.st_mode)) {
+        o->fd = connect_unix(path);
+      }
+      if (o->fd >= 0) {
+        break;
       }
     }
     return epcal__fail(err, EPCAL_EIO, path, 0, 0, "cannot open: %s",
