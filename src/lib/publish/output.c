@@ -14,6 +14,15 @@
  * written at all (its temporary file is not even created), and a changed
  * one gets its matching beginning copied from the target by the kernel
  * when the first difference comes.
+ *
+ * What a path names decides all this (epcal_output_resolve()): only a
+ * regular file, or a name with nothing there yet, is replaced so, through
+ * any symlinks (the file at the end of them, in its own directory: a
+ * rename over the link would turn it into a copy). A device, FIFO or
+ * socket cannot be replaced without destroying it (renaming over
+ * /dev/null makes it a file), nor written atomically: it is written
+ * straight through. An existing file that is not a feed is someone's
+ * data, and is not replaced unless the caller says so.
  */
 #define _GNU_SOURCE /* copy_file_range */
 #include "output.h"
@@ -255,7 +264,7 @@ int epcal_output_write(void *ctx, const char *buf, size_t len) {
 
 /* Opens the target for comparing, when it is a regular file. */
 static void start_matching(epcal_output *o) {
-  o->old_fd = open(o->target, O_RDONLY | O_CLOEXEC);
+  o->old_fd = open(o->target, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   struct stat st;
   if (o->old_fd >= 0 &&
       (fstat(o->old_fd, &st) != 0 || !S_ISREG(st.st_mode))) {
@@ -659,7 +668,7 @@ epcal_status epcal_output_open_flags(epcal_output **out, const char *path,
  * common case, costs one failed open, not an open and a stat). */
 static bool same_bytes(int a, const char *path, mode_t *mode) {
   struct stat sa, sb;
-  int b = open(path, O_RDONLY);
+  int b = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (b < 0) {
     if (errno != ENOENT && stat(path, &sb) == 0) {
       *mode = sb.st_mode & 07777; /* there, but not readable */
@@ -792,7 +801,7 @@ bool epcal__output_resume(epcal_output *o) {
   if (o->old_fd != SUSPENDED) {
     return true;
   }
-  int old = open(o->target, O_RDONLY | O_CLOEXEC);
+  int old = open(o->target, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   struct stat st;
   if (old < 0 && errno != ENOENT) {
     int e = errno; /* out of descriptors, say: still suspended */
