@@ -612,8 +612,9 @@ typedef struct epcal_lock epcal_lock;
  * file to replace, as epcal_output_resolve() gives it), waiting up to
  * `wait_seconds`. It is flock(2) on the target itself when it exists, else
  * on its directory, so no lock file is made. Returns EPCAL_OK,
- * EPCAL_ELOCKED when another run still holds it, or EPCAL_EIO. The lock
- * ends with epcal_lock_release() or the process.
+ * EPCAL_ELOCKED when another run still holds it, or EPCAL_EIO (also when
+ * a signal the caller handles interrupts the wait). The lock ends with
+ * epcal_lock_release() or the process.
  */
 epcal_status epcal_lock_acquire(epcal_lock **out, const char *target,
                                 double wait_seconds, epcal_error *err);

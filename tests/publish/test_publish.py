@@ -1016,6 +1016,18 @@ def test_no_file_beside_the_output(d):
         assert second.returncode == 5, (second.returncode, second.stderr)
     else:
         SKIPPED.append("lock on an existing feed: the first run ended early")
+    # A signal ends a long wait for the lock, leaving nothing behind.
+    waiting = subprocess.Popen([EPCAL, "generate", "--wait", "600",
+                                "--allow-shrink", big, "-o", out],
+                               stderr=subprocess.PIPE)
+    time.sleep(0.5)
+    if first.poll() is None and waiting.poll() is None:
+        waiting.send_signal(signal.SIGTERM)
+        assert waiting.wait(timeout=30) == -signal.SIGTERM
+    else:
+        waiting.kill()
+        waiting.wait()
+        SKIPPED.append("signal during --wait: the first run ended early")
     third = subprocess.run([EPCAL, "generate", "--wait", "120",
                             "--allow-shrink", big, "-o", out], timeout=300,
                            capture_output=True)

@@ -148,7 +148,13 @@ epcal_status epcal_lock_acquire(epcal_lock **out, const char *target,
                          wait_seconds);
     }
     struct timespec nap = {0, 50 * 1000 * 1000};
-    nanosleep(&nap, NULL);
+    if (nanosleep(&nap, NULL) != 0 && errno == EINTR) {
+      /* A signal the caller handles (SIGINT, SIGTERM) ends a long --wait
+       * too, not only the run after it. */
+      close(dir);
+      return epcal__fail(err, EPCAL_EIO, target, 0, 0,
+                         "interrupted while waiting for the lock");
+    }
   }
   close(dir);
   epcal_lock *l = malloc(sizeof *l);
