@@ -992,6 +992,34 @@ def test_split_shrink_guard_is_all_or_nothing(d):
     assert b"Title 4 changed" in read(f"{out}/show/season-02.ics")
 
 
+def test_split_shrink_guard_with_reopened_feeds(d):
+    """More feeds than are kept live, rows interleaved: every feed is
+    finished after its first episode and reopened eleven times, so after
+    its first pass it looks as if it lost 11 of its 12 events. Only what
+    no pass rendered counts: the run goes through, and a feed that really
+    lost 11 is named."""
+    csv, out = f"{d}/in.csv", f"{d}/site"
+    n = 300
+
+    def text(lost=None):
+        return HEADER + "".join(
+            f"Show,{season},{ep},2024-{ep:02d}-{1 + season % 28:02d},T,\n"
+            for ep in range(1, 13) for season in range(1, n + 1)
+            if not (season == lost and ep > 1))
+
+    write(csv, text())
+    run("generate", "--split", "season", "--output-dir", out, csv)
+    p = run("generate", "-v", "--split", "season", "--output-dir", out, csv)
+    assert f"{n} feeds (0 changed".encode() in p.stderr, p.stderr
+    write(csv, text(lost=150))
+    p = run("generate", "--split", "season", "--output-dir", out, csv,
+            check_code=1)
+    assert (b"show/season-150.ics: this run would remove 11 of the feed's "
+            b"12 events") in p.stderr, p.stderr
+    assert b"feeds would shrink" not in p.stderr, p.stderr
+    assert len(events(f"{out}/show/season-150.ics")) == 12
+
+
 def test_no_file_beside_the_output(d):
     """After a run, successful or not, the output's directory holds only
     the feed: no lock file, no temporary file. Runs on one existing feed
