@@ -967,6 +967,33 @@ def test_shrink_guard_counts_only_what_left_the_input(d):
         assert b"remove 15 of the feed's 20 events" in p.stderr, p.stderr
 
 
+def test_split_never_replaces_a_device_or_a_non_feed(d):
+    """A split feed's path holding a device (a private node) or a file that
+    is not a feed: the run fails (exit 2) naming it, and leaves it as it
+    was."""
+    csv, out = f"{d}/in.csv", f"{d}/site"
+    write(csv, HEADER + rows(3, season=1) + rows(3, season=2))
+    os.makedirs(f"{out}/show")
+    write(f"{out}/show/season-02.ics", "not a feed\n")
+    p = run("generate", "--split", "season", "--output-dir", out, csv,
+            check_code=2)
+    assert b"season-02.ics: is not an iCalendar feed" in p.stderr, p.stderr
+    assert read(f"{out}/show/season-02.ics") == b"not a feed\n"
+    os.unlink(f"{out}/show/season-02.ics")
+    try:
+        os.mknod(f"{out}/show/season-02.ics", 0o666 | 0o020000,
+                 os.makedev(1, 3))
+    except PermissionError:
+        SKIPPED.append("device in a split tree (cannot mknod here)")
+        return
+    p = run("generate", "--split", "season", "--output-dir", out, csv,
+            check_code=2)
+    assert b"season-02.ics: " in p.stderr and b"regular file" in p.stderr, \
+        p.stderr
+    st = os.lstat(f"{out}/show/season-02.ics")
+    assert (st.st_mode & 0o170000) == 0o020000
+
+
 def test_split_shrink_guard_is_all_or_nothing(d):
     """With --split the rule holds per feed: when one feed would lose too
     many events, no feed is replaced (not even the ones that changed
