@@ -16,9 +16,19 @@
  *   on its directory (flock works on a directory's descriptor on Linux),
  *   held for the whole run. Two runs creating two new feeds in one
  *   directory take turns; runs on feeds that exist never wait for it.
+ *
+ * Where flock cannot lock a descriptor opened for reading (NFS emulates
+ * flock with byte-range locks, and an exclusive one needs a file open for
+ * writing; a directory never is), the lock is a file in /run/lock (or
+ * /tmp), named after the directory's device and inode and a hash of the
+ * target's name: still nothing beside the output, and runs on one host
+ * still take turns.
  */
 #define _GNU_SOURCE /* O_DIRECTORY, O_NOFOLLOW under _POSIX_C_SOURCE */
+#include "lock.h"
+
 #include "error.h"
+#include "keytab.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -106,6 +116,74 @@ static int try_lock(int dir, const char *name) {
   return d;
 }
 
+bool epcal__lock_keyed;
+
+char *epcal__lock_keyed_path(const char *target) {
+  const char *name;
+  int dir = open_dir(target, &name);
+  struct stat st;
+  if (dir < 0 || fstat(dir, &st) != 0) {
+    if (dir >= 0) {
+      close(dir);
+    }
+    return NULL;
+  }
+  close(dir);
+  const char *where = access("/run/lock", W_OK | X_OK) == 0 ? "/run/lock"
+                                                          : "/tmp";
+  char buf[128];
+  snprintf(buf, sizeof buf, "%s/epcal-%llx-%llx-%016llx.lock", where,
+           (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+           (unsigned long long)epcal__hash64(name, strlen(name)));
+  return strdup(buf);
+}
+
+/* try_lock() with the lock in a file of its own (see the top). */
+static int try_keyed(const char *target) {
+  char *path = epcal__lock_keyed_path(target);
+  if (path == NULL) {
+    errno = ENOMEM;
+    return -1;
+  }
+  int fd = -1;
+  for (int tries = 0; fd < 0 && tries < 8; tries++) {
+    fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == EACCES) {
+      fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC); /* another user's */
+    }
+    if (fd < 0 && errno == ENOENT) {
+      /* O_EXCL: never through a link someone planted, and never opening
+       * another user's file with O_CREAT (fs.protected_regular). */
+      fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                0644);
+      if (fd < 0 && errno == EEXIST) {
+        continue;
+      }
+    }
+    if (fd < 0) {
+      break;
+    }
+  }
+  int e = errno;
+  free(path);
+  if (fd < 0) {
+    errno = e;
+    return -1;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
+
+/* flock cannot lock here the way try_lock() does it. */
+static bool needs_keyed(int e) {
+  return e == EBADF || e == ENOLCK || e == EINVAL || e == EOPNOTSUPP;
+}
+
 epcal_status epcal_lock_acquire(epcal_lock **out, const char *target,
                                 double wait_seconds, epcal_error *err) {
   const char *name;
@@ -123,12 +201,17 @@ epcal_status epcal_lock_acquire(epcal_lock **out, const char *target,
   struct timespec start, now;
   clock_gettime(CLOCK_MONOTONIC, &start);
   int fd;
+  bool keyed = epcal__lock_keyed;
   for (;;) {
-    fd = try_lock(dir, name);
+    fd = keyed ? try_keyed(target) : try_lock(dir, name);
     if (fd >= 0) {
       break;
     }
     if (fd == AGAIN) {
+      continue;
+    }
+    if (!keyed && needs_keyed(errno)) {
+      keyed = true;
       continue;
     }
     if (errno != EWOULDBLOCK && errno != EINTR) {
