@@ -610,10 +610,18 @@ epcal_status epcal_feed_check_mem(const char *name, const char *data,
 /* ---------------------------------------------------------------- utilities */
 
 /**
- * Parses a date in one of the accepted forms ("2022-03-03", "March 3, 2022",
- * "May 5 2022", "3 March 2022", "Mar 3, 2022", "2022/03/03", "20220303"),
- * or with `format` (strptime-style) when non-NULL. Returns EPCAL_OK, or
- * EPCAL_EDATA with a message in err (line and column left 0).
+ * Parses a date. `format` (strptime-style), when non-NULL, is tried first;
+ * a text it does not read whole is read in one of the built-in forms:
+ * "2022-03-03", "2022/03/03", "20220303", "March 3, 2022", "Mar 3 2022",
+ * "March 3rd, 2022", "3 March 2022", "3rd of March, 2022", "03-Mar-2022",
+ * a day and month in either order when only one reading is a date
+ * ("01/31/2025", "31.01.2025", "03/03/2022"; "03/04/2022" is ambiguous),
+ * any of them after a weekday that must agree ("Thu, Mar 3, 2022") or
+ * before a midnight ("2022-03-03 00:00:00", "2022-03-03T00:00"), a wiki's
+ * "March 3, 2022 (2022-03-03)" whose two halves must agree, and trailing
+ * footnote marks ("[12]"). A two-digit year is read only by `format`.
+ * Returns EPCAL_OK, or EPCAL_EDATA with a message in err (line and column
+ * left 0).
  */
 epcal_status epcal_date_parse(const char *text, const char *format,
                               epcal_date *out, epcal_error *err);
