@@ -126,6 +126,13 @@ typedef struct epcal_read_options {
    * "UTF-8": the input must be valid UTF-8.
    */
   const char *encoding;
+  /**
+   * Keep titles as written. By default a title loses the wiki markup a
+   * copied episode table carries: footnote marks at its end ("[a]",
+   * "[12]", "[note 1]") and the quotes around the whole title, so
+   * "\"Penance\"[a]" is read as "Penance". Only the title column.
+   */
+  bool keep_titles;
 } epcal_read_options;
 
 /**
