@@ -216,6 +216,44 @@ bool epcal_selection_matches(const epcal_selection *sel,
                              const epcal_episode *ep);
 
 /**
+ * Follows the episodes a selection is applied to, so that a selection
+ * naming a show or a season the input does not hold is an error rather
+ * than an empty calendar (which a person imports, or subscribes to, and
+ * sees nothing). It counts, for each show of `sel->shows`, the episodes of
+ * that show, and for each range of `sel->seasons`, the episodes of the
+ * selected shows in it, whatever their date, and keeps what a message
+ * needs: the first few hundred show names, the seasons seen and, for each
+ * show that has matched nothing yet, the nearest name. Memory is bounded
+ * (about 40 KB at most), whatever the input.
+ */
+typedef struct epcal_selection_audit epcal_selection_audit;
+
+/**
+ * Starts an audit of `sel` (borrowed: it must outlive the audit). Returns
+ * EPCAL_OK or EPCAL_ENOMEM.
+ */
+epcal_status epcal_selection_audit_new(epcal_selection_audit **out,
+                                       const epcal_selection *sel,
+                                       epcal_error *err);
+
+/** Counts one episode as read (before any filter), scheduled or not. */
+void epcal_selection_audit_add(epcal_selection_audit *a,
+                               const epcal_episode *ep);
+
+/**
+ * Judges the selection once every episode was added: EPCAL_OK, or
+ * EPCAL_EDATA when a named show or a season range matched no episode. The
+ * message names them, suggests the nearest show name ("did you mean ...")
+ * and lists the shows or seasons the input has. A date window that
+ * selects nothing is no error.
+ */
+epcal_status epcal_selection_audit_end(const epcal_selection_audit *a,
+                                       epcal_error *err);
+
+/** Frees the audit. NULL is a no-op. */
+void epcal_selection_audit_free(epcal_selection_audit *a);
+
+/**
  * Parses a season filter: "2" or "1-3". Returns EPCAL_OK or EPCAL_EUSAGE.
  */
 epcal_status epcal_season_range_parse(const char *text,

@@ -51,6 +51,7 @@ static const char usage_text[] =
 /* Reads one input to its end, keeping the rows the selection keeps. */
 static epcal_status read_input(const char *path, const epcal_cli_filters *f,
                                const epcal_selection *sel,
+                               epcal_selection_audit *audit,
                                epcal_list_store *store, unsigned long *skipped,
                                epcal_error *err) {
   epcal_reader *rd;
@@ -74,6 +75,7 @@ static epcal_status read_input(const char *path, const epcal_cli_filters *f,
     if (ep == NULL) {
       break;
     }
+    epcal_selection_audit_add(audit, ep);
     if (!epcal_selection_matches(sel, ep)) {
       continue;
     }
@@ -113,6 +115,7 @@ int epcal_cli_list(int argc, char **argv) {
   epcal_list_format format = EPCAL_LIST_TABLE;
   epcal_list_store store;
   memset(&store, 0, sizeof store);
+  epcal_selection_audit *audit = NULL;
   epcal_cli_filters f;
   int code = EPCAL_EXIT_USAGE;
   if (!epcal_cli_filters_init(&f, argc)) {
@@ -160,15 +163,21 @@ int epcal_cli_list(int argc, char **argv) {
       optind < argc ? (const char *const *)argv + optind : stdin_only;
   size_t n_inputs = optind < argc ? (size_t)(argc - optind) : 1;
   unsigned long skipped = 0;
-  for (size_t i = 0; i < n_inputs; i++) {
-    epcal_error err;
-    epcal_error_clear(&err);
-    epcal_status st = read_input(inputs[i], &f, &sel, &store, &skipped, &err);
-    if (st != EPCAL_OK) {
-      epcal_cli_report(NULL, &err);
-      code = epcal_cli_exit_code(st);
-      goto done;
-    }
+  epcal_error err;
+  epcal_error_clear(&err);
+  epcal_status st = epcal_selection_audit_new(&audit, &sel, &err);
+  for (size_t i = 0; i < n_inputs && st == EPCAL_OK; i++) {
+    st = read_input(inputs[i], &f, &sel, audit, &store, &skipped, &err);
+  }
+  /* A named show or season that matched nothing is an error, as for
+   * generate: nothing is listed. */
+  if (st == EPCAL_OK) {
+    st = epcal_selection_audit_end(audit, &err);
+  }
+  if (st != EPCAL_OK) {
+    epcal_cli_report(NULL, &err);
+    code = epcal_cli_exit_code(st);
+    goto done;
   }
 
   epcal_list_store_sort(&store);
@@ -186,6 +195,7 @@ int epcal_cli_list(int argc, char **argv) {
   code = skipped > 0 ? EPCAL_EXIT_SKIPPED : EPCAL_EXIT_OK;
 
 done:
+  epcal_selection_audit_free(audit);
   epcal_list_store_free(&store);
   epcal_cli_filters_free(&f);
   return code;
