@@ -313,7 +313,8 @@ typedef struct epcal_render_options {
                              none; 0: 60 */
   bool all_day;         /**< ignore times: every event is all-day */
   /* Reminders: RFC 5545 durations relative to the start ("-PT30M"), one
-   * VALARM (ACTION:DISPLAY) each. */
+   * VALARM (ACTION:DISPLAY) each. A non-zero offset needs its sign: "-"
+   * before the start, "+" after it ("PT30M" alone is EPCAL_EUSAGE). */
   const char *const *alarms;
   size_t n_alarms;
   /* Templates with {show} {season} {episode} {title} {code} {network}
