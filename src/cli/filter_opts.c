@@ -87,6 +87,20 @@ int epcal_cli_filters_option(epcal_cli_filters *f, const char *command, int c,
   }
 }
 
+int epcal_cli_filters_check(const epcal_cli_filters *f, const char *command) {
+  /* A window that ends before it starts is a slip (the dates swapped), not
+   * a request for an empty calendar. */
+  if (f->has_from && f->has_to && epcal_date_cmp(f->from, f->to) > 0) {
+    epcal_cli_usage_error(command,
+                          "--from %04d-%02d-%02d is after --to "
+                          "%04d-%02d-%02d",
+                          f->from.year, f->from.month, f->from.day,
+                          f->to.year, f->to.month, f->to.day);
+    return -1;
+  }
+  return 0;
+}
+
 int epcal_cli_parse_count(const char *s, long *out) {
   char *end;
   errno = 0;

@@ -70,6 +70,11 @@ void epcal_cli_filters_free(epcal_cli_filters *f);
 int epcal_cli_filters_option(epcal_cli_filters *f, const char *command, int c,
                              const char *arg);
 
+/* Checks the filters as a whole once every option is read: 0, or -1 when
+ * they contradict each other (--from after --to; a usage error naming
+ * `command` has been printed). */
+int epcal_cli_filters_check(const epcal_cli_filters *f, const char *command);
+
 /* Fills sel from the filters (shows and seasons borrowed from f); the
  * --past-days/--future-days window is counted from the local date of
  * `now`. */

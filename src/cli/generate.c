@@ -342,6 +342,9 @@ int epcal_cli_generate(int argc, char **argv) {
     }
   }
 
+  if (epcal_cli_filters_check(&a.f, "generate") != 0) {
+    goto done;
+  }
   if (splitting && (split.dir == NULL || a.output != NULL)) {
     epcal_cli_usage_error("generate", "--split writes into --output-dir DIR "
                                       "(and not to -o)");

@@ -155,6 +155,9 @@ int epcal_cli_list(int argc, char **argv) {
     }
   }
 
+  if (epcal_cli_filters_check(&f, "list") != 0) {
+    goto done;
+  }
   epcal_selection sel;
   memset(&sel, 0, sizeof sel);
   epcal_cli_filters_select(&f, epcal_now(), &sel);
