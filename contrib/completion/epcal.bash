@@ -19,7 +19,7 @@ _epcal() {
     local commands="generate list check serve"
     local filters="--show --season --from --to --past-days --future-days
         --premieres-only --no-specials --delimiter --date-format --encoding
-        --skip-invalid"
+        --keep-titles --skip-invalid"
 
     cmd=
     for ((i = 1; i < COMP_CWORD; i++)); do

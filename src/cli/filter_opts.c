@@ -82,6 +82,9 @@ int epcal_cli_filters_option(epcal_cli_filters *f, const char *command, int c,
   case EPCAL_CLI_OPT_ENCODING:
     f->read.encoding = arg;
     return 1;
+  case EPCAL_CLI_OPT_KEEP_TITLES:
+    f->read.keep_titles = true;
+    return 1;
   default:
     return 0;
   }

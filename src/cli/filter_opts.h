@@ -1,6 +1,6 @@
 /* Options that choose and read CSV rows (--show, --season, the date window,
  * --premieres-only, --no-specials, --delimiter, --date-format, --encoding,
- * --skip-invalid), for the commands that read episode CSV. They mean
+ * --keep-titles, --skip-invalid), for the commands that read episode CSV. They mean
  * exactly the same to every command. */
 #ifndef EPCAL_CLI_FILTER_OPTS_H
 #define EPCAL_CLI_FILTER_OPTS_H
@@ -24,6 +24,7 @@ enum {
   EPCAL_CLI_OPT_PREMIERES,
   EPCAL_CLI_OPT_NO_SPECIALS,
   EPCAL_CLI_OPT_ENCODING,
+  EPCAL_CLI_OPT_KEEP_TITLES,
   EPCAL_CLI_OPT_FREE
 };
 
@@ -39,8 +40,9 @@ enum {
       {"past-days", required_argument, NULL, EPCAL_CLI_OPT_PAST},              \
       {"future-days", required_argument, NULL, EPCAL_CLI_OPT_FUTURE},          \
       {"premieres-only", no_argument, NULL, EPCAL_CLI_OPT_PREMIERES},          \
-      {"no-specials", no_argument, NULL, EPCAL_CLI_OPT_NO_SPECIALS}, {         \
-    "encoding", required_argument, NULL, EPCAL_CLI_OPT_ENCODING                \
+      {"no-specials", no_argument, NULL, EPCAL_CLI_OPT_NO_SPECIALS},           \
+      {"encoding", required_argument, NULL, EPCAL_CLI_OPT_ENCODING}, {         \
+    "keep-titles", no_argument, NULL, EPCAL_CLI_OPT_KEEP_TITLES                \
   }
 
 typedef struct epcal_cli_filters {
