@@ -135,15 +135,16 @@ static int read_month(scan *s) {
   static const char *const names[] = {
       "january", "february", "march",     "april",   "may",      "june",
       "july",    "august",   "september", "october", "november", "december"};
+  static const size_t lens[] = {7, 8, 5, 5, 3, 4, 4, 6, 9, 7, 8, 8};
   size_t len = 0;
   while (isalpha((unsigned char)s->p[len])) {
     len++;
   }
-  if (len < 3) {
+  if (len < 3 || len > 9) {
     return 0;
   }
   for (int m = 0; m < 12; m++) {
-    size_t full = strlen(names[m]);
+    size_t full = lens[m];
     bool whole = len == full && strncasecmp(s->p, names[m], len) == 0;
     bool abbrev = len == 3 && strncasecmp(s->p, names[m], 3) == 0;
     bool sept = m == 8 && len == 4 && strncasecmp(s->p, "sept", 4) == 0;
@@ -342,15 +343,16 @@ static int read_weekday(scan *s) {
   static const char *const names[] = {"monday", "tuesday",  "wednesday",
                                       "thursday", "friday", "saturday",
                                       "sunday"};
+  static const size_t lens[] = {6, 7, 9, 8, 6, 8, 6};
   size_t len = 0;
   while (isalpha((unsigned char)s->p[len])) {
     len++;
   }
-  if (len < 3) {
+  if (len < 3 || len > 9) {
     return -1;
   }
   for (int w = 0; w < 7; w++) {
-    size_t full = strlen(names[w]);
+    size_t full = lens[w];
     bool whole = len == full && strncasecmp(s->p, names[w], len) == 0;
     bool abbrev = len == 3 && strncasecmp(s->p, names[w], 3) == 0;
     bool longer = (w == 1 && len == 4 && strncasecmp(s->p, "tues", 4) == 0) ||
@@ -460,21 +462,16 @@ static epcal_status check_date(const char *text, int y, int m, int d,
 
 /*
  * One date in a built-in form, with an optional weekday before it and an
- * optional midnight after it. `text` is the whole cell, for messages.
+ * optional midnight after it, in `buf` (a copy of a part of the cell, cut
+ * in place). `text` is the whole cell, for messages.
  * Returns FORM_OK with *out set, another result when no form reads it, or
  * FORM_OK with EPCAL_EDATA in *st when a form read it and found it wrong
  * (not a real date, the wrong weekday, a time of day).
  */
-static form_result parse_one(const char *text, const char *part, parsed *p,
+static form_result parse_one(const char *text, char *buf, parsed *p,
                              epcal_date *out, epcal_status *st,
                              epcal_error *err) {
-  char buf[DATE_TEXT_MAX];
-  size_t len = strlen(part);
   *st = EPCAL_OK;
-  if (len >= sizeof buf) {
-    return FORM_NOMATCH;
-  }
-  memcpy(buf, part, len + 1);
   int cut = cut_midnight(buf);
   scan s = {buf};
   skip_spaces(&s);
@@ -530,8 +527,8 @@ static form_result parse_builtin(const char *text, parsed *p, epcal_date *out,
     len--;
   }
   buf[len] = '\0';
-  char *open = strrchr(buf, '(');
-  if (len > 0 && buf[len - 1] == ')' && open != NULL && open > buf) {
+  char *open = len > 0 && buf[len - 1] == ')' ? strrchr(buf, '(') : NULL;
+  if (open != NULL && open > buf) {
     buf[len - 1] = '\0';
     *open = '\0';
     parsed q = *p;
@@ -597,6 +594,11 @@ epcal_status epcal_date_parse(const char *text, const char *format,
   }
   parsed p;
   memset(&p, 0, sizeof p);
+  /* Nearly every date is already ISO: read it without the copies the
+   * other forms need. */
+  if (parse_ymd(text, &p) == FORM_OK) {
+    return check_date(text, p.y, p.m, p.d, out, err);
+  }
   switch (parse_builtin(text, &p, &d, &st, err)) {
   case FORM_OK:
     if (st == EPCAL_OK) {
