@@ -224,7 +224,7 @@ bool epcal_selection_matches(const epcal_selection *sel,
  * selected shows in it, whatever their date, and keeps what a message
  * needs: the first few hundred show names, the seasons seen and, for each
  * show that has matched nothing yet, the nearest name. Memory is bounded
- * (about 40 KB at most), whatever the input.
+ * (under 70 KB), whatever the input.
  */
 typedef struct epcal_selection_audit epcal_selection_audit;
 
