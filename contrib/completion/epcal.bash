@@ -21,7 +21,7 @@ _epcal() {
     # src/cli/options.c); these are the ones every CSV reader but serve has.
     local filters="--show --season --from --to --past-days --future-days
         --premieres-only --finales-only --no-specials
-        --delimiter --date-format --encoding --skip-invalid"
+        --delimiter --date-format --encoding --keep-titles --skip-invalid"
 
     cmd=
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -86,7 +86,7 @@ _epcal() {
         serve)
             opts="--listen --token --refresh --max-connections --timeout
                 --threads --state --calendar-name --show --season --delimiter
-                --date-format --encoding --skip-invalid --timezone --runtime --all-day
+                --date-format --encoding --keep-titles --skip-invalid --timezone --runtime --all-day
                 --alarm --summary --description --category
                 --calendar-description --color --url -h --help" ;;
         *)
