@@ -821,6 +821,16 @@ def test_empty_input_is_an_error_not_an_empty_calendar(d):
         assert b"-: no header row" in p.stderr, p.stderr
         assert read(out) == old
     assert listing(d) == ["feed.ics", "in.csv"], listing(d)
+    # With --split too: nothing in the tree changes.
+    write(csv, HEADER + rows(3))
+    run("generate", "--split", "season", "--output-dir", f"{d}/site", csv)
+    site = {f: read(f"{d}/site/{f}") for f in ("index.json",
+                                               "show/season-01.ics")}
+    write(csv, "")
+    p = run("generate", "--split", "season", "--output-dir", f"{d}/site",
+            csv, check_code=1)
+    assert b"in.csv: no header row" in p.stderr, p.stderr
+    assert {f: read(f"{d}/site/{f}") for f in site} == site
     write(csv, HEADER)
     p = run("generate", "--allow-shrink", csv, "-o", out)
     assert len(events(out)) == 0
