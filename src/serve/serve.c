@@ -36,28 +36,51 @@ static const char usage_text[] =
     "Feed parameters: past_days=N, future_days=N, premieres_only=true,\n"
     "specials=false, all_day=true, alarm=MINUTES (a reminder before each\n"
     "episode).\n"
-    "A changed FILE is picked up on the next request; an invalid one is\n"
-    "reported and the last good data stays in service.\n"
+    "A changed FILE is picked up on the next request; an invalid one, one\n"
+    "that is not a regular file, and one that would remove most events\n"
+    "are reported and the last good data stays in service.\n"
     "\n"
     "Server:\n"
     "      --listen ADDR:PORT   address to listen on (default "
     "127.0.0.1:8080;\n"
     "                           port 0 picks a free one; [::1]:PORT for "
     "IPv6)\n"
+    "      --base-url URL       the server's public address, e.g.\n"
+    "                           https://cal.example.org, for absolute and\n"
+    "                           webcal:// links on the page (default: links\n"
+    "                           relative to the page)\n"
     "      --token TOKEN        require ?token=TOKEN on every request\n"
     "                           (default: the EPCAL_TOKEN environment "
     "variable)\n"
     "      --refresh SECONDS    how long clients may cache a feed "
     "(default 3600)\n"
-    "      --max-connections N  connections at once (default 256)\n"
+    "      --max-connections N  connections at once (default 512)\n"
+    "      --per-address-limit N  connections at once from one address\n"
+    "                           (default 32; 0: no limit, e.g. behind a\n"
+    "                           reverse proxy)\n"
+    "      --header-timeout SECONDS  time a connection has to send a whole\n"
+    "                           request line and headers, counted from the\n"
+    "                           connection or its previous response\n"
+    "                           (default 10)\n"
     "      --timeout SECONDS    idle time before a connection is closed\n"
     "                           (default 30)\n"
-    "      --threads N          worker threads (default 2)\n"
+    "      --threads N          feeds rendered or compressed at once\n"
+    "                           (default 2)\n"
+    "      --cache-size BYTES   memory for rendered feeds, with K, M or G\n"
+    "                           (default 64M)\n"
     "      --state DIR          keep each feed's last bytes in DIR, so an\n"
     "                           unchanged event keeps its DTSTAMP and\n"
     "                           SEQUENCE, and a changed one gets SEQUENCE+1,\n"
-    "                           across reloads and restarts\n"
-    "\n"
+    "                           across reloads and restarts (feeds without\n"
+    "                           parameters only)\n"
+    "      --max-removed N|P%   refuse a reload that would remove more than\n"
+    "                           N events (or P percent); default: more than\n"
+    "                           half, and at least 10\n"
+    "      --allow-shrink       accept any reload, even one to no events\n"
+    "\n";
+
+/* In two parts: C99 promises string literals of 4095 bytes only. */
+static const char usage_feeds[] =
     "Feeds (as for 'epcal generate'):\n"
     "      --calendar-name NAME name of /calendar.ics (default: Episodes)\n"
     "      --show NAME          serve only this show (repeatable)\n"
@@ -78,8 +101,9 @@ static const char usage_text[] =
     "\n"
     "  -h, --help               show this help\n"
     "\n"
-    "Logs one line per request on standard error. SIGINT or SIGTERM: finish\n"
-    "the requests in progress and exit 0.\n"
+    "Logs one line per request on standard error (never a token). SIGINT\n"
+    "or SIGTERM: finish the requests in progress and exit 0, within ten\n"
+    "seconds whatever they are doing.\n"
     "\n"
     "Exit status: 0 stopped by SIGINT or SIGTERM; 1 invalid data at start;\n"
     "2 usage; 3 input/output error (cannot read an input or listen).\n";
@@ -203,7 +227,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
 typedef struct serve_args {
   const char *listen;
   const char *token;
-  long refresh, max_conn, timeout, threads;
+  long refresh, max_conn, timeout, threads, per_address, header_timeout;
+  size_t cache_size;
   const char **shows;
   size_t n_shows;
   epcal_season_range *seasons;
@@ -214,6 +239,79 @@ typedef struct serve_args {
   size_t n_categories;
   serve_source_options src;
 } serve_args;
+
+/* "64M", "1G", "1048576" -> bytes; 1 MiB to 64 GiB. */
+static int parse_size(const char *text, size_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(text, &end, 10);
+  if (errno != 0 || end == text || *text == '-') {
+    return -1;
+  }
+  unsigned long long unit = 1;
+  if (*end == 'K' || *end == 'k') {
+    unit = 1024;
+  } else if (*end == 'M' || *end == 'm') {
+    unit = 1024 * 1024;
+  } else if (*end == 'G' || *end == 'g') {
+    unit = 1024 * 1024 * 1024;
+  }
+  if (unit > 1) {
+    end++;
+  }
+  if (*end != '\0' || v > (64ULL << 30) / unit || v * unit < (1ULL << 20)) {
+    return -1;
+  }
+  *out = (size_t)(v * unit);
+  return 0;
+}
+
+/* --base-url: http(s)://authority[/path], kept without a trailing '/'. The
+ * page writes it into links (HTML-escaped): no query, fragment, spaces or
+ * quotes. */
+static int set_base_url(serve_config *cfg, const char *url) {
+  size_t scheme = strncmp(url, "https://", 8) == 0  ? 8
+                  : strncmp(url, "http://", 7) == 0 ? 7
+                                                    : 0;
+  if (scheme == 0 || url[scheme] == '\0' || url[scheme] == '/' ||
+      strlen(url) > 1000) {
+    return -1;
+  }
+  for (const char *p = url; *p != '\0'; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c <= 0x20 || c >= 0x7f || strchr("?#\"'<>\\`", c) != NULL) {
+      return -1;
+    }
+  }
+  free(cfg->base_url);
+  cfg->base_url = strdup(url);
+  if (cfg->base_url == NULL) {
+    return -1;
+  }
+  size_t n = strlen(cfg->base_url);
+  while (n > scheme && cfg->base_url[n - 1] == '/') {
+    cfg->base_url[--n] = '\0';
+  }
+  return 0;
+}
+
+/* After SIGINT or SIGTERM: whatever the server is doing (a render that
+ * does not end, a client that never reads), the process is gone this many
+ * milliseconds later. */
+#define STOP_DEADLINE_MS 9500
+
+static void *stop_watchdog(void *arg) {
+  (void)arg;
+  struct timespec t = {STOP_DEADLINE_MS / 1000,
+                       (STOP_DEADLINE_MS % 1000) * 1000000L};
+  while (nanosleep(&t, &t) != 0) {
+  }
+  static const char msg[] =
+      "epcal: requests still running after 9.5 s: stopped\n";
+  ssize_t rc = write(STDERR_FILENO, msg, sizeof msg - 1);
+  (void)rc;
+  _exit(0);
+}
 
 /* Parses argv into *a. Returns -1 to go on, or an exit code. */
 static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
@@ -241,6 +339,12 @@ static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
     OPT_CALDESC,
     OPT_COLOR,
     OPT_URL,
+    OPT_BASE_URL,
+    OPT_PER_ADDRESS,
+    OPT_HEADER_TIMEOUT,
+    OPT_CACHE_SIZE,
+    OPT_MAX_REMOVED,
+    OPT_ALLOW_SHRINK,
   };
   static const struct option longopts[] = {
       {"listen", required_argument, NULL, OPT_LISTEN},
@@ -266,6 +370,12 @@ static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
       {"calendar-description", required_argument, NULL, OPT_CALDESC},
       {"color", required_argument, NULL, OPT_COLOR},
       {"url", required_argument, NULL, OPT_URL},
+      {"base-url", required_argument, NULL, OPT_BASE_URL},
+      {"per-address-limit", required_argument, NULL, OPT_PER_ADDRESS},
+      {"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
+      {"cache-size", required_argument, NULL, OPT_CACHE_SIZE},
+      {"max-removed", required_argument, NULL, OPT_MAX_REMOVED},
+      {"allow-shrink", no_argument, NULL, OPT_ALLOW_SHRINK},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   opterr = 0;
@@ -355,8 +465,41 @@ static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
     case OPT_URL:
       cfg->render.url = optarg;
       break;
+    case OPT_BASE_URL:
+      if (set_base_url(cfg, optarg) != 0) {
+        usage_error("invalid --base-url \"%s\" (expected http://HOST[:PORT]"
+                    "[/PATH] or https://..., without a query)",
+                    optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case OPT_PER_ADDRESS:
+      target = &a->per_address, min = 0, max = 100000;
+      break;
+    case OPT_HEADER_TIMEOUT:
+      target = &a->header_timeout, max = 3600;
+      break;
+    case OPT_CACHE_SIZE:
+      if (parse_size(optarg, &a->cache_size) != 0) {
+        usage_error("invalid --cache-size \"%s\" (expected bytes, with K, M "
+                    "or G, from 1M to 64G)",
+                    optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case OPT_MAX_REMOVED:
+      if (epcal_shrink_policy_parse(optarg, &a->src.shrink) != 0) {
+        usage_error("invalid --max-removed \"%s\" (expected N or P%%)",
+                    optarg);
+        return EXIT_USAGE;
+      }
+      break;
+    case OPT_ALLOW_SHRINK:
+      a->src.shrink.allow = true;
+      break;
     case 'h':
       fputs(usage_text, stdout);
+      fputs(usage_feeds, stdout);
       return 0;
     case ':':
       usage_error("option '%s' needs a value", argv[optind - 1]);
@@ -402,7 +545,10 @@ int epcal_serve_main(int argc, char **argv) {
   memset(&a, 0, sizeof a);
   a.listen = "127.0.0.1:8080";
   a.refresh = 3600;
-  a.max_conn = 256;
+  a.max_conn = 512;
+  a.per_address = 32;
+  a.header_timeout = 10;
+  a.cache_size = (size_t)64 * 1024 * 1024;
   a.timeout = 30;
   a.threads = 2;
   serve_server *s = calloc(1, sizeof *s);
@@ -414,6 +560,7 @@ int epcal_serve_main(int argc, char **argv) {
   int fd = -1;
   struct MHD_Daemon *d = NULL;
   bool locked = false;
+  serve_deadline *deadline = NULL;
   if (s == NULL || a.shows == NULL || a.seasons == NULL || a.alarms == NULL ||
       a.categories == NULL) {
     fputs("epcal serve: out of memory\n", stderr);
@@ -486,8 +633,13 @@ int epcal_serve_main(int argc, char **argv) {
     code = st == EPCAL_EDATA ? EXIT_DATA : EXIT_IO;
     goto done;
   }
-  s->cache = serve_cache_new(1024, (size_t)512 * 1024 * 1024);
-  if (s->cache == NULL || pthread_mutex_init(&s->lock, NULL) != 0) {
+  s->cache = serve_cache_new(4096, a.cache_size);
+  if (s->cache == NULL || pthread_mutex_init(&s->page_lock, NULL) != 0) {
+    fputs("epcal serve: out of memory\n", stderr);
+    goto done;
+  }
+  if (sem_init(&s->render_slots, 0, (unsigned)a.threads) != 0) {
+    pthread_mutex_destroy(&s->page_lock);
     fputs("epcal serve: out of memory\n", stderr);
     goto done;
   }
@@ -514,27 +666,35 @@ int epcal_serve_main(int argc, char **argv) {
   sigaddset(&sigs, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-  /* Counted before the daemon starts: from then on a request may reload
-   * the data, and only the request handlers hold the lock. */
-  const serve_catalog *cat = serve_source_catalog(s->source);
-  size_t n_shows = serve_catalog_count(cat);
-  unsigned long n_events = serve_catalog_events(cat);
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-                   MHD_USE_ITC | MHD_USE_ERROR_LOG;
-  struct MHD_OptionItem pool[] = {
-      {MHD_OPTION_THREAD_POOL_SIZE, a.threads, NULL},
-      {MHD_OPTION_END, 0, NULL}};
+  serve_data *data = serve_source_acquire(s->source);
+  size_t n_shows = serve_catalog_count(serve_data_catalog(data));
+  unsigned long n_events = serve_catalog_events(serve_data_catalog(data));
+  serve_data_release(data);
+  deadline = serve_deadline_new((unsigned)a.header_timeout * 1000);
+  if (deadline == NULL) {
+    fputs("epcal serve: out of memory\n", stderr);
+    goto done;
+  }
+  /* A thread per connection: a request never waits for another one's
+   * render, and a slow client holds only its own thread. Their number is
+   * bounded by --max-connections, their stacks are small, and the CPU work
+   * is bounded by --threads (render_slots). */
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
+                   MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO | MHD_USE_ITC |
+                   MHD_USE_ERROR_LOG;
   d = MHD_start_daemon(
       flags, 0, NULL, NULL, serve_http_handle, s,
       /* First, so that every message of libmicrohttpd goes through it. */
       MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
       MHD_OPTION_NOTIFY_COMPLETED, serve_http_completed, s,
+      MHD_OPTION_NOTIFY_CONNECTION, serve_deadline_notify, deadline,
       MHD_OPTION_CONNECTION_LIMIT, (unsigned)a.max_conn,
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)a.per_address,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)a.timeout,
+      MHD_OPTION_THREAD_STACK_SIZE, (size_t)1024 * 1024,
       /* Request line and headers must fit in this: a calendar app's
        * request is well under 2 KiB. */
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16 * 1024, MHD_OPTION_ARRAY,
-      a.threads > 1 ? pool : pool + 1, MHD_OPTION_END);
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16 * 1024, MHD_OPTION_END);
   if (d == NULL) {
     fprintf(stderr, "epcal serve: cannot start the HTTP server\n");
     goto done;
@@ -548,11 +708,15 @@ int epcal_serve_main(int argc, char **argv) {
   }
   fprintf(stderr, "epcal: %s: finishing requests in progress\n",
           sig == SIGINT ? "SIGINT" : "SIGTERM");
-  /* Stop accepting, then give the requests being answered up to ten
+  pthread_t watchdog;
+  if (pthread_create(&watchdog, NULL, stop_watchdog, NULL) == 0) {
+    pthread_detach(watchdog);
+  }
+  /* Stop accepting, then give the requests being answered up to eight
    * seconds; idle keep-alive connections do not hold the exit up. */
   int lfd = MHD_quiesce_daemon(d);
   struct timespec tick = {0, 10 * 1000 * 1000};
-  for (int i = 0; i < 1000 && atomic_load(&s->in_flight) > 0; i++) {
+  for (int i = 0; i < 800 && atomic_load(&s->in_flight) > 0; i++) {
     nanosleep(&tick, NULL);
   }
   MHD_stop_daemon(d);
@@ -572,13 +736,16 @@ done:
   if (fd >= 0) {
     close(fd);
   }
+  serve_deadline_free(deadline);
   if (s != NULL) {
+    serve_http_cleanup(s);
     serve_cache_free(s->cache);
-    serve_upcoming_free(&s->upcoming);
     serve_source_free(s->source);
     if (locked) {
-      pthread_mutex_destroy(&s->lock);
+      sem_destroy(&s->render_slots);
+      pthread_mutex_destroy(&s->page_lock);
     }
+    free(s->cfg.base_url);
     free(s);
   }
   free(a.shows);

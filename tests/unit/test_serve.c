@@ -289,7 +289,7 @@ static void access_log_line(void **state) {
       {"past_days", "7"}, {"token", "hunter2"}, {"a b", "c&d"}};
   serve_access a = {"127.0.0.1", "GET",         "/x.ics", params,
                     3,           "HTTP/1.1",    200,      1234,
-                    NULL,        "App \"1\"\n", 784111777};
+                    NULL,        "App \"1\"\n", 784111777, NULL};
   char line[512];
   serve_access_format(&a, line, sizeof line);
   assert_string_equal(line,
@@ -297,6 +297,21 @@ static void access_log_line(void **state) {
                       "/x.ics?past_days=7&token=REDACTED&a%20b=c%26d "
                       "HTTP/1.1\" 200 1234 \"-\" \"App \\x221\\x22\\x0A\"");
   assert_null(strstr(line, "hunter2"));
+  /* The Referer of a click on the page carries the token in its query, and
+   * a token may turn up anywhere else: none of it is logged. */
+  a.referer = "http://h/?specials=0&token=hunter2%2B&x=1";
+  a.user_agent = "hunter2+";
+  a.path = "/hunter2+.ics";
+  a.secret = "hunter2+";
+  serve_access_format(&a, line, sizeof line);
+  assert_null(strstr(line, "hunter2"));
+  assert_non_null(
+      strstr(line, "\"http://h/?specials=0&token=REDACTED&x=1\" \"REDACTED\""));
+  assert_non_null(strstr(line, "\"GET /REDACTED.ics?"));
+  a.referer = NULL;
+  a.user_agent = "App \"1\"\n";
+  a.path = "/x.ics";
+  a.secret = NULL;
   /* A line never overflows, however long the request. */
   char small[40];
   serve_access_format(&a, small, sizeof small);
