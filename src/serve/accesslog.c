@@ -35,15 +35,50 @@ static void put_escaped(line *l, const char *s) {
   }
 }
 
+static int hex_value(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+/* How many bytes of `s` spell `secret`, each of its characters written as
+ * itself or percent-encoded (either case, as in a Referer); 0: none. */
+static size_t spells(const char *s, const char *secret) {
+  const char *p = s;
+  for (; *secret != '\0'; secret++) {
+    if (*p == *secret) {
+      p++;
+    } else if (p[0] == '%' && hex_value(p[1]) >= 0 && hex_value(p[2]) >= 0 &&
+               hex_value(p[1]) * 16 + hex_value(p[2]) ==
+                   (unsigned char)*secret) {
+      p += 3;
+    } else if (*secret == ' ' && *p == '+') {
+      p++;
+    } else {
+      return 0;
+    }
+  }
+  return (size_t)(p - s);
+}
+
 /* Copies `s` into out (NUL-terminated, cut to cap) with every occurrence
- * of `secret` and, when `query_tokens`, every `token=` value of a query
+ * of `secret` (plain or percent-encoded) and, when `query_tokens`, every `token=` value of a query
  * (up to '&', '#' or the end) replaced by REDACTED. */
 static void redact(const char *s, const char *secret, bool query_tokens,
                    char *out, size_t cap) {
-  size_t n = 0, slen = secret != NULL ? strlen(secret) : 0;
+  size_t n = 0;
+  bool any = secret != NULL && *secret != '\0';
   static const char mark[] = "REDACTED";
   while (*s != '\0' && n + 1 < cap) {
-    if (slen > 0 && strncmp(s, secret, slen) == 0) {
+    size_t slen = any ? spells(s, secret) : 0;
+    if (slen > 0) {
       for (size_t i = 0; mark[i] != '\0' && n + 1 < cap; i++) {
         out[n++] = mark[i];
       }
