@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -213,6 +214,14 @@ static int listen_on(const char *spec, char *bound, size_t cap) {
   return fd;
 }
 
+/* libmicrohttpd logs every connection it turns away: under a flood that is
+ * a line per connection. The same message again within ten seconds is
+ * counted instead, and the count is logged with the next line. */
+static pthread_mutex_t mhd_log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char mhd_log_last[512];
+static unsigned long mhd_log_repeats;
+static struct timespec mhd_log_when;
+
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
   (void)cls;
   char msg[512];
@@ -221,7 +230,24 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
   while (n > 0 && msg[n - 1] == '\n') {
     msg[--n] = '\0';
   }
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  pthread_mutex_lock(&mhd_log_lock);
+  if (strcmp(msg, mhd_log_last) == 0 &&
+      now.tv_sec - mhd_log_when.tv_sec < 10) {
+    mhd_log_repeats++;
+    pthread_mutex_unlock(&mhd_log_lock);
+    return;
+  }
+  if (mhd_log_repeats > 0) {
+    fprintf(stderr, "epcal: http: (%lu more: %s)\n", mhd_log_repeats,
+            mhd_log_last);
+  }
   fprintf(stderr, "epcal: http: %s\n", msg);
+  snprintf(mhd_log_last, sizeof mhd_log_last, "%s", msg);
+  mhd_log_repeats = 0;
+  mhd_log_when = now;
+  pthread_mutex_unlock(&mhd_log_lock);
 }
 
 typedef struct serve_args {
