@@ -324,7 +324,7 @@ static int set_base_url(serve_config *cfg, const char *url) {
 /* After SIGINT or SIGTERM: whatever the server is doing (a render that
  * does not end, a client that never reads), the process is gone this many
  * milliseconds later. */
-#define STOP_DEADLINE_MS 9500
+#define STOP_DEADLINE_MS 9000
 
 static void *stop_watchdog(void *arg) {
   (void)arg;
@@ -333,7 +333,7 @@ static void *stop_watchdog(void *arg) {
   while (nanosleep(&t, &t) != 0) {
   }
   static const char msg[] =
-      "epcal: requests still running after 9.5 s: stopped\n";
+      "epcal: requests still running after 9 s: stopped\n";
   ssize_t rc = write(STDERR_FILENO, msg, sizeof msg - 1);
   (void)rc;
   _exit(0);
@@ -547,7 +547,8 @@ static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
     }
   }
   if (a->max_conn < a->threads) {
-    /* libmicrohttpd gives each thread its share of the limit. */
+    /* Renders at once beyond the connections at once could never run:
+     * most likely the two values were swapped. */
     usage_error("--max-connections (%ld) must be at least --threads (%ld)",
                 a->max_conn, a->threads);
     return EXIT_USAGE;
@@ -738,11 +739,11 @@ int epcal_serve_main(int argc, char **argv) {
   if (pthread_create(&watchdog, NULL, stop_watchdog, NULL) == 0) {
     pthread_detach(watchdog);
   }
-  /* Stop accepting, then give the requests being answered up to eight
+  /* Stop accepting, then give the requests being answered up to seven
    * seconds; idle keep-alive connections do not hold the exit up. */
   int lfd = MHD_quiesce_daemon(d);
   struct timespec tick = {0, 10 * 1000 * 1000};
-  for (int i = 0; i < 800 && atomic_load(&s->in_flight) > 0; i++) {
+  for (int i = 0; i < 700 && atomic_load(&s->in_flight) > 0; i++) {
     nanosleep(&tick, NULL);
   }
   MHD_stop_daemon(d);
