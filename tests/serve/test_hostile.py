@@ -182,6 +182,55 @@ def t_cache_busting_keeps_cached_feeds_fast():
             finish(s)
 
 
+def t_reload_does_not_hold_up_requests():
+    """The request that notices a changed input reloads it; meanwhile the
+    others are answered from the data they have, at once."""
+    rows = [(f"Show {i // 400:03d}", 1 + (i // 20) % 20, 1 + i % 20,
+             f"A title long enough to cost some parsing {i}",
+             day(i % 700 - 350)) for i in range(150000)]
+    with Dir(rows) as d:
+        s = serve(d)
+        try:
+            cached = "/show-000/season-1.ics"
+            check(s.get(cached)[0] == 200, "cached feed")
+            rows.append(("Show 000", 1, 99, "Added", day(1)))
+            write_csv(d.csv, rows)
+            time.sleep(1.2)
+            done = {}
+
+            def reloader():
+                t = time.time()
+                done["status"] = timed_get(s, "/show-001.ics", timeout=60)[0]
+                done["start"], done["end"] = t, time.time()
+            a = threading.Thread(target=reloader)
+            a.start()
+            time.sleep(0.05)
+            during = []
+            while a.is_alive() and len(during) < 20:
+                t = time.time()
+                st, took = timed_get(s, cached)
+                check(st == 200, f"cached feed during a reload -> {st}")
+                during.append((t, took))
+                time.sleep(0.01)
+            a.join(timeout=60)
+            check(done.get("status") == 200, "the reloading request failed")
+            inside = [took for t, took in during if t < done["end"]]
+            reload_ms = (done["end"] - done["start"]) * 1000
+            print(f"   reload + render {reload_ms:.0f} ms; "
+                  f"{len(inside)} requests meanwhile, slowest "
+                  f"{max(inside, default=0) * 1000:.1f} ms")
+            check(s.wait_log(r"reloaded: .* 150001 events"), "no reload")
+            if inside:
+                check(statistics.median(inside) < 0.05,
+                      f"requests during a reload took "
+                      f"{statistics.median(inside) * 1000:.0f} ms")
+            else:
+                print("   (the reload was too quick to overlap: not timed)")
+            check(b"Added" in s.get(cached)[2], "new data not served after")
+        finally:
+            finish(s)
+
+
 def t_fifo_and_device_at_input_path():
     """A FIFO or a device at the input path is refused and logged; the
     server keeps answering from the last good data, and SIGTERM still
@@ -222,6 +271,15 @@ def t_fifo_and_device_at_input_path():
                 print("   (not root: no device node made; FIFO only)")
         finally:
             finish(s)
+        # At start-up too: refused at once (exit 3), never waited on.
+        import subprocess
+        os.unlink(d.csv)
+        os.mkfifo(d.csv)
+        p = subprocess.run([BINARY, "serve", "--listen", "127.0.0.1:0",
+                            "a.csv"], cwd=d.path, capture_output=True,
+                           timeout=20, stdin=subprocess.DEVNULL)
+        check(p.returncode == 3 and b"a FIFO, not a regular file" in p.stderr,
+              f"FIFO at start-up: exit {p.returncode}, {p.stderr!r}")
 
 
 def t_state_bounded():
@@ -455,7 +513,8 @@ def main():
                    t_state_bounded,
                    t_fifo_and_device_at_input_path,
                    t_slowloris,
-                   t_cache_busting_keeps_cached_feeds_fast):
+                   t_cache_busting_keeps_cached_feeds_fast,
+                   t_reload_does_not_hold_up_requests):
             if not only or fn.__name__ in only:
                 test(fn)
     except AssertionError as e:
