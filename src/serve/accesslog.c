@@ -69,8 +69,9 @@ static size_t spells(const char *s, const char *secret) {
 }
 
 /* Copies `s` into out (NUL-terminated, cut to cap) with every occurrence
- * of `secret` (plain or percent-encoded) and, when `query_tokens`, every `token=` value of a query
- * (up to '&', '#' or the end) replaced by REDACTED. */
+ * of `secret` (plain or percent-encoded) and, when `query_tokens`, every
+ * `token=` value of a query (up to '&', '#' or the end) replaced by REDACTED.
+ */
 static void redact(const char *s, const char *secret, bool query_tokens,
                    char *out, size_t cap) {
   size_t n = 0;

@@ -340,10 +340,9 @@ epcal_status serve_cache_get(serve_cache *c, const char *key,
     int64_t now_ms = monotonic_ms();
     size_t i = find(c, key, h);
     old = i != (size_t)-1 ? c->entries[i] : NULL;
-    if (old != NULL &&
-        (old->generation >= generation ||
-         (old->failed_generation == generation &&
-          now_ms < old->failed_until_ms))) {
+    if (old != NULL && (old->generation >= generation ||
+                        (old->failed_generation == generation &&
+                         now_ms < old->failed_until_ms))) {
       /* Current, or its render for this data failed a moment ago: the
        * last good bytes. */
       old->last_used = ++c->clock;

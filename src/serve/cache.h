@@ -51,10 +51,10 @@ typedef struct serve_entry {
   /* The rest belongs to the cache, under its lock. */
   unsigned long generation; /* of the data it was checked against */
   uint64_t last_used;
-  size_t counted;                    /* bytes charged to the cache's budget */
-  bool gz_counted;                   /* ...gz_len among them */
-  unsigned long failed_generation;   /* a render for it failed... */
-  int64_t failed_until_ms;           /* ...and is not tried again before */
+  size_t counted;                  /* bytes charged to the cache's budget */
+  bool gz_counted;                 /* ...gz_len among them */
+  unsigned long failed_generation; /* a render for it failed... */
+  int64_t failed_until_ms;         /* ...and is not tried again before */
 } serve_entry;
 
 /* Renders a feed with DTSTAMP `now` into *out. */

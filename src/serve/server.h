@@ -25,8 +25,8 @@ typedef struct serve_config {
   /* --base-url without a trailing '/', for absolute links on the page; NULL:
    * links relative to the page (nothing comes from the client's Host). */
   char *base_url;
-  size_t upcoming;           /* episodes listed under "Coming up" */
-  const char *state_dir;     /* --state: each feed's last bytes, or NULL */
+  size_t upcoming;             /* episodes listed under "Coming up" */
+  const char *state_dir;       /* --state: each feed's last bytes, or NULL */
   epcal_render_options render; /* how events are written (generate's) */
 } serve_config;
 

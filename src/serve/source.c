@@ -1,10 +1,10 @@
 #include "source.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,9 +442,9 @@ static bool shrink_refused(const serve_source_options *o,
 
 bool serve_source_refresh(serve_source *s, int64_t now_ms) {
   pthread_mutex_lock(&s->lock);
-  if (s->loading || (s->last_check_ms != 0 &&
-                     now_ms - s->last_check_ms < 1000 &&
-                     now_ms >= s->last_check_ms)) {
+  if (s->loading ||
+      (s->last_check_ms != 0 && now_ms - s->last_check_ms < 1000 &&
+       now_ms >= s->last_check_ms)) {
     pthread_mutex_unlock(&s->lock);
     return false;
   }
