@@ -16,9 +16,9 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,8 +200,7 @@ void serve_http_cleanup(serve_server *s) {
  * once per data and day: page requests that find it missing wait for the
  * one that makes it (feeds never take this lock). NULL when out of
  * memory. */
-static serve_shared_upcoming *upcoming_for(serve_server *s,
-                                           const serve_data *d,
+static serve_shared_upcoming *upcoming_for(serve_server *s, const serve_data *d,
                                            epcal_date today) {
   pthread_mutex_lock(&s->page_lock);
   serve_shared_upcoming *u = s->upcoming;
@@ -309,8 +308,7 @@ static epcal_status render_feed(void *ctx, int64_t now, serve_buf *out,
     state_path(j, path, sizeof path);
     epcal_error perr;
     if (epcal_previous_load(&prev, path, &perr) != EPCAL_OK) {
-      fprintf(stderr, "epcal serve: %s: state ignored: %s\n", path,
-              perr.msg);
+      fprintf(stderr, "epcal serve: %s: state ignored: %s\n", path, perr.msg);
       prev = NULL;
     }
   }
@@ -476,21 +474,20 @@ static enum MHD_Result answer_feed(request *r, const serve_data *d,
   /* --state keeps the plain feeds only: one file per show and season at
    * most, whatever query strings clients invent. */
   const char *state_dir = plain ? s->cfg.state_dir : NULL;
-  feed_job job = {d,
-                  &s->render_slots,
-                  &sel,
-                  name.data,
-                  {&s->cfg.render, q->all_day == 1,
-                   q->alarm >= 0 ? q->alarm : -1, NULL},
-                  state_dir,
-                  key.data};
+  feed_job job = {
+      d,
+      &s->render_slots,
+      &sel,
+      name.data,
+      {&s->cfg.render, q->all_day == 1, q->alarm >= 0 ? q->alarm : -1, NULL},
+      state_dir,
+      key.data};
   serve_entry *e = NULL;
   epcal_error err;
   epcal_error_clear(&err);
-  epcal_status st =
-      serve_cache_get(s->cache, key.data, serve_data_generation(d),
-                      serve_data_time(d), s->cfg.fixed_stamp,
-                      state_dir != NULL, render_feed, &job, &e, &err);
+  epcal_status st = serve_cache_get(
+      s->cache, key.data, serve_data_generation(d), serve_data_time(d),
+      s->cfg.fixed_stamp, state_dir != NULL, render_feed, &job, &e, &err);
   bool gz = false;
   if (st == EPCAL_OK && want_gz) {
     bool ready = atomic_load_explicit(&e->gz_ready, memory_order_acquire);

@@ -89,7 +89,8 @@ static const char usage_feeds[] =
     "      --delimiter C        ',' ';' '|' or 'tab' (default: detected)\n"
     "      --date-format FMT    strptime format for numeric dates\n"
     "      --skip-invalid       serve the valid rows, warn about the rest\n"
-    "      --timezone ZONE      IANA zone of rows with an air_time but no zone\n"
+    "      --timezone ZONE      IANA zone of rows with an air_time but no "
+    "zone\n"
     "      --runtime MINUTES    length of timed events without a runtime\n"
     "      --all-day            all-day events even for rows with a time\n"
     "      --alarm DURATION     a reminder such as -PT30M (repeatable)\n"
@@ -233,8 +234,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   pthread_mutex_lock(&mhd_log_lock);
-  if (strcmp(msg, mhd_log_last) == 0 &&
-      now.tv_sec - mhd_log_when.tv_sec < 10) {
+  if (strcmp(msg, mhd_log_last) == 0 && now.tv_sec - mhd_log_when.tv_sec < 10) {
     mhd_log_repeats++;
     pthread_mutex_unlock(&mhd_log_lock);
     return;
@@ -515,8 +515,7 @@ static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
       break;
     case OPT_MAX_REMOVED:
       if (epcal_shrink_policy_parse(optarg, &a->src.shrink) != 0) {
-        usage_error("invalid --max-removed \"%s\" (expected N or P%%)",
-                    optarg);
+        usage_error("invalid --max-removed \"%s\" (expected N or P%%)", optarg);
         return EXIT_USAGE;
       }
       break;
