@@ -408,6 +408,9 @@ static bool feed_key(const serve_route *route, const serve_catalog *cat,
   if (route->kind == SERVE_ROUTE_SEASON && route->season != 0) {
     kq.specials = true; /* only season 0 holds specials */
   }
+  if (kq.all_day == 0) {
+    kq.all_day = -1; /* all_day=false asks for what the server does anyway */
+  }
   epcal_date first, last;
   bool none = false;
   if (!route_span(route, cat, &first, &last)) {
