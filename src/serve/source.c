@@ -128,14 +128,15 @@ static const char *kind_of(mode_t mode) {
   }
 }
 
-static void too_large(epcal_error *err, const char *path, size_t budget) {
+static void too_large(epcal_error *err, const char *path, uintmax_t size,
+                      size_t limit) {
   epcal_error_clear(err);
   err->code = EPCAL_EIO;
   snprintf(err->file, sizeof err->file, "%s", path);
   snprintf(err->msg, sizeof err->msg,
-           "too large to serve: all inputs together are limited to %zu "
-           "bytes",
-           budget);
+           "too large to serve: %ju bytes or more, and all inputs together "
+           "are limited to %zu bytes",
+           size, limit);
 }
 
 /*
@@ -146,8 +147,9 @@ static void too_large(epcal_error *err, const char *path, size_t budget) {
  * never opened) and again on the descriptor (the path may have been
  * swapped in between); O_NONBLOCK keeps even that open from waiting.
  */
-static epcal_status read_whole(const char *path, size_t budget, char **bytes,
-                               size_t *len, fingerprint *fp, epcal_error *err) {
+static epcal_status read_whole(const char *path, size_t budget, size_t limit,
+                               char **bytes, size_t *len, fingerprint *fp,
+                               epcal_error *err) {
   struct stat st;
   if (stat(path, &st) != 0) {
     io_error(err, path, "cannot open: %s", strerror(errno));
@@ -173,7 +175,7 @@ static epcal_status read_whole(const char *path, size_t budget, char **bytes,
   }
   if (st.st_size < 0 || (uintmax_t)st.st_size > budget) {
     close(fd);
-    too_large(err, path, budget);
+    too_large(err, path, (uintmax_t)st.st_size, limit);
     return EPCAL_EIO;
   }
   size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
@@ -185,7 +187,7 @@ static epcal_status read_whole(const char *path, size_t budget, char **bytes,
       /* The file grew while being read. */
       size_t ncap = cap * 2;
       if (cap > budget) {
-        too_large(err, path, budget);
+        too_large(err, path, (uintmax_t)n, limit);
         status = EPCAL_EIO;
         break;
       }
@@ -213,7 +215,7 @@ static epcal_status read_whole(const char *path, size_t budget, char **bytes,
   }
   close(fd);
   if (status == EPCAL_OK && n > budget) {
-    too_large(err, path, budget);
+    too_large(err, path, (uintmax_t)n, limit);
     status = EPCAL_EIO;
   }
   if (status == EPCAL_ENOMEM) {
@@ -342,8 +344,8 @@ static epcal_status load(const serve_source_options *o, serve_data **out,
   }
   size_t budget = o->max_bytes;
   for (size_t i = 0; i < o->n_paths; i++) {
-    st = read_whole(o->paths[i], budget, &snap->bytes[i], &snap->lens[i],
-                    &snap->fps[i], err);
+    st = read_whole(o->paths[i], budget, o->max_bytes, &snap->bytes[i],
+                    &snap->lens[i], &snap->fps[i], err);
     if (st != EPCAL_OK) {
       goto done;
     }

@@ -269,6 +269,19 @@ def t_fifo_and_device_at_input_path():
                                  r"file: refused"), "device not logged")
             else:
                 print("   (not root: no device node made; FIFO only)")
+            # Past the size cap (a sparse file: no disk used): refused
+            # from its size, never read.
+            os.unlink(d.csv)
+            with open(d.csv, "wb") as f:
+                f.truncate(3 << 30)
+            time.sleep(1.2)
+            st, took = timed_get(s, "/alpha.ics", timeout=5)
+            check(st == 200 and took < 2,
+                  f"with a 3 GiB input: {st} in {took:.1f} s")
+            check(s.wait_log(r"a\.csv: too large to serve: 3221225472 bytes "
+                             r"or more, and all inputs together are limited "
+                             r"to 1073741824 bytes; still serving"),
+                  "size cap not logged")
         finally:
             finish(s)
         # At start-up too: refused at once (exit 3), never waited on.
