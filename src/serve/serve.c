@@ -226,6 +226,17 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
   pthread_mutex_unlock(&mhd_log_lock);
 }
 
+/* Logs the count of repeats not logged yet (at exit). */
+static void mhd_log_flush(void) {
+  pthread_mutex_lock(&mhd_log_lock);
+  if (mhd_log_repeats > 0) {
+    fprintf(stderr, "epcal: http: (%lu more: %s)\n", mhd_log_repeats,
+            mhd_log_last);
+    mhd_log_repeats = 0;
+  }
+  pthread_mutex_unlock(&mhd_log_lock);
+}
+
 typedef struct serve_args {
   epcal_cli_opts o; /* owns the lists below */
   const char *listen;
@@ -543,6 +554,7 @@ int epcal_serve_main(int argc, char **argv) {
   if (lfd >= 0) {
     close(lfd);
   }
+  mhd_log_flush();
   fprintf(stderr, "epcal: stopped\n");
   code = 0;
 
