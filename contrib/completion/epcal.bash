@@ -66,7 +66,8 @@ _epcal() {
         --past-days|--future-days|--wait|--timezone|--runtime|--alarm|\
         --summary|--description|--category|--calendar-description|\
         --refresh|--color|--url|--listen|--token|--max-connections|\
-        --timeout|--max-removed)
+        --timeout|--base-url|--per-address-limit|--header-timeout|\
+        --cache-size|--max-removed)
             return 0 ;;
     esac
 
@@ -84,9 +85,12 @@ _epcal() {
         check)
             opts="-q --quiet -v --verbose -h --help" ;;
         serve)
-            opts="--listen --token --refresh --max-connections --timeout
-                --threads --state --calendar-name --show --season --delimiter
-                --date-format --encoding --keep-titles --skip-invalid --timezone --runtime --all-day
+            opts="--listen --base-url --token --refresh --max-connections
+                --per-address-limit --header-timeout --timeout --threads
+                --cache-size --state --max-removed --allow-shrink
+                --calendar-name --show --season --delimiter
+                --date-format --encoding --keep-titles --skip-invalid
+                --timezone --runtime --all-day
                 --alarm --summary --description --category
                 --calendar-description --color --url -h --help" ;;
         *)

@@ -167,6 +167,32 @@ static int add_offset(const row *r, epcal_cli_opts *o, void *field,
   return add_text(r, o, field, arg, msg, cap);
 }
 
+/* Bytes, with K, M or G (powers of 1024), from r->min to r->max. */
+static int set_size(const row *r, epcal_cli_opts *o, void *field,
+                    const char *arg, char *msg, size_t cap) {
+  (void)o;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(arg, &end, 10);
+  unsigned long long unit = 1;
+  if (*end == 'K' || *end == 'k') {
+    unit = 1ULL << 10;
+  } else if (*end == 'M' || *end == 'm') {
+    unit = 1ULL << 20;
+  } else if (*end == 'G' || *end == 'g') {
+    unit = 1ULL << 30;
+  }
+  end += unit > 1;
+  if (errno != 0 || end == arg || *arg < '0' || *arg > '9' || *end != '\0' ||
+      v > (unsigned long long)r->max / unit ||
+      v * unit < (unsigned long long)r->min) {
+    snprintf(msg, cap, "bytes, with K, M or G, %s", r->hint);
+    return -1;
+  }
+  *(size_t *)field = (size_t)(v * unit);
+  return 0;
+}
+
 /* One of r->choices; the field is its index. */
 static int set_choice(const row *r, epcal_cli_opts *o, void *field,
                       const char *arg, char *msg, size_t cap) {
@@ -373,11 +399,12 @@ static const row rows[EPCAL_CLI_N_OPTIONS] = {
                                 AT(shrink.allow), 0, 0, NULL, NULL,
                                 "publish even when the feed would lose more\n"
                                 "than half of its events (default: refused\n"
-                                "when 10 or more would go, exit 1)"},
+                                "when 10 or more would go, exit 1; serve:\n"
+                                "the reload is refused)"},
     [EPCAL_CLI_MAX_REMOVED] = {"max-removed", 0, "N|P%", set_max_removed,
                                AT(shrink), 0, 0, NULL, NULL,
                                "refuse only when more than N events (or P%)\n"
-                               "would be removed"},
+                               "would be removed (serve: by a reload)"},
     [EPCAL_CLI_FORMAT] = {"format", 0, "FMT", set_choice, AT(format), 0, 0,
                           format_choices, NULL, "table (default), csv or json"},
     [EPCAL_CLI_LISTEN] = {"listen", 0, "ADDR:PORT", set_text, AT(listen), 0, 0,
@@ -391,7 +418,7 @@ static const row rows[EPCAL_CLI_N_OPTIONS] = {
     [EPCAL_CLI_MAX_CONNECTIONS] = {"max-connections", 0, "N", set_number,
                                    AT(max_connections), 1, 100000, NULL,
                                    "connections",
-                                   "connections at once (default 256)"},
+                                   "connections at once (default 512)"},
     [EPCAL_CLI_TIMEOUT] = {"timeout", 0, "DURATION", set_duration, AT(timeout),
                            1, 3600, NULL, "PT30S",
                            "idle time before a connection is closed,\n"
@@ -401,7 +428,32 @@ static const row rows[EPCAL_CLI_N_OPTIONS] = {
                          "keep each feed's last bytes in DIR, so an\n"
                          "unchanged event keeps its DTSTAMP and\n"
                          "SEQUENCE, and a changed one gets SEQUENCE+1,\n"
-                         "across reloads and restarts"},
+                         "across reloads and restarts (feeds without\n"
+                         "parameters only)"},
+    [EPCAL_CLI_BASE_URL] = {"base-url", 0, "URL", set_text, AT(base_url), 0, 0,
+                            NULL, NULL,
+                            "the server's public address, e.g.\n"
+                            "https://cal.example.org, for absolute and\n"
+                            "webcal:// links on the page (default: links\n"
+                            "relative to the page)"},
+    [EPCAL_CLI_PER_ADDRESS_LIMIT] = {"per-address-limit", 0, "N", set_number,
+                                     AT(per_address_limit), 0, 100000, NULL,
+                                     "connections",
+                                     "connections at once from one address\n"
+                                     "(default 32; 0: no limit, e.g. behind "
+                                     "a\nreverse proxy)"},
+    [EPCAL_CLI_HEADER_TIMEOUT] = {"header-timeout", 0, "DURATION",
+                                  set_duration, AT(header_timeout), 1, 3600,
+                                  NULL, "PT10S",
+                                  "time a connection has to send a whole\n"
+                                  "request line and headers, counted from "
+                                  "the\nconnection or its previous "
+                                  "response\n(default 10 seconds)"},
+    [EPCAL_CLI_CACHE_SIZE] = {"cache-size", 0, "BYTES", set_size,
+                              AT(cache_size), 1L << 20, 64L << 30, NULL,
+                              "1M to 64G",
+                              "memory for rendered feeds, with K, M or G\n"
+                              "(default 64M)"},
     [EPCAL_CLI_PROGRESS] = {"progress", 0, "WHEN", set_choice, AT(progress), 0,
                             0, progress_choices, NULL,
                             "auto (a terminal, runs over a second), always\n"
@@ -410,7 +462,8 @@ static const row rows[EPCAL_CLI_N_OPTIONS] = {
                            256, NULL, NULL,
                            "threads at work: generate reads files ahead on\n"
                            "a second one (auto: when two CPUs are free; 1:\n"
-                           "never); serve answers on N (auto: 2)"},
+                           "never); serve renders or compresses N feeds\n"
+                           "at once (auto: 2)"},
     [EPCAL_CLI_VERBOSE] = {"verbose", 'v', NULL, set_flag, AT(verbose), 0, 0,
                            NULL, NULL,
                            "list unscheduled rows and print a summary line"},
@@ -425,6 +478,7 @@ bool epcal_cli_opts_init(epcal_cli_opts *o, int argc) {
   o->past_days = -1;
   o->future_days = -1;
   o->split = -1;
+  o->per_address_limit = -1;
   size_t n = argc > 0 ? (size_t)argc : 1;
   o->shows.v = calloc(n, sizeof *o->shows.v);
   o->seasons = calloc(n, sizeof *o->seasons);

@@ -71,6 +71,10 @@ typedef enum epcal_cli_opt_id {
   EPCAL_CLI_MAX_CONNECTIONS,
   EPCAL_CLI_TIMEOUT,
   EPCAL_CLI_STATE,
+  EPCAL_CLI_BASE_URL,
+  EPCAL_CLI_PER_ADDRESS_LIMIT,
+  EPCAL_CLI_HEADER_TIMEOUT,
+  EPCAL_CLI_CACHE_SIZE,
   /* Running. */
   EPCAL_CLI_PROGRESS,
   EPCAL_CLI_THREADS,
@@ -130,16 +134,19 @@ typedef struct epcal_cli_opts {
   const char *previous;
   epcal_cli_duration wait;
   bool force;                 /* replace an -o file that is not a feed */
-  epcal_shrink_policy shrink; /* --allow-shrink, --max-removed */
+  epcal_shrink_policy shrink; /* --allow-shrink, --max-removed (generate's
+                                 runs, serve's reloads) */
   int progress; /* index into "auto", "always", "never" */
   long threads; /* 0: auto */
   bool verbose;
   /* list */
   int format; /* index into "table", "csv", "json" */
   /* serve */
-  const char *listen, *token, *state_dir;
+  const char *listen, *token, *state_dir, *base_url;
   long max_connections;
-  epcal_cli_duration timeout;
+  long per_address_limit; /* -1: not given */
+  epcal_cli_duration timeout, header_timeout;
+  size_t cache_size; /* 0: not given */
   /* Strings the value functions made (alarms given in seconds). */
   char **owned;
   size_t n_owned;

@@ -19,7 +19,7 @@ static int add_episode(void *ctx, const epcal_episode *ep) {
   return w->status != EPCAL_OK;
 }
 
-epcal_status serve_feed_render(const serve_source *src,
+epcal_status serve_feed_render(const serve_data *src,
                                const epcal_selection *sel,
                                const char *calendar_name, int64_t now,
                                const serve_feed_extras *extras,
@@ -52,7 +52,7 @@ epcal_status serve_feed_render(const serve_source *src,
   st = epcal_renderer_begin(ren, err);
   if (st == EPCAL_OK) {
     feed_walk w = {sel, ren, EPCAL_OK, err};
-    st = serve_source_each(src, add_episode, &w, err);
+    st = serve_data_each(src, add_episode, &w, err);
     if (st == EPCAL_OK) {
       st = w.status;
     }

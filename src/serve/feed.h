@@ -20,7 +20,7 @@ typedef struct serve_feed_extras {
  * `sel` keeps, with DTSTAMP `now` and `extras` (NULL: none), appending it to
  * *out. Returns EPCAL_OK, or the error (EPCAL_ENOMEM when *out's cap is
  * reached). */
-epcal_status serve_feed_render(const serve_source *src,
+epcal_status serve_feed_render(const serve_data *src,
                                const epcal_selection *sel,
                                const char *calendar_name, int64_t now,
                                const serve_feed_extras *extras,

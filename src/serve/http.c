@@ -6,6 +6,7 @@
 
 #include "accesslog.h"
 #include "conditional.h"
+#include "deadline.h"
 #include "feed.h"
 #include "gzip.h"
 #include "page.h"
@@ -14,10 +15,9 @@
 #include "timeutil.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +43,7 @@ typedef struct request {
   size_t n_params;
   bool too_many;
   bool head;
+  bool close; /* the connection cannot be trusted further: close it */
 } request;
 
 static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind,
@@ -104,7 +105,8 @@ static enum MHD_Result respond(request *r, unsigned status,
                     r->head || status == MHD_HTTP_NOT_MODIFIED ? 0 : body,
                     header(r, MHD_HTTP_HEADER_REFERER),
                     header(r, MHD_HTTP_HEADER_USER_AGENT),
-                    (int64_t)time(NULL)};
+                    (int64_t)time(NULL),
+                    r->srv->cfg.token};
   serve_access_log(&a);
   return rc;
 }
@@ -132,6 +134,9 @@ static enum MHD_Result fail(request *r, unsigned status, const char *fmt, ...) {
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED) {
       MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    }
+    if (r->close) {
+      MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     }
     if (status == MHD_HTTP_UNAUTHORIZED) {
       MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
@@ -172,42 +177,77 @@ static bool authorized(const request *r) {
   return ok;
 }
 
-/* The Host header when it is a plain host[:port] (it goes into links on
- * the page), else the address the server is bound to. */
-static const char *link_host(const request *r) {
-  const char *h = header(r, MHD_HTTP_HEADER_HOST);
-  if (h == NULL || *h == '\0' || strlen(h) > 255) {
-    return r->srv->cfg.host;
+struct serve_shared_upcoming {
+  atomic_int refs;
+  serve_upcoming list;
+};
+
+static void upcoming_release(serve_shared_upcoming *u) {
+  if (u != NULL &&
+      atomic_fetch_sub_explicit(&u->refs, 1, memory_order_acq_rel) == 1) {
+    serve_upcoming_free(&u->list);
+    free(u);
   }
-  for (const char *p = h; *p != '\0'; p++) {
-    if (!isalnum((unsigned char)*p) && strchr(".-:[]", *p) == NULL) {
-      return r->srv->cfg.host;
-    }
-  }
-  return h;
 }
 
-/* Called with the lock held; releases it. */
-static enum MHD_Result answer_page(request *r, const serve_query *q,
-                                   epcal_date today) {
+void serve_http_cleanup(serve_server *s) {
+  upcoming_release(s->upcoming);
+  s->upcoming = NULL;
+}
+
+/* The upcoming list for `d` and `today`, with a reference. Made at most
+ * once per data and day: page requests that find it missing wait for the
+ * one that makes it (feeds never take this lock). NULL when out of
+ * memory. */
+static serve_shared_upcoming *upcoming_for(serve_server *s, const serve_data *d,
+                                           epcal_date today) {
+  pthread_mutex_lock(&s->page_lock);
+  serve_shared_upcoming *u = s->upcoming;
+  if (u == NULL || u->list.generation != serve_data_generation(d) ||
+      epcal_date_cmp(u->list.today, today) != 0) {
+    serve_shared_upcoming *fresh = calloc(1, sizeof *fresh);
+    if (fresh != NULL) {
+      atomic_init(&fresh->refs, 1);
+      sem_wait(&s->render_slots);
+      int rc = serve_upcoming_collect(d, today, s->cfg.upcoming, &fresh->list);
+      sem_post(&s->render_slots);
+      if (rc != 0) {
+        free(fresh);
+        fresh = NULL;
+      }
+    }
+    if (fresh != NULL) {
+      upcoming_release(s->upcoming);
+      s->upcoming = fresh;
+    }
+    u = s->upcoming;
+  }
+  if (u != NULL) {
+    atomic_fetch_add_explicit(&u->refs, 1, memory_order_relaxed);
+  }
+  pthread_mutex_unlock(&s->page_lock);
+  return u;
+}
+
+static enum MHD_Result answer_page(request *r, const serve_data *d,
+                                   const serve_query *q, epcal_date today) {
   serve_server *s = r->srv;
+  serve_shared_upcoming *up = upcoming_for(s, d, today);
+  if (up == NULL) {
+    return fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+  }
   serve_buf filters, body;
   serve_buf_init(&filters, 1024);
   serve_buf_init(&body, MAX_PAGE_BYTES);
   serve_query_format(q, &filters);
-  unsigned long gen = serve_source_generation(s->source);
-  if (s->upcoming.generation != gen ||
-      epcal_date_cmp(s->upcoming.today, today) != 0) {
-    serve_upcoming_collect(s->source, today, s->cfg.upcoming, &s->upcoming);
-  }
-  serve_page p = {serve_source_catalog(s->source),
-                  &s->upcoming,
-                  link_host(r),
+  serve_page p = {serve_data_catalog(d),
+                  &up->list,
+                  s->cfg.base_url,
                   filters.data != NULL ? filters.data : "",
                   s->cfg.token != NULL ? q->token : NULL,
                   s->cfg.calendar_name};
   int rc = serve_page_render(&p, &body);
-  pthread_mutex_unlock(&s->lock);
+  upcoming_release(up);
   serve_buf_free(&filters);
   size_t len = 0;
   char *html = rc == 0 ? serve_buf_take(&body, &len) : NULL;
@@ -232,7 +272,8 @@ static enum MHD_Result answer_page(request *r, const serve_query *q,
 }
 
 typedef struct feed_job {
-  const serve_source *src;
+  const serve_data *src;
+  sem_t *slots; /* taken while rendering */
   const epcal_selection *sel;
   const char *name;
   serve_feed_extras extras;
@@ -266,14 +307,15 @@ static epcal_status render_feed(void *ctx, int64_t now, serve_buf *out,
     state_path(j, path, sizeof path);
     epcal_error perr;
     if (epcal_previous_load(&prev, path, &perr) != EPCAL_OK) {
-      fprintf(stderr, "epcal serve: %s: state ignored: %s\n", path,
-              perr.msg);
+      fprintf(stderr, "epcal serve: %s: state ignored: %s\n", path, perr.msg);
       prev = NULL;
     }
   }
   j->extras.previous = prev;
+  sem_wait(j->slots);
   epcal_status st =
       serve_feed_render(j->src, j->sel, j->name, now, &j->extras, out, err);
+  sem_post(j->slots);
   epcal_previous_free(prev);
   j->extras.previous = NULL;
   if (st == EPCAL_OK && j->state_dir != NULL) {
@@ -312,37 +354,117 @@ static void validators(struct MHD_Response *resp, const serve_server *s,
   MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
 }
 
-/* Called with the lock held (the route borrows from the catalog, which a
- * reload frees); releases it. */
-static enum MHD_Result answer_feed(request *r, serve_route *route,
-                                   const serve_query *q, epcal_date today) {
+/* The dates the route's own events span; false when it has none. */
+static bool route_span(const serve_route *route, const serve_catalog *cat,
+                       epcal_date *first, epcal_date *last) {
+  if (route->kind == SERVE_ROUTE_SEASON) {
+    const serve_season *se = serve_show_season(route->show, route->season);
+    if (se == NULL || se->events == 0) {
+      return false;
+    }
+    *first = se->first;
+    *last = se->last;
+    return true;
+  }
+  if (route->kind == SERVE_ROUTE_SHOW) {
+    *first = route->show->first;
+    *last = route->show->last;
+    return route->show->events > 0;
+  }
+  bool any = false;
+  for (size_t i = 0; i < serve_catalog_count(cat); i++) {
+    const serve_show *sh = serve_catalog_at(cat, i);
+    if (sh->events == 0) {
+      continue;
+    }
+    if (!any || epcal_date_cmp(sh->first, *first) < 0) {
+      *first = sh->first;
+    }
+    if (!any || epcal_date_cmp(sh->last, *last) > 0) {
+      *last = sh->last;
+    }
+    any = true;
+  }
+  return any;
+}
+
+/*
+ * The cache key: the canonical route, the filters that can change the
+ * bytes, and the window clamped to the dates the route's events span. A
+ * bound that excludes none of its events is dropped and a window that
+ * excludes all of them is "@none", so that the many spellings of one feed
+ * (past_days=400 and past_days=4000 on a season a month long) are one key
+ * and one render: a client cannot mint keys faster than the data has
+ * distinct answers. Returns true when the key is the route's plain feed
+ * (no filter left), the only kind --state keeps.
+ */
+static bool feed_key(const serve_route *route, const serve_catalog *cat,
+                     const serve_query *q, epcal_selection *sel,
+                     serve_buf *key) {
+  serve_query kq = *q;
+  kq.past_days = -1; /* the resolved dates below stand for these */
+  kq.future_days = -1;
+  if (route->kind == SERVE_ROUTE_SEASON && route->season != 0) {
+    kq.specials = true; /* only season 0 holds specials */
+  }
+  if (kq.all_day == 0) {
+    kq.all_day = -1; /* all_day=false asks for what the server does anyway */
+  }
+  epcal_date first, last;
+  bool none = false;
+  if (!route_span(route, cat, &first, &last)) {
+    sel->has_from = sel->has_to = false; /* nothing for a window to cut */
+  } else {
+    if ((sel->has_from && epcal_date_cmp(sel->from, last) > 0) ||
+        (sel->has_to && epcal_date_cmp(sel->to, first) < 0) ||
+        (sel->has_from && sel->has_to &&
+         epcal_date_cmp(sel->from, sel->to) > 0)) {
+      none = true;
+    }
+    if (sel->has_from && epcal_date_cmp(sel->from, first) <= 0) {
+      sel->has_from = false;
+    }
+    if (sel->has_to && epcal_date_cmp(sel->to, last) >= 0) {
+      sel->has_to = false;
+    }
+  }
+  serve_route_path(route, key);
+  serve_buf_puts(key, "?");
+  size_t plain = key->len;
+  serve_query_format(&kq, key);
+  if (none) {
+    serve_buf_puts(key, "@none");
+  } else {
+    if (sel->has_from) {
+      serve_buf_printf(key, "@from=%04d%02d%02d", sel->from.year,
+                       sel->from.month, sel->from.day);
+    }
+    if (sel->has_to) {
+      serve_buf_printf(key, "@to=%04d%02d%02d", sel->to.year, sel->to.month,
+                       sel->to.day);
+    }
+  }
+  return key->len == plain;
+}
+
+/* The route borrows from `d`'s catalog, which the caller holds. */
+static enum MHD_Result answer_feed(request *r, const serve_data *d,
+                                   serve_route *route, const serve_query *q,
+                                   epcal_date today) {
   serve_server *s = r->srv;
   epcal_selection sel;
   memset(&sel, 0, sizeof sel);
   serve_route_select(route, &sel);
   serve_query_select(q, today, &sel);
 
-  /* The key: canonical route and filters, plus the dates a window
-   * resolved to today, so "the last 7 days" is rendered anew each day. */
   serve_buf key, name, file;
   serve_buf_init(&key, 4096);
   serve_buf_init(&name, 4096);
   serve_buf_init(&file, 256);
-  serve_route_path(route, &key);
-  serve_buf_puts(&key, "?");
-  serve_query_format(q, &key);
-  if (sel.has_from) {
-    serve_buf_printf(&key, "@from=%04d%02d%02d", sel.from.year, sel.from.month,
-                     sel.from.day);
-  }
-  if (sel.has_to) {
-    serve_buf_printf(&key, "@to=%04d%02d%02d", sel.to.year, sel.to.month,
-                     sel.to.day);
-  }
+  bool plain = feed_key(route, serve_data_catalog(d), q, &sel, &key);
   serve_route_calendar_name(route, s->cfg.calendar_name, &name);
   serve_route_filename(route, &file);
   if (key.failed || name.failed || file.failed) {
-    pthread_mutex_unlock(&s->lock);
     serve_buf_free(&key);
     serve_buf_free(&name);
     serve_buf_free(&file);
@@ -351,19 +473,34 @@ static enum MHD_Result answer_feed(request *r, serve_route *route,
 
   bool want_gz =
       serve_gzip_accepted(header(r, MHD_HTTP_HEADER_ACCEPT_ENCODING));
-  feed_job job = {s->source, &sel, name.data,
-                  {&s->cfg.render, q->all_day == 1,
-                   q->alarm >= 0 ? q->alarm : -1, NULL},
-                  s->cfg.state_dir, key.data};
+  /* --state keeps the plain feeds only: one file per show and season at
+   * most, whatever query strings clients invent. */
+  const char *state_dir = plain ? s->cfg.state_dir : NULL;
+  feed_job job = {
+      d,
+      &s->render_slots,
+      &sel,
+      name.data,
+      {&s->cfg.render, q->all_day == 1, q->alarm >= 0 ? q->alarm : -1, NULL},
+      state_dir,
+      key.data};
   serve_entry *e = NULL;
   epcal_error err;
   epcal_error_clear(&err);
-  epcal_status st =
-      serve_cache_get(s->cache, key.data, serve_source_generation(s->source),
-                      serve_source_time(s->source), s->cfg.fixed_stamp,
-                      s->cfg.state_dir != NULL, render_feed, &job, &e, &err);
-  bool gz = st == EPCAL_OK && want_gz && serve_cache_gzip(s->cache, e) == 0;
-  pthread_mutex_unlock(&s->lock);
+  epcal_status st = serve_cache_get(
+      s->cache, key.data, serve_data_generation(d), serve_data_time(d),
+      s->cfg.fixed_stamp, state_dir != NULL, render_feed, &job, &e, &err);
+  bool gz = false;
+  if (st == EPCAL_OK && want_gz) {
+    bool ready = atomic_load_explicit(&e->gz_ready, memory_order_acquire);
+    if (!ready) {
+      sem_wait(&s->render_slots);
+    }
+    gz = serve_cache_gzip(s->cache, e) == 0;
+    if (!ready) {
+      sem_post(&s->render_slots);
+    }
+  }
   serve_buf_free(&key);
   serve_buf_free(&name);
   if (st != EPCAL_OK) {
@@ -409,6 +546,33 @@ static enum MHD_Result answer_feed(request *r, serve_route *route,
   return respond(r, status, resp, len);
 }
 
+/* Content-Length headers seen in a request. */
+typedef struct length_headers {
+  const char *first;
+  bool conflict; /* two that differ, or one that is not a plain number */
+} length_headers;
+
+static enum MHD_Result check_length(void *cls, enum MHD_ValueKind kind,
+                                    const char *key, const char *value) {
+  (void)kind;
+  length_headers *lh = cls;
+  if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0) {
+    return MHD_YES;
+  }
+  const char *v = value != NULL ? value : "";
+  bool digits = *v != '\0';
+  for (const char *p = v; *p != '\0'; p++) {
+    digits = digits && *p >= '0' && *p <= '9';
+  }
+  if (!digits || (lh->first != NULL && strcmp(lh->first, v) != 0)) {
+    lh->conflict = true;
+  }
+  if (lh->first == NULL) {
+    lh->first = v;
+  }
+  return MHD_YES;
+}
+
 enum MHD_Result serve_http_handle(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
                                   const char *version, const char *upload_data,
@@ -419,6 +583,8 @@ enum MHD_Result serve_http_handle(void *cls, struct MHD_Connection *conn,
   if (first) {
     *req_cls = &request_marker;
     atomic_fetch_add(&s->in_flight, 1);
+    /* The request head is complete: its deadline is met. */
+    serve_deadline_headers_done(conn);
   } else if (*upload_data_size > 0) {
     /* A body nobody asked for (refused below on the first call); its
      * bytes are dropped. */
@@ -435,12 +601,22 @@ enum MHD_Result serve_http_handle(void *cls, struct MHD_Connection *conn,
   MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, &r);
   r.head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 
+  /* Two Content-Length headers that disagree are how a request is
+   * smuggled past a proxy that reads the other one (RFC 9112 6.3): the
+   * framing is unknowable, so 400 and the connection is closed. */
+  length_headers lh = {NULL, false};
+  MHD_get_connection_values(conn, MHD_HEADER_KIND, check_length, &lh);
+  if (lh.conflict) {
+    r.close = true;
+    return fail(&r, MHD_HTTP_BAD_REQUEST,
+                "conflicting or invalid Content-Length headers");
+  }
   if (!r.head && strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
     return fail(&r, MHD_HTTP_METHOD_NOT_ALLOWED,
                 "method %s is not allowed: use GET or HEAD",
                 strlen(method) < 32 ? method : "(long)");
   }
-  const char *cl = header(&r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  const char *cl = lh.first;
   if ((cl != NULL && strcmp(cl, "0") != 0) ||
       header(&r, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL) {
     return fail(&r, MHD_HTTP_CONTENT_TOO_LARGE, "a %s request takes no body",
@@ -462,24 +638,27 @@ enum MHD_Result serve_http_handle(void *cls, struct MHD_Connection *conn,
   }
 
   epcal_date today = serve_local_date(epcal_now());
-  pthread_mutex_lock(&s->lock);
+  /* A changed input is reloaded by this request (by one request at a
+   * time; the others go on with the data they have). */
   serve_source_refresh(s->source, serve_monotonic_ms());
-  serve_route route = serve_route_match(url, serve_source_catalog(s->source));
-  if (route.kind == SERVE_ROUTE_NONE) {
-    pthread_mutex_unlock(&s->lock);
-    return fail(&r, MHD_HTTP_NOT_FOUND, "no calendar at %s (see /)",
-                strlen(url) < 200 ? url : "this address");
-  }
+  serve_data *d = serve_source_acquire(s->source);
+  serve_route route = serve_route_match(url, serve_data_catalog(d));
   serve_query q;
   char msg[300];
-  if (serve_query_parse(r.params, r.n_params, &q, msg, sizeof msg) != 0) {
-    pthread_mutex_unlock(&s->lock);
-    return fail(&r, MHD_HTTP_BAD_REQUEST, "%s", msg);
+  enum MHD_Result rc;
+  if (route.kind == SERVE_ROUTE_NONE) {
+    rc = fail(&r, MHD_HTTP_NOT_FOUND, "no calendar at %s (see /)",
+              strlen(url) < 200 ? url : "this address");
+  } else if (serve_query_parse(r.params, r.n_params, &q, msg, sizeof msg) !=
+             0) {
+    rc = fail(&r, MHD_HTTP_BAD_REQUEST, "%s", msg);
+  } else if (route.kind == SERVE_ROUTE_INDEX) {
+    rc = answer_page(&r, d, &q, today);
+  } else {
+    rc = answer_feed(&r, d, &route, &q, today);
   }
-  if (route.kind == SERVE_ROUTE_INDEX) {
-    return answer_page(&r, &q, today);
-  }
-  return answer_feed(&r, &route, &q, today);
+  serve_data_release(d);
+  return rc;
 }
 
 void serve_http_completed(void *cls, struct MHD_Connection *conn,
@@ -491,4 +670,6 @@ void serve_http_completed(void *cls, struct MHD_Connection *conn,
     atomic_fetch_sub(&s->in_flight, 1);
     *req_cls = NULL;
   }
+  /* The next request on this connection has its own deadline. */
+  serve_deadline_rearm(conn);
 }

@@ -78,10 +78,17 @@ static void date_range(serve_buf *b, unsigned long events, epcal_date first,
 static void links(serve_buf *b, const serve_page *p, const char *path,
                   const char *filename) {
   serve_buf_puts(b, "<td class=\"links\"><a class=\"subscribe\" "
-                    "href=\"webcal://");
-  html(b, p->host);
+                    "href=\"");
+  if (p->base != NULL) {
+    const char *authority = strstr(p->base, "://");
+    serve_buf_puts(b, "webcal://");
+    html(b, authority != NULL ? authority + 3 : p->base);
+  }
   target(b, p, path);
   serve_buf_puts(b, "\">Subscribe</a> <a class=\"plain\" href=\"");
+  if (p->base != NULL) {
+    html(b, p->base);
+  }
   target(b, p, path);
   serve_buf_puts(b, "\">Link</a> <a class=\"download\" href=\"");
   target(b, p, path);

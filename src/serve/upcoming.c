@@ -52,7 +52,7 @@ static int consider(void *ctx, const epcal_episode *ep) {
   return 0;
 }
 
-int serve_upcoming_collect(const serve_source *src, epcal_date today,
+int serve_upcoming_collect(const serve_data *src, epcal_date today,
                            size_t max, serve_upcoming *out) {
   serve_upcoming_free(out);
   collect c = {NULL, 0, max, today, false};
@@ -62,7 +62,7 @@ int serve_upcoming_collect(const serve_source *src, epcal_date today,
   }
   epcal_error err;
   epcal_status st =
-      max > 0 ? serve_source_each(src, consider, &c, &err) : EPCAL_OK;
+      max > 0 ? serve_data_each(src, consider, &c, &err) : EPCAL_OK;
   if (st != EPCAL_OK || c.failed) {
     serve_upcoming u = {c.items, c.n, 0, today};
     serve_upcoming_free(&u);
@@ -71,7 +71,7 @@ int serve_upcoming_collect(const serve_source *src, epcal_date today,
   out->items = c.items;
   out->n = c.n;
   out->today = today;
-  out->generation = serve_source_generation(src);
+  out->generation = serve_data_generation(src);
   return 0;
 }
 
