@@ -397,7 +397,8 @@ epcal_status epcal_output_commit(epcal_output *o, bool *changed,
 
 /**
  * Removes temporary files that a killed run left beside `target` (the
- * `.NAME.XXXXXX` files epcal_output_open() makes). Only safe while holding
+ * `.NAME.epcal-XXXXXX.tmp` files epcal_output_open() makes: only regular
+ * files of exactly that shape, never a link). Only safe while holding
  * the target's lock (epcal_lock_acquire()). Returns how many it removed.
  */
 unsigned long epcal_output_remove_stale(const char *target);
