@@ -31,6 +31,7 @@
 #include "render/render.h"
 #include "stems.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -131,7 +132,20 @@ typedef struct split {
   size_t n_open;
   size_t max_open; /* MAX_OPEN, or fewer under a low descriptor limit */
   char *made_dir; /* the directory the last new feed went into */
+  /* Show directories this run made: removed again if it fails. */
+  char **created;
+  size_t n_created, created_cap;
+  /* Feeds an earlier run wrote here that this one did not, still on disk
+   * (without --prune): listed in index.json's "kept", so that a later run
+   * with --prune still knows them. */
+  struct kept_feed *kept;
+  size_t n_kept, kept_cap;
 } split;
+
+typedef struct kept_feed {
+  char *show; /* NULL when the record named none */
+  char *path; /* below the directory; one allocation with show */
+} kept_feed;
 
 #define CHUNK_BITS 12
 #define CHUNK (1u << CHUNK_BITS)
@@ -490,46 +504,93 @@ static void live_free(split *s, live *g, bool keep_temporary) {
   free(g);
 }
 
-/* mkdir -p, deepest first: one mkdir when `dir` exists, more only for
- * what is missing. 0, or -1 with errno set. */
-static int make_dir(char *dir) {
-  if (mkdir(dir, 0755) == 0 || errno == EEXIST) {
+/*
+ * A show's directory inside the output directory: made when missing (and
+ * remembered, to be removed again should the run fail), else it must be a
+ * directory itself, not a symbolic link: split output writes only inside
+ * its own directory. 0, or -1 with errno set (ELOOP for a link, ENOTDIR
+ * for another kind of file).
+ */
+static int make_show_dir(split *s, const char *dir) {
+  if (mkdir(dir, 0755) == 0) {
+    if (s->n_created == s->created_cap) {
+      size_t cap = s->created_cap == 0 ? 16 : s->created_cap * 2;
+      char **p = realloc(s->created, cap * sizeof *p);
+      if (p == NULL) {
+        rmdir(dir);
+        errno = ENOMEM;
+        return -1;
+      }
+      s->created = p;
+      s->created_cap = cap;
+    }
+    if ((s->created[s->n_created] = strdup(dir)) == NULL) {
+      rmdir(dir);
+      errno = ENOMEM;
+      return -1;
+    }
+    s->n_created++;
     return 0;
   }
-  char *slash = strrchr(dir, '/');
-  if (errno != ENOENT || slash == NULL || slash == dir) {
+  if (errno != EEXIST) {
     return -1;
   }
-  *slash = '\0';
-  int rc = make_dir(dir);
-  *slash = '/';
-  if (rc != 0) {
+  struct stat sb;
+  if (lstat(dir, &sb) != 0) {
     return -1;
   }
-  return mkdir(dir, 0755) == 0 || errno == EEXIST ? 0 : -1;
+  if (!S_ISDIR(sb.st_mode)) {
+    errno = S_ISLNK(sb.st_mode) ? ELOOP : ENOTDIR;
+    return -1;
+  }
+  return 0;
 }
 
 /* Makes the directory part of `path`. Feeds of a show follow each other
- * and share its directory: made once, not once per feed (a mkdir for each
- * part of each feed's path was three failing system calls a feed). */
+ * and share its directory: made (and checked) once, not once per feed (a
+ * mkdir for each part of each feed's path was three failing system calls
+ * a feed). The output directory itself is the caller's: it may be a
+ * link. */
 static int make_parents(split *s, char *path) {
   char *slash = strrchr(path, '/');
   if (slash == NULL || slash == path) {
     return 0;
   }
   size_t n = (size_t)(slash - path);
-  if (s->made_dir != NULL && strncmp(s->made_dir, path, n) == 0 &&
-      s->made_dir[n] == '\0') {
+  if (n == strlen(s->so->dir) ||
+      (s->made_dir != NULL && strncmp(s->made_dir, path, n) == 0 &&
+       s->made_dir[n] == '\0')) {
     return 0;
   }
   *slash = '\0';
-  int rc = make_dir(path);
+  int rc = make_show_dir(s, path);
   if (rc == 0) {
     free(s->made_dir);
     s->made_dir = strdup(path); /* only a shortcut: NULL is fine */
   }
   *slash = '/';
   return rc;
+}
+
+/* Fails unless the feed's target is missing or a regular file: a link
+ * there could point out of the output directory. */
+static epcal_status check_target(const char *path, epcal_error *err) {
+  struct stat sb;
+  if (lstat(path, &sb) != 0) {
+    if (errno == ENOENT) {
+      return EPCAL_OK;
+    }
+    return epcal__fail(err, EPCAL_EIO, path, 0, 0, "cannot read: %s",
+                       strerror(errno));
+  }
+  if (S_ISREG(sb.st_mode)) {
+    return EPCAL_OK;
+  }
+  return epcal__fail(err, EPCAL_EIO, path, 0, 0,
+                     "is %s: split output replaces only regular files "
+                     "inside its directory",
+                     S_ISLNK(sb.st_mode) ? "a symbolic link"
+                                         : "not a regular file");
 }
 
 static epcal_status finish(split *s, live *g, epcal_error *err);
@@ -571,8 +632,16 @@ static epcal_status live_new(split *s, uint32_t i, live **out,
   epcal_status st = EPCAL_OK;
   if (!(f->flags & FEED_FINISHED)) {
     if (make_parents(s, path) != 0) {
-      st = epcal__fail(err, EPCAL_EIO, path, 0, 0,
-                       "cannot create directory: %s", strerror(errno));
+      st = errno == ELOOP
+               ? epcal__fail(err, EPCAL_EIO, path, 0, 0,
+                             "its directory is a symbolic link: split "
+                             "output writes only inside %s",
+                             s->so->dir)
+               : epcal__fail(err, EPCAL_EIO, path, 0, 0,
+                             "cannot create directory: %s", strerror(errno));
+    }
+    if (st == EPCAL_OK) {
+      st = check_target(path, err);
     }
     if (st == EPCAL_OK) {
       st = epcal__previous_load_or_warn(s->opts, path, s->previous,
@@ -771,10 +840,11 @@ static int by_show_season(const void *a, const void *b, void *ctx) {
 static epcal_status write_index(const split *s, const uint32_t *order,
                                 epcal_error *err);
 
-/* Updates the manifest of feeds written here, and with so->prune removes
- * those this run did not write. */
-static epcal_status prune(const split *s, const uint32_t *order,
-                          unsigned long *removed, epcal_error *err);
+/* Reads the record of feeds written here (the last index.json) and, with
+ * so->prune, removes those this run did not write, else keeps them in
+ * s->kept for the new index. */
+static epcal_status prune(split *s, unsigned long *removed, epcal_error *err);
+static void remove_legacy_manifest(const char *dir);
 
 /* Renames every changed feed's temporary file over its target. */
 /* Flushes the file system that holds `dir` (syncfs), or every one when
@@ -839,6 +909,11 @@ static void discard(split *s) {
       f->flags &= ~(uint32_t)FEED_CHANGED;
     }
   }
+  /* The show directories it made hold nothing of value now: no empty
+   * directory is left behind (rmdir leaves one that is not empty). */
+  while (s->n_created > 0) {
+    rmdir(s->created[--s->n_created]);
+  }
 }
 
 static void free_kept_zones(void *ctx, void *record) {
@@ -863,6 +938,14 @@ static void split_free(split *s) {
   free(s->shows);
   free(s->stems);
   free(s->made_dir);
+  for (size_t i = 0; i < s->n_created; i++) {
+    free(s->created[i]);
+  }
+  free(s->created);
+  for (size_t i = 0; i < s->n_kept; i++) {
+    free(s->kept[i].path);
+  }
+  free(s->kept);
   free(s->show_table);
   free(s->stem_table);
   free(s->table);
@@ -954,10 +1037,13 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
     sync_dir_fs(so->dir);
   }
   if (st == EPCAL_OK) {
-    st = prune(&s, order, &stats->feeds_pruned, err);
+    st = prune(&s, &stats->feeds_pruned, err);
   }
   if (st == EPCAL_OK) {
     st = write_index(&s, order, err);
+  }
+  if (st == EPCAL_OK) {
+    remove_legacy_manifest(so->dir);
   }
   free(order);
   split_free(&s);
@@ -1130,7 +1216,25 @@ static epcal_status write_index(const split *s, const uint32_t *order,
     html_text(h, rel);
     fputs("\" download>Download</a></td></tr>\n", h);
   }
-  fputs(n > 0 ? "\n  ]\n}\n" : "]\n}\n", j);
+  fputs(n > 0 ? "\n  ]" : "]", j);
+  /* Feeds an earlier run wrote that this one did not, still here: the
+   * record --prune works from (see prune()). */
+  if (s->n_kept > 0) {
+    fputs(",\n  \"kept\": [", j);
+    for (size_t i = 0; i < s->n_kept; i++) {
+      fputs(i > 0 ? ",\n    {" : "\n    {", j);
+      if (s->kept[i].show != NULL) {
+        fputs("\"show\": ", j);
+        json_string(j, s->kept[i].show);
+        fputs(", ", j);
+      }
+      fputs("\"path\": ", j);
+      json_string(j, s->kept[i].path);
+      fputs("}", j);
+    }
+    fputs("\n  ]", j);
+  }
+  fputs("\n}\n", j);
   /* Subscribe links become webcal:// URLs of wherever the page is served
    * from, so the same files work behind any host name. */
   fputs("</table>\n<script>\n"
@@ -1146,20 +1250,20 @@ static epcal_status write_index(const split *s, const uint32_t *order,
 /* ---------------------------------------------------------------- prune */
 
 /*
- * Every feed epcal has written into the directory and not yet pruned is
- * listed in a hidden manifest, one path a line. The index cannot serve:
- * it lists only the last run's feeds, so a run without --prune would make
- * the next one forget the feeds it should remove.
+ * What epcal has written into the directory and not yet pruned is recorded
+ * in index.json itself: "feeds" lists this run's feeds, "kept" those an
+ * earlier run wrote that this one did not and that are still there
+ * (without --prune). So the record is no hidden file that a web server
+ * would publish, and a run without --prune does not make the next one
+ * forget feeds it should remove. Earlier versions kept a hidden
+ * .epcal-feeds manifest: it is read once more, then removed.
+ *
+ * A record comes from a file in the published tree, so it is trusted only
+ * so far: a path must have the exact shape of a feed path epcal makes
+ * (stems.h), and it is removed through descriptors that follow no link,
+ * so nothing outside the directory is ever removed.
  */
-#define MANIFEST ".epcal-feeds"
-
-/* A path from the manifest that is safe to remove: relative, inside the
- * directory, an .ics file. */
-static bool safe_rel(const char *rel) {
-  size_t n = strlen(rel);
-  return n > 4 && rel[0] != '/' && strstr(rel, "..") == NULL &&
-         strcmp(rel + n - 4, ".ics") == 0;
-}
+#define LEGACY_MANIFEST ".epcal-feeds"
 
 /* Whether this run wrote the feed at `rel`: its stem is a show's, and that
  * show has a feed at exactly this path (paths are unique by construction:
@@ -1193,64 +1297,275 @@ static bool written_now(const split *s, const char *rel) {
   return i != 0 && strcmp(mine, rel) == 0;
 }
 
-static epcal_status prune(const split *s, const uint32_t *order,
-                          unsigned long *removed, epcal_error *err) {
-  const epcal_split_options *so = s->so;
-  char *manifest = join(so->dir, MANIFEST);
-  if (manifest == NULL) {
-    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+/*
+ * The directory (a descriptor opened without following a link) that holds
+ * feed path `rel` below dir_fd, and the file's name in it; -1 when there is
+ * none, or it is a link. *own says whether the descriptor is a new one to
+ * close.
+ */
+static int feed_dir(int dir_fd, const char *rel, const char **name,
+                    bool *own) {
+  const char *slash = strchr(rel, '/');
+  *own = false;
+  if (slash == NULL) {
+    *name = rel;
+    return dir_fd;
   }
-  /* The new manifest: this run's feeds, plus (without --prune) the old
-   * ones still on disk. The old one is read while the new one is written
-   * beside it. */
-  text_out out;
-  epcal_status st = text_open(&out, so->dir, MANIFEST, err);
-  if (st != EPCAL_OK) {
-    text_close(&out, false, NULL);
-    free(manifest);
-    return st;
+  char stem[EPCAL__STEM_MAX];
+  size_t n = (size_t)(slash - rel);
+  if (n >= sizeof stem) {
+    return -1;
   }
-  FILE *m = out.f;
-  FILE *f = fopen(manifest, "rb");
-  free(manifest);
-  for (size_t i = 0; i < s->n; i++) {
-    char rel[REL_MAX];
-    feed_rel(s, feed_at(s, order[i]), rel);
-    fprintf(m, "%s\n", rel);
+  memcpy(stem, rel, n);
+  stem[n] = '\0';
+  *name = slash + 1;
+  *own = true;
+  return openat(dir_fd, stem, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* Whether feed path `rel` below dir_fd is a regular file (through no link). */
+static bool feed_exists(int dir_fd, const char *rel) {
+  const char *name;
+  bool own;
+  int fd = feed_dir(dir_fd, rel, &name, &own);
+  struct stat sb;
+  bool ok = fd >= 0 && fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISREG(sb.st_mode);
+  if (own && fd >= 0) {
+    close(fd);
+  }
+  return ok;
+}
+
+/* Removes feed path `rel` below dir_fd when it is a regular file reached
+ * through no link, and then its show's directory once that is empty. */
+static bool remove_feed(int dir_fd, const char *rel) {
+  const char *name;
+  bool own;
+  int fd = feed_dir(dir_fd, rel, &name, &own);
+  struct stat sb;
+  bool removed = fd >= 0 &&
+                 fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+                 S_ISREG(sb.st_mode) && unlinkat(fd, name, 0) == 0;
+  if (own && fd >= 0) {
+    close(fd);
+    if (removed) {
+      char stem[EPCAL__STEM_MAX];
+      size_t n = strcspn(rel, "/");
+      memcpy(stem, rel, n);
+      stem[n] = '\0';
+      unlinkat(dir_fd, stem, AT_REMOVEDIR); /* only when empty */
+    }
+  }
+  return removed;
+}
+
+typedef struct prune_walk {
+  split *s;
+  int dir_fd;
+  unsigned long removed;
+  bool nomem;
+} prune_walk;
+
+/* One recorded feed: kept (listed again) or, with --prune, removed, unless
+ * this run wrote it. */
+static bool prune_one(void *ctx, const char *show, const char *rel) {
+  prune_walk *w = ctx;
+  split *s = w->s;
+  if (!epcal__feed_path_ok(rel) || written_now(s, rel)) {
+    return true;
+  }
+  if (s->so->prune) {
+    w->removed += remove_feed(w->dir_fd, rel);
+    return true;
+  }
+  if (!feed_exists(w->dir_fd, rel)) {
+    return true;
+  }
+  if (s->n_kept == s->kept_cap) {
+    size_t cap = s->kept_cap == 0 ? 16 : s->kept_cap * 2;
+    kept_feed *p = realloc(s->kept, cap * sizeof *p);
+    if (p == NULL) {
+      w->nomem = true;
+      return false;
+    }
+    s->kept = p;
+    s->kept_cap = cap;
+  }
+  size_t pn = strlen(rel) + 1;
+  size_t sn = show != NULL ? strlen(show) + 1 : 0;
+  char *mem = malloc(pn + sn);
+  if (mem == NULL) {
+    w->nomem = true;
+    return false;
+  }
+  memcpy(mem, rel, pn);
+  if (show != NULL) {
+    memcpy(mem + pn, show, sn);
+  }
+  s->kept[s->n_kept++] = (kept_feed){show != NULL ? mem + pn : NULL, mem};
+  return true;
+}
+
+static int by_path(const void *a, const void *b) {
+  return strcmp(((const kept_feed *)a)->path, ((const kept_feed *)b)->path);
+}
+
+/* Reads the legacy manifest's paths (one a line) into prune_one. */
+static void legacy_each(prune_walk *w) {
+  int fd = openat(w->dir_fd, LEGACY_MANIFEST,
+                  O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+  if (f == NULL) {
+    if (fd >= 0) {
+      close(fd);
+    }
+    return;
   }
   char *line = NULL;
   size_t cap = 0;
   ssize_t len;
-  while (f != NULL && (len = getline(&line, &cap, f)) >= 0) {
+  while (!w->nomem && (len = getline(&line, &cap, f)) >= 0) {
     if (len > 0 && line[len - 1] == '\n') {
       line[len - 1] = '\0';
     }
-    if (!safe_rel(line) || written_now(s, line)) {
-      continue;
-    }
-    char *path = join(so->dir, line);
-    if (path == NULL) {
-      continue;
-    }
-    if (!so->prune) {
-      struct stat sb;
-      if (stat(path, &sb) == 0) {
-        fprintf(m, "%s\n", line); /* still there: remember it */
-      }
-    } else if (unlink(path) == 0) {
-      (*removed)++;
-      /* Remove the show's directory too once it is empty. */
-      char *slash = strrchr(path, '/');
-      if (slash != NULL && strchr(line, '/') != NULL) {
-        *slash = '\0';
-        rmdir(path);
-      }
-    }
-    free(path);
+    prune_one(w, NULL, line);
   }
   free(line);
-  if (f != NULL) {
-    fclose(f);
+  fclose(f);
+}
+
+static epcal_status prune(split *s, unsigned long *removed, epcal_error *err) {
+  const epcal_split_options *so = s->so;
+  char *index = join(so->dir, "index.json");
+  prune_walk w = {s, -1, 0, false};
+  if (index != NULL) {
+    w.dir_fd = open(so->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   }
-  return text_close(&out, true, err);
+  if (index == NULL || w.dir_fd < 0) {
+    free(index);
+    return index == NULL
+               ? epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory")
+               : epcal__fail(err, EPCAL_EIO, so->dir, 0, 0, "cannot open: %s",
+                             strerror(errno));
+  }
+  epcal__index_paths_each(index, prune_one, &w);
+  free(index);
+  legacy_each(&w);
+  close(w.dir_fd);
+  if (w.nomem) {
+    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+  }
+  /* In path order, each once (the legacy manifest repeats the index). */
+  if (s->n_kept > 1) {
+    qsort(s->kept, s->n_kept, sizeof *s->kept, by_path);
+    size_t k = 1;
+    for (size_t i = 1; i < s->n_kept; i++) {
+      if (strcmp(s->kept[i].path, s->kept[k - 1].path) == 0) {
+        free(s->kept[i].path);
+      } else {
+        s->kept[k++] = s->kept[i];
+      }
+    }
+    s->n_kept = k;
+  }
+  *removed = w.removed;
+  return EPCAL_OK;
+}
+
+/* Once index.json records what the legacy manifest did, it goes. */
+static void remove_legacy_manifest(const char *dir) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct stat sb;
+  if (fd >= 0 && fstatat(fd, LEGACY_MANIFEST, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+      S_ISREG(sb.st_mode)) {
+    unlinkat(fd, LEGACY_MANIFEST, 0);
+  }
+  if (fd >= 0) {
+    close(fd);
+  }
+}
+
+/* ---------------------------------------------------------- stale files */
+
+/* Whether `name` is a temporary file of a target split output writes in
+ * the directory `stem` below the output directory (NULL: the output
+ * directory itself): index.json, index.html, or a feed. */
+static bool own_temporary(const char *stem, const char *name) {
+  if (!epcal__output_is_temp_name(name, NULL)) {
+    return false;
+  }
+  /* ".TARGET.epcal-XXXXXX.tmp" -> TARGET */
+  char rel[REL_MAX];
+  size_t target = strlen(name) - 1 - strlen(".epcal-XXXXXX.tmp");
+  size_t at = 0;
+  if (stem != NULL) {
+    at = strlen(stem);
+    if (at + 1 + target >= sizeof rel) {
+      return false;
+    }
+    memcpy(rel, stem, at);
+    rel[at++] = '/';
+  } else if (target >= sizeof rel) {
+    return false;
+  }
+  memcpy(rel + at, name + 1, target);
+  rel[at + target] = '\0';
+  return epcal__feed_path_ok(rel) ||
+         (stem == NULL &&
+          (strcmp(rel, "index.json") == 0 || strcmp(rel, "index.html") == 0));
+}
+
+/* Removes the temporary files split output made in the directory open as
+ * fd (`stem` as in own_temporary), regular files only. */
+static unsigned long remove_temporaries(int fd, const char *stem,
+                                        int top_fd) {
+  int list_fd = dup(fd);
+  DIR *d = list_fd >= 0 ? fdopendir(list_fd) : NULL;
+  if (d == NULL) {
+    if (list_fd >= 0) {
+      close(list_fd);
+    }
+    return 0;
+  }
+  unsigned long removed = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    struct stat sb;
+    if (fstatat(fd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+      continue;
+    }
+    if (S_ISREG(sb.st_mode) && own_temporary(stem, e->d_name)) {
+      removed += unlinkat(fd, e->d_name, 0) == 0;
+    } else if (stem == NULL && S_ISDIR(sb.st_mode) &&
+               strlen(e->d_name) < EPCAL__STEM_MAX &&
+               e->d_name[strspn(e->d_name,
+                                "abcdefghijklmnopqrstuvwxyz0123456789-")] ==
+                   '\0') {
+      /* A show's directory (never through a link). One that held only a
+       * killed run's temporary files was made by that run: it goes too. */
+      int sub = openat(fd, e->d_name,
+                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub >= 0) {
+        unsigned long n = remove_temporaries(sub, e->d_name, top_fd);
+        close(sub);
+        if (n > 0) {
+          unlinkat(top_fd, e->d_name, AT_REMOVEDIR); /* only when empty */
+        }
+        removed += n;
+      }
+    }
+  }
+  closedir(d);
+  return removed;
+}
+
+unsigned long epcal_split_remove_stale(const char *dir) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return 0;
+  }
+  unsigned long removed = remove_temporaries(fd, NULL, fd);
+  close(fd);
+  return removed;
 }
