@@ -639,21 +639,23 @@ def test_split_killed_runs_leave_nothing_after_a_clean_run(d):
     big = split_input(f"{d}/big.csv", 3000, seasons=2, episodes=40,
                       prefix="Other")
     caught = 0
-    for _ in range(4):
+    # Killed at several points: its first feeds, thousands of them.
+    for want_temps in (1, 30, 300, 2000, 5000):
         proc = subprocess.Popen([EPCAL, "generate", "--split", "season",
                                  "--output-dir", out, big],
                                 stderr=subprocess.PIPE)
         end = time.time() + 120
         temps = 0
-        while time.time() < end and proc.poll() is None and temps < 200:
+        while (time.time() < end and proc.poll() is None and
+               temps < want_temps):
             # Any hidden file but a lock: a temporary file, whatever its
             # name.
             temps = sum(1 for r, _, fs in os.walk(out) for f in fs
                         if f.startswith(".") and not f.endswith(".lock"))
-            time.sleep(0.02)
+            time.sleep(0.005)
         proc.kill()
         proc.wait()
-        if proc.returncode == -signal.SIGKILL and temps >= 200:
+        if proc.returncode == -signal.SIGKILL and temps >= want_temps:
             caught += 1
     if caught == 0:
         SKIPPED.append("split kill -9: every run ended before it was caught")

@@ -702,6 +702,34 @@ char *epcal__output_temp_name(const char *target, const char suffix[6]) {
   return t;
 }
 
+bool epcal__output_moved(epcal_output *o, const char *target) {
+  char *t = strdup(target);
+  char *tmp = NULL;
+  if (t != NULL && o->tmp_path != NULL) {
+    const char *slash = strrchr(target, '/');
+    size_t dir_len = slash != NULL ? (size_t)(slash - target) + 1 : 0;
+    const char *old = strrchr(o->tmp_path, '/');
+    old = old != NULL ? old + 1 : o->tmp_path;
+    tmp = malloc(dir_len + strlen(old) + 1);
+    if (tmp != NULL) {
+      memcpy(tmp, target, dir_len);
+      strcpy(tmp + dir_len, old);
+    }
+  }
+  if (t == NULL || (o->tmp_path != NULL && tmp == NULL)) {
+    free(t);
+    free(tmp);
+    return false;
+  }
+  free(o->target);
+  o->target = t;
+  if (tmp != NULL) {
+    free(o->tmp_path);
+    o->tmp_path = tmp;
+  }
+  return true;
+}
+
 void epcal__output_free_prepared(epcal_output *o) {
   if (o != NULL) {
     free(o->tmp_path);

@@ -62,6 +62,11 @@ bool epcal__output_is_temp_name(const char *name, const char *target_name);
 void epcal__output_temp_suffix(const epcal_output *o, char suffix[6]);
 char *epcal__output_temp_name(const char *target, const char suffix[6]);
 
+/* The directory of the output's target (and temporary file) was renamed:
+ * `target` is its new path, with the same file name. Only for an output
+ * that compares with no target. False when out of memory. */
+bool epcal__output_moved(epcal_output *o, const char *target);
+
 /* Frees an output whose temporary file has been prepared, leaving that
  * file for the caller to publish (rename it) or remove. */
 void epcal__output_free_prepared(epcal_output *o);

@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -505,53 +506,29 @@ static void live_free(split *s, live *g, bool keep_temporary) {
 }
 
 /*
- * A show's directory inside the output directory: made when missing (and
- * remembered, to be removed again should the run fail), else it must be a
- * directory itself, not a symbolic link: split output writes only inside
- * its own directory. 0, or -1 with errno set (ELOOP for a link, ENOTDIR
- * for another kind of file).
+ * Whether a show's directory inside the output directory is there: 0 yes
+ * (a directory itself), 1 missing, -1 not usable, with errno set: ELOOP
+ * for a symbolic link (split output writes only inside its own directory),
+ * ENOTDIR for another kind of file.
  */
-static int make_show_dir(split *s, const char *dir) {
-  if (mkdir(dir, 0755) == 0) {
-    if (s->n_created == s->created_cap) {
-      size_t cap = s->created_cap == 0 ? 16 : s->created_cap * 2;
-      char **p = realloc(s->created, cap * sizeof *p);
-      if (p == NULL) {
-        rmdir(dir);
-        errno = ENOMEM;
-        return -1;
-      }
-      s->created = p;
-      s->created_cap = cap;
-    }
-    if ((s->created[s->n_created] = strdup(dir)) == NULL) {
-      rmdir(dir);
-      errno = ENOMEM;
-      return -1;
-    }
-    s->n_created++;
-    return 0;
-  }
-  if (errno != EEXIST) {
-    return -1;
-  }
+static int show_dir_state(const char *dir) {
   struct stat sb;
   if (lstat(dir, &sb) != 0) {
-    return -1;
+    return errno == ENOENT ? 1 : -1;
   }
-  if (!S_ISDIR(sb.st_mode)) {
-    errno = S_ISLNK(sb.st_mode) ? ELOOP : ENOTDIR;
-    return -1;
+  if (S_ISDIR(sb.st_mode)) {
+    return 0;
   }
-  return 0;
+  errno = S_ISLNK(sb.st_mode) ? ELOOP : ENOTDIR;
+  return -1;
 }
 
-/* Makes the directory part of `path`. Feeds of a show follow each other
- * and share its directory: made (and checked) once, not once per feed (a
+/* show_dir_state() of the directory part of `path`. Feeds of a show follow
+ * each other and share its directory: checked once, not once per feed (a
  * mkdir for each part of each feed's path was three failing system calls
  * a feed). The output directory itself is the caller's: it may be a
  * link. */
-static int make_parents(split *s, char *path) {
+static int parent_state(split *s, char *path) {
   char *slash = strrchr(path, '/');
   if (slash == NULL || slash == path) {
     return 0;
@@ -563,13 +540,119 @@ static int make_parents(split *s, char *path) {
     return 0;
   }
   *slash = '\0';
-  int rc = make_show_dir(s, path);
+  int rc = show_dir_state(path);
   if (rc == 0) {
     free(s->made_dir);
     s->made_dir = strdup(path); /* only a shortcut: NULL is fine */
   }
   *slash = '/';
   return rc;
+}
+
+/* Six letters or digits, as mkstemp's. */
+static void random_name(char out[6]) {
+  static const char alnum[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  static unsigned long counter;
+  unsigned char r[6];
+  if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+    unsigned long v = (unsigned long)getpid() * 2654435761UL + ++counter;
+    for (size_t i = 0; i < sizeof r; i++) {
+      r[i] = (unsigned char)(v >> (i * 5));
+    }
+  }
+  for (size_t i = 0; i < 6; i++) {
+    out[i] = alnum[r[i] % (sizeof alnum - 1)];
+  }
+}
+
+/*
+ * Opens the first feed of a show whose directory does not exist yet. The
+ * directory is made under a temporary name (".STEM.epcal-XXXXXX.tmp", the
+ * shape of epcal's temporary files), the feed's temporary file made in it,
+ * and only then is it renamed to STEM: at no moment is there an empty show
+ * directory that a killed run would leave behind, since the next run's
+ * cleanup removes temporary files and the directories they alone fill (see
+ * epcal_split_remove_stale()). The directory is remembered, to be removed
+ * again should this run fail.
+ */
+static epcal_status open_in_new_dir(split *s, char *path, epcal_output **out,
+                                    epcal_error *err) {
+  char *slash = strrchr(path, '/');
+  *slash = '\0';
+  const char *dir = path;
+  const char *stem_at = strrchr(dir, '/');
+  size_t parent_len = stem_at != NULL ? (size_t)(stem_at - dir) + 1 : 0;
+  const char *stem = dir + parent_len;
+  size_t cap = strlen(dir) + strlen(slash + 1) + 32;
+  char *staged = malloc(cap);
+  char *created = strdup(dir);
+  char **list = NULL;
+  if (staged != NULL && created != NULL &&
+      s->n_created == s->created_cap) {
+    size_t n = s->created_cap == 0 ? 16 : s->created_cap * 2;
+    list = realloc(s->created, n * sizeof *list);
+    if (list != NULL) {
+      s->created = list;
+      s->created_cap = n;
+    }
+  }
+  if (staged == NULL || created == NULL || s->n_created == s->created_cap) {
+    *slash = '/';
+    free(staged);
+    free(created);
+    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+  }
+  int rc = -1;
+  for (int tries = 0; tries < 100 && rc != 0; tries++) {
+    char r[6];
+    random_name(r);
+    snprintf(staged, cap, "%.*s.%s.epcal-%.6s.tmp", (int)parent_len, dir,
+             stem, r);
+    rc = mkdir(staged, 0755);
+    if (rc != 0 && errno != EEXIST) {
+      break;
+    }
+  }
+  epcal_status st = EPCAL_OK;
+  if (rc != 0) {
+    st = epcal__fail(err, EPCAL_EIO, dir, 0, 0,
+                     "cannot create directory: %s", strerror(errno));
+  }
+  size_t staged_len = strlen(staged);
+  if (st == EPCAL_OK) {
+    snprintf(staged + staged_len, cap - staged_len, "/%s", slash + 1);
+    st = epcal_output_open(out, staged, err);
+    staged[staged_len] = '\0';
+    if (st != EPCAL_OK) {
+      rmdir(staged);
+    }
+  }
+  if (st == EPCAL_OK && rename(staged, dir) != 0) {
+    st = epcal__fail(err, EPCAL_EIO, dir, 0, 0,
+                     "cannot create directory: %s", strerror(errno));
+    epcal_output_free(*out); /* removes its temporary file */
+    *out = NULL;
+    rmdir(staged);
+  }
+  *slash = '/';
+  if (st == EPCAL_OK && !epcal__output_moved(*out, path)) {
+    st = epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+    epcal_output_free(*out);
+    *out = NULL;
+    *slash = '\0';
+    rmdir(dir);
+    *slash = '/';
+  }
+  free(staged);
+  if (st != EPCAL_OK) {
+    free(created);
+    return st;
+  }
+  s->created[s->n_created++] = created;
+  free(s->made_dir);
+  s->made_dir = strdup(created); /* only a shortcut: NULL is fine */
+  return EPCAL_OK;
 }
 
 /* Fails unless the feed's target is missing or a regular file: a link
@@ -631,25 +714,29 @@ static epcal_status live_new(split *s, uint32_t i, live **out,
   g->feed = i;
   epcal_status st = EPCAL_OK;
   if (!(f->flags & FEED_FINISHED)) {
-    if (make_parents(s, path) != 0) {
+    int dir = parent_state(s, path);
+    if (dir < 0) {
       st = errno == ELOOP
                ? epcal__fail(err, EPCAL_EIO, path, 0, 0,
                              "its directory is a symbolic link: split "
                              "output writes only inside %s",
                              s->so->dir)
                : epcal__fail(err, EPCAL_EIO, path, 0, 0,
-                             "cannot create directory: %s", strerror(errno));
-    }
-    if (st == EPCAL_OK) {
+                             "cannot use its directory: %s", strerror(errno));
+    } else if (dir == 1) {
+      /* A new show: no previous feed, and its directory made with its
+       * first temporary file in it. */
+      st = open_in_new_dir(s, path, &g->out, err);
+    } else {
       st = check_target(path, err);
-    }
-    if (st == EPCAL_OK) {
-      st = epcal__previous_load_or_warn(s->opts, path, s->previous,
-                                        feed_salt(s, f), &g->prev, err);
-      f->flags |= g->prev != NULL ? FEED_HAD_PREV : 0;
-    }
-    if (st == EPCAL_OK) {
-      st = epcal_output_open(&g->out, path, err);
+      if (st == EPCAL_OK) {
+        st = epcal__previous_load_or_warn(s->opts, path, s->previous,
+                                          feed_salt(s, f), &g->prev, err);
+        f->flags |= g->prev != NULL ? FEED_HAD_PREV : 0;
+      }
+      if (st == EPCAL_OK) {
+        st = epcal_output_open(&g->out, path, err);
+      }
     }
   } else {
     /* Back to a finished feed: on from the bytes before its closing. */
@@ -1516,6 +1603,21 @@ static bool own_temporary(const char *stem, const char *name) {
           (strcmp(rel, "index.json") == 0 || strcmp(rel, "index.html") == 0));
 }
 
+/* Whether `name` is a show directory's temporary name, ".STEM.epcal-
+ * XXXXXX.tmp"; its stem into out. */
+static bool staged_stem(const char *name, char out[EPCAL__STEM_MAX]) {
+  if (!epcal__output_is_temp_name(name, NULL)) {
+    return false;
+  }
+  size_t n = strlen(name) - 1 - strlen(".epcal-XXXXXX.tmp");
+  if (n == 0 || n >= EPCAL__STEM_MAX) {
+    return false;
+  }
+  memcpy(out, name + 1, n);
+  out[n] = '\0';
+  return strspn(out, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
 /* Removes the temporary files split output made in the directory open as
  * fd (`stem` as in own_temporary), regular files only. */
 static unsigned long remove_temporaries(int fd, const char *stem,
@@ -1535,8 +1637,20 @@ static unsigned long remove_temporaries(int fd, const char *stem,
     if (fstatat(fd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
       continue;
     }
+    char staged[EPCAL__STEM_MAX];
     if (S_ISREG(sb.st_mode) && own_temporary(stem, e->d_name)) {
       removed += unlinkat(fd, e->d_name, 0) == 0;
+    } else if (stem == NULL && S_ISDIR(sb.st_mode) &&
+               staged_stem(e->d_name, staged)) {
+      /* A show directory made under its temporary name (open_in_new_dir)
+       * by a run killed before it was renamed. */
+      int sub = openat(fd, e->d_name,
+                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub >= 0) {
+        removed += remove_temporaries(sub, staged, top_fd);
+        close(sub);
+        unlinkat(top_fd, e->d_name, AT_REMOVEDIR); /* only when empty */
+      }
     } else if (stem == NULL && S_ISDIR(sb.st_mode) &&
                strlen(e->d_name) < EPCAL__STEM_MAX &&
                e->d_name[strspn(e->d_name,
