@@ -311,19 +311,22 @@ static void finished_feed_continued(void **state) {
  * person names a file matches it. */
 static void temporary_names_have_one_shape(void **state) {
   (void)state;
-  assert_true(epcal__output_is_temp_name(".feed.ics.epcal-Ab12Cd.tmp",
-                                         "feed.ics"));
+  assert_true(
+      epcal__output_is_temp_name(".feed.ics.epcal-Ab12Cd.tmp", "feed.ics"));
   assert_true(epcal__output_is_temp_name(".feed.ics.epcal-Ab12Cd.tmp", NULL));
-  assert_false(epcal__output_is_temp_name(".feed.ics.epcal-Ab12Cd.tmp",
-                                          "feed"));
-  assert_false(epcal__output_is_temp_name(".feed.ics.epcal-Ab12Cd.tmp",
-                                          "other.ics"));
-  static const char *const not_ours[] = {
-      ".feed.ics.backup",          ".feed.ics.Ab12Cd",
-      ".feed.ics.epcal-Ab12C.tmp", ".feed.ics.epcal-Ab12Cde.tmp",
-      ".feed.ics.epcal-Ab_2Cd.tmp", "feed.ics.epcal-Ab12Cd.tmp",
-      ".feed.ics.epcal-Ab12Cd.tmp~", "..epcal-Ab12Cd.tmp",
-      ".epcal-Ab12Cd.tmp"};
+  assert_false(
+      epcal__output_is_temp_name(".feed.ics.epcal-Ab12Cd.tmp", "feed"));
+  assert_false(
+      epcal__output_is_temp_name(".feed.ics.epcal-Ab12Cd.tmp", "other.ics"));
+  static const char *const not_ours[] = {".feed.ics.backup",
+                                         ".feed.ics.Ab12Cd",
+                                         ".feed.ics.epcal-Ab12C.tmp",
+                                         ".feed.ics.epcal-Ab12Cde.tmp",
+                                         ".feed.ics.epcal-Ab_2Cd.tmp",
+                                         "feed.ics.epcal-Ab12Cd.tmp",
+                                         ".feed.ics.epcal-Ab12Cd.tmp~",
+                                         "..epcal-Ab12Cd.tmp",
+                                         ".epcal-Ab12Cd.tmp"};
   for (size_t i = 0; i < sizeof not_ours / sizeof not_ours[0]; i++) {
     if (epcal__output_is_temp_name(not_ours[i], NULL)) {
       fail_msg("\"%s\" taken for a temporary file", not_ours[i]);
@@ -348,8 +351,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(suspended_feed_whose_target_vanished,
                                       setup, teardown),
-      cmocka_unit_test_setup_teardown(finished_feed_continued, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(finished_feed_continued, setup, teardown),
       cmocka_unit_test(temporary_names_have_one_shape),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

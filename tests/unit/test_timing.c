@@ -182,8 +182,7 @@ static void repeated_and_skipped_times(void **state) {
       {"Europe/London", 2024, 3, 31, 1, 30, false, 2024, 3, 31, 1, 30},
       {"Australia/Lord_Howe", 2024, 4, 7, 1, 45, false, 2024, 4, 6, 14, 45},
       {"Australia/Lord_Howe", 2024, 4, 7, 1, 29, true, 2024, 4, 6, 14, 29},
-      {"Australia/Lord_Howe", 2024, 10, 6, 2, 15, false, 2024, 10, 5, 15,
-       45},
+      {"Australia/Lord_Howe", 2024, 10, 6, 2, 15, false, 2024, 10, 5, 15, 45},
       {"America/New_York", 2024, 3, 10, 2, 0, false, 2024, 3, 10, 7, 0},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -358,11 +357,10 @@ static void rendered_feed_decodes_in_utc(void **state) {
     epcal_date date;
     int hour, minute;
   } rows[] = {
-      {{2024, 1, 15}, 21, 0},
-      {{2024, 7, 15}, 21, 0},
-      {{2024, 3, 10}, 2, 30},  /* does not exist: in UTC, 07:30 */
-      {{2024, 11, 3}, 1, 30},  /* happens twice: in UTC, the first (EDT) */
-      {{2024, 11, 3}, 0, 45},  /* ends at 01:15 the first time: in UTC */
+      {{2024, 1, 15}, 21, 0}, {{2024, 7, 15}, 21, 0},
+      {{2024, 3, 10}, 2, 30}, /* does not exist: in UTC, 07:30 */
+      {{2024, 11, 3}, 1, 30}, /* happens twice: in UTC, the first (EDT) */
+      {{2024, 11, 3}, 0, 45}, /* ends at 01:15 the first time: in UTC */
   };
   int64_t want[5] = {at(2024, 1, 16, 2, 0), at(2024, 7, 16, 1, 0),
                      at(2024, 3, 10, 7, 30), at(2024, 11, 3, 5, 30),
@@ -417,16 +415,16 @@ static void rendered_feed_decodes_in_utc(void **state) {
     assert_int_equal(utc, want[i]);
     icalproperty *pe =
         icalcomponent_get_first_property(ev, ICAL_DTEND_PROPERTY);
-    assert_int_equal(icalproperty_get_first_parameter(
-                         pe, ICAL_TZID_PARAMETER) != NULL,
-                     zoned_end[i]);
+    assert_int_equal(
+        icalproperty_get_first_parameter(pe, ICAL_TZID_PARAMETER) != NULL,
+        zoned_end[i]);
     struct icaltimetype end = icalproperty_get_dtend(pe);
     assert_int_equal(icaltime_is_utc(end), !zoned_end[i]);
-    assert_int_equal((int64_t)icaltime_as_timet_with_zone(
-                         end, zoned_end[i] ? zone
-                                           : icaltimezone_get_utc_timezone()) -
-                         utc,
-                     30 * 60);
+    assert_int_equal(
+        (int64_t)icaltime_as_timet_with_zone(
+            end, zoned_end[i] ? zone : icaltimezone_get_utc_timezone()) -
+            utc,
+        30 * 60);
     i++;
   }
   assert_int_equal(i, 5);

@@ -332,8 +332,7 @@ bool epcal__output_is_temp_name(const char *name, const char *target_name) {
     return true;
   }
   size_t t = strlen(target_name);
-  return (size_t)(tag - name) == 1 + t &&
-         memcmp(name + 1, target_name, t) == 0;
+  return (size_t)(tag - name) == 1 + t && memcmp(name + 1, target_name, t) == 0;
 }
 
 epcal_status epcal_output_open(epcal_output **out, const char *path,
@@ -370,8 +369,8 @@ epcal_status epcal_output_open(epcal_output **out, const char *path,
     epcal_output_free(o);
     return epcal__fail(err, EPCAL_ENOMEM, path, 0, 0, "out of memory");
   }
-  o->fd = to_stdout ? mkstemp(o->tmp_path)
-                   : mkstemps(o->tmp_path, TEMP_END_LEN);
+  o->fd =
+      to_stdout ? mkstemp(o->tmp_path) : mkstemps(o->tmp_path, TEMP_END_LEN);
   if (o->fd < 0) {
     int e = errno;
     free(o->tmp_path);
@@ -798,8 +797,9 @@ unsigned long epcal_output_remove_stale(const char *target) {
   const char *slash = strrchr(target, '/');
   const char *base = slash != NULL ? slash + 1 : target;
   char *dir_path = slash == NULL ? strdup(".")
-                   : slash == target ? strdup("/")
-                                     : strndup(target, (size_t)(slash - target));
+                   : slash == target
+                       ? strdup("/")
+                       : strndup(target, (size_t)(slash - target));
   unsigned long removed = 0;
   int dfd = dir_path != NULL
                 ? open(dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

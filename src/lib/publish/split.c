@@ -588,8 +588,7 @@ static epcal_status open_in_new_dir(split *s, char *path, epcal_output **out,
   char *staged = malloc(cap);
   char *created = strdup(dir);
   char **list = NULL;
-  if (staged != NULL && created != NULL &&
-      s->n_created == s->created_cap) {
+  if (staged != NULL && created != NULL && s->n_created == s->created_cap) {
     size_t n = s->created_cap == 0 ? 16 : s->created_cap * 2;
     list = realloc(s->created, n * sizeof *list);
     if (list != NULL) {
@@ -607,8 +606,8 @@ static epcal_status open_in_new_dir(split *s, char *path, epcal_output **out,
   for (int tries = 0; tries < 100 && rc != 0; tries++) {
     char r[6];
     random_name(r);
-    snprintf(staged, cap, "%.*s.%s.epcal-%.6s.tmp", (int)parent_len, dir,
-             stem, r);
+    snprintf(staged, cap, "%.*s.%s.epcal-%.6s.tmp", (int)parent_len, dir, stem,
+             r);
     rc = mkdir(staged, 0755);
     if (rc != 0 && errno != EEXIST) {
       break;
@@ -616,8 +615,8 @@ static epcal_status open_in_new_dir(split *s, char *path, epcal_output **out,
   }
   epcal_status st = EPCAL_OK;
   if (rc != 0) {
-    st = epcal__fail(err, EPCAL_EIO, dir, 0, 0,
-                     "cannot create directory: %s", strerror(errno));
+    st = epcal__fail(err, EPCAL_EIO, dir, 0, 0, "cannot create directory: %s",
+                     strerror(errno));
   }
   size_t staged_len = strlen(staged);
   if (st == EPCAL_OK) {
@@ -629,8 +628,8 @@ static epcal_status open_in_new_dir(split *s, char *path, epcal_output **out,
     }
   }
   if (st == EPCAL_OK && rename(staged, dir) != 0) {
-    st = epcal__fail(err, EPCAL_EIO, dir, 0, 0,
-                     "cannot create directory: %s", strerror(errno));
+    st = epcal__fail(err, EPCAL_EIO, dir, 0, 0, "cannot create directory: %s",
+                     strerror(errno));
     epcal_output_free(*out); /* removes its temporary file */
     *out = NULL;
     rmdir(staged);
@@ -1390,8 +1389,7 @@ static bool written_now(const split *s, const char *rel) {
  * none, or it is a link. *own says whether the descriptor is a new one to
  * close.
  */
-static int feed_dir(int dir_fd, const char *rel, const char **name,
-                    bool *own) {
+static int feed_dir(int dir_fd, const char *rel, const char **name, bool *own) {
   const char *slash = strchr(rel, '/');
   *own = false;
   if (slash == NULL) {
@@ -1431,8 +1429,7 @@ static bool remove_feed(int dir_fd, const char *rel) {
   bool own;
   int fd = feed_dir(dir_fd, rel, &name, &own);
   struct stat sb;
-  bool removed = fd >= 0 &&
-                 fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+  bool removed = fd >= 0 && fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
                  S_ISREG(sb.st_mode) && unlinkat(fd, name, 0) == 0;
   if (own && fd >= 0) {
     close(fd);
@@ -1500,8 +1497,8 @@ static int by_path(const void *a, const void *b) {
 
 /* Reads the legacy manifest's paths (one a line) into prune_one. */
 static void legacy_each(prune_walk *w) {
-  int fd = openat(w->dir_fd, LEGACY_MANIFEST,
-                  O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  int fd =
+      openat(w->dir_fd, LEGACY_MANIFEST, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
   if (f == NULL) {
     if (fd >= 0) {
@@ -1620,8 +1617,7 @@ static bool staged_stem(const char *name, char out[EPCAL__STEM_MAX]) {
 
 /* Removes the temporary files split output made in the directory open as
  * fd (`stem` as in own_temporary), regular files only. */
-static unsigned long remove_temporaries(int fd, const char *stem,
-                                        int top_fd) {
+static unsigned long remove_temporaries(int fd, const char *stem, int top_fd) {
   int list_fd = dup(fd);
   DIR *d = list_fd >= 0 ? fdopendir(list_fd) : NULL;
   if (d == NULL) {

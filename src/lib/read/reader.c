@@ -929,8 +929,7 @@ size_t epcal_reader_columns(const epcal_reader *r) {
 
 const char *epcal__reader_name(const epcal_reader *r) { return r->name; }
 
-void epcal__reader_set_rules(epcal_reader *r,
-                             const epcal__event_rules *rules) {
+void epcal__reader_set_rules(epcal_reader *r, const epcal__event_rules *rules) {
   r->rules = *rules;
   r->has_rules = true;
 }

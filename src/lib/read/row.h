@@ -17,9 +17,9 @@
  * The renderer refuses it too, for episodes that do not come from a reader.
  */
 typedef struct epcal__event_rules {
-  bool all_day;             /* every event is all-day (times ignored) */
-  const epcal__zone *zone;  /* for rows without one; NULL: none */
-  long runtime;             /* minutes, for rows without one */
+  bool all_day;            /* every event is all-day (times ignored) */
+  const epcal__zone *zone; /* for rows without one; NULL: none */
+  long runtime;            /* minutes, for rows without one */
 } epcal__event_rules;
 
 /*

@@ -2,8 +2,8 @@
  * and status. */
 #include "row.h"
 
-#include "ical_tz.h"
 #include "date.h"
+#include "ical_tz.h"
 #include "place.h"
 #include "timeparse.h"
 

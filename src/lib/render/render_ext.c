@@ -1,9 +1,9 @@
 #include "render_ext.h"
 
 #include "color.h"
+#include "error.h"
 #include "read/date.h"
 #include "read/row.h"
-#include "error.h"
 #include "read/timeparse.h"
 #include "read/utf8.h"
 
