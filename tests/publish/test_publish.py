@@ -768,6 +768,13 @@ def test_split_never_writes_through_a_link(d):
     run("generate", "--split", "show", "--output-dir", site, csv,
         check_code=3)
     assert tree(outside) == before
+    # The index files are written the same way.
+    for f in ("show-0/season-01.ics", "show-1.ics"):
+        os.unlink(f"{site}/{f}")
+    os.symlink(f"{outside}/secret.ics", f"{site}/index.html")
+    run("generate", "--split", "season", "--output-dir", site, csv,
+        check_code=3)
+    assert tree(outside) == before
 
 
 def test_prune_removes_only_what_it_recorded_inside(d):

@@ -1213,7 +1213,10 @@ static epcal_status text_open(text_out *t, const char *dir, const char *name,
   if (t->path == NULL) {
     return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
   }
-  epcal_status st = epcal_output_open(&t->out, t->path, err);
+  epcal_status st = check_target(t->path, err);
+  if (st == EPCAL_OK) {
+    st = epcal_output_open(&t->out, t->path, err);
+  }
   if (st != EPCAL_OK) {
     return st;
   }
