@@ -15,6 +15,7 @@
 #include "reader.h"
 
 #include "date.h"
+#include "title.h"
 #include "error.h"
 #include "header.h"
 #include "recode.h"
@@ -83,6 +84,7 @@ struct epcal_reader {
   char *date_format;
   epcal__event_rules rules; /* when has_rules: see epcal__reader_set_rules */
   bool has_rules;
+  bool keep_titles; /* epcal_read_options.keep_titles */
   char delimiter; /* chosen delimiter, 0 until the header is seen */
 
   /* Input buffer: bytes not yet fed to libcsv are in[pos, len); the record
@@ -802,6 +804,7 @@ epcal_status epcal_reader_open_fn(epcal_reader **out, epcal_read_fn read,
   r->name = strdup(name != NULL ? name : "-");
   if (opts != NULL) {
     r->delimiter = opts->delimiter;
+    r->keep_titles = opts->keep_titles;
     if (opts->date_format != NULL) {
       r->date_format = strdup(opts->date_format);
       if (r->date_format == NULL) {
@@ -911,6 +914,10 @@ epcal_status epcal_reader_next(epcal_reader *r, const epcal_episode **out,
                             r->has_rules ? &r->rules : NULL, &r->ep, err);
     if (st != EPCAL_OK) {
       return st;
+    }
+    if (!r->keep_titles && r->ep.title != NULL) {
+      /* The title is a cell of r->cells: cleaned in place. */
+      r->ep.title = epcal__title_clean((char *)r->ep.title);
     }
     r->ep.file = r->name;
     r->ep.line = r->raw_line;
