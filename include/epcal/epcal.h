@@ -492,7 +492,8 @@ epcal_status epcal_output_commit(epcal_output *o, bool *changed,
 
 /**
  * Removes temporary files that a killed run left beside `target` (the
- * `.NAME.XXXXXX` files epcal_output_open() makes). Only safe while holding
+ * `.NAME.epcal-XXXXXX.tmp` files epcal_output_open() makes: only regular
+ * files of exactly that shape, never a link). Only safe while holding
  * the target's lock (epcal_lock_acquire()). Returns how many it removed.
  */
 unsigned long epcal_output_remove_stale(const char *target);
@@ -630,9 +631,10 @@ typedef enum epcal_split_by {
 typedef struct epcal_split_options {
   epcal_split_by by;
   const char *dir; /**< created when missing */
-  bool prune;      /**< remove feeds an earlier run wrote here (listed in
-                        the hidden .epcal-feeds manifest) that this run did
-                        not write */
+  bool prune;      /**< remove feeds an earlier run wrote here that this
+                        run did not write (the last index.json records
+                        them: "feeds" and "kept"); without it they are
+                        listed under "kept" */
 } epcal_split_options;
 
 /**
@@ -648,6 +650,17 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
                                   const epcal_split_options *so,
                                   epcal_generate_stats *stats,
                                   epcal_error *err);
+
+/**
+ * Removes what killed split runs left in `dir`: the temporary files of
+ * index.json, index.html and every feed (`.NAME.epcal-XXXXXX.tmp`, regular
+ * files of exactly that shape, in the directory and its show directories,
+ * reached through no symbolic link), and a show directory that only such
+ * files kept from being empty. Only safe while holding the directory's
+ * lock (epcal_lock_acquire() on DIR/index.json), as another run's files
+ * look the same. Returns how many files it removed.
+ */
+unsigned long epcal_split_remove_stale(const char *dir);
 
 /* -------------------------------------------------------------------- lock */
 

@@ -233,10 +233,14 @@ int epcal_cli_generate(int argc, char **argv) {
   }
   if (strcmp(lock_target, "-") != 0) {
     st = epcal_lock_acquire(&lock, lock_target, (double)wait_seconds, &err);
-    if (st == EPCAL_OK && !splitting) {
+    if (st == EPCAL_OK) {
       /* Under the lock no other run is writing: what a killed run left
        * behind can go. */
-      epcal_output_remove_stale(lock_target);
+      if (splitting) {
+        epcal_split_remove_stale(split.dir);
+      } else {
+        epcal_output_remove_stale(lock_target);
+      }
     }
   }
   bool changed = false;

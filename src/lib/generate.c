@@ -1,11 +1,11 @@
 /* The pipeline, end to end: read -> select -> render, one row at a time. */
 #include "error.h"
-#include "select/finales.h"
 #include "pipeline.h"
-#include "render/previous.h"
 #include "read/reader.h"
 #include "readahead.h"
+#include "render/previous.h"
 #include "render/render.h"
+#include "select/finales.h"
 #include "select/seen.h"
 
 #include <stdarg.h>
@@ -190,6 +190,18 @@ static epcal_status run_input(const epcal_generate_options *opts,
   if (st != EPCAL_OK) {
     return st;
   }
+  /* The reader refuses, at its place, a row whose event the renderer would
+   * put outside the years 0001..9999. An unknown --timezone is refused by
+   * the renderer before any row is read. */
+  epcal__event_rules rules = {
+      .all_day = opts->render.all_day,
+      .zone = opts->render.timezone != NULL
+                  ? epcal__zone_find(opts->render.timezone)
+                  : NULL,
+      .runtime = opts->render.runtime > 0 ? opts->render.runtime
+                                          : EPCAL__DEFAULT_RUNTIME,
+  };
+  epcal__reader_set_rules(rd, &rules);
   if (!epcal__seen_next_file(seen, path)) {
     epcal_reader_free(rd);
     return epcal__fail(err, EPCAL_ENOMEM, path, 0, 0, "out of memory");

@@ -540,8 +540,8 @@ def test_split_interleaved_input_reopens_finished_feeds(d):
         for r, _, fs in os.walk(out):
             for f in fs:
                 path = os.path.join(r, f)
-                assert (not f.startswith(".") or
-                        f == ".epcal-feeds"), f"temporary file left: {path}"
+                assert not f.startswith("."), \
+                    f"temporary or hidden file left: {path}"
                 got[os.path.relpath(path, out)] = read(path)
         return got
 
@@ -1103,9 +1103,277 @@ def test_no_file_beside_the_output(d):
         check_code=1)
     write(csv, HEADER + rows(3))
     run("generate", "--split", "season", "--output-dir", f"{d}/site", csv)
-    assert listing(f"{d}/site") == [".epcal-feeds", "index.html",
-                                    "index.json", "show"], \
+    assert listing(f"{d}/site") == ["index.html", "index.json", "show"], \
         listing(f"{d}/site")
+
+
+# ------------------------------------------------- split and prune hygiene
+
+TEMP = re.compile(r"^\..+\.epcal-[A-Za-z0-9]{6}\.tmp$")
+
+
+def tree(root):
+    """Every file below root (relative path -> bytes) and every directory,
+    following no link."""
+    files, dirs = {}, []
+    for r, ds, fs in os.walk(root):
+        for x in ds:
+            dirs.append(os.path.relpath(os.path.join(r, x), root))
+        for f in fs:
+            path = os.path.join(r, f)
+            files[os.path.relpath(path, root)] = (
+                os.readlink(path) if os.path.islink(path) else read(path))
+    return files, dirs
+
+
+def litter(root):
+    """Hidden files (lock files aside: another change removes them),
+    temporary files and empty directories below root."""
+    files, dirs = tree(root)
+    bad = [f for f in files
+           if os.path.basename(f).startswith(".") and not f.endswith(".lock")]
+    bad += [x + "/" for x in dirs
+            if not os.path.islink(os.path.join(root, x)) and
+            not os.listdir(os.path.join(root, x))]
+    return bad
+
+
+def split_input(path, shows, seasons=1, episodes=1, prefix="Show"):
+    with open(path, "w") as f:
+        f.write(HEADER)
+        for s in range(shows):
+            for season in range(1, seasons + 1):
+                for e in range(1, episodes + 1):
+                    f.write(f"{prefix} {s},{season},{e},2024-01-{1 + e % 28:02d},"
+                            f"Episode {e},\"A description to make the feed "
+                            f"take a while to write, row {s}.{e}\"\n")
+    return path
+
+
+def test_split_killed_runs_leave_nothing_after_a_clean_run(d):
+    """kill -9 in the middle of split runs leaves temporary files (and the
+    new shows' directories); the next run, holding the lock, removes every
+    one of them, in every show directory, and no empty directory stays."""
+    out = f"{d}/site"
+    small = split_input(f"{d}/small.csv", 3)
+    run("generate", "--split", "season", "--output-dir", out, small)
+    want = tree(out)
+    # Shows not in the small input: each run makes their directories.
+    big = split_input(f"{d}/big.csv", 3000, seasons=2, episodes=40,
+                      prefix="Other")
+    caught = 0
+    # Killed at several points: its first feeds, thousands of them.
+    for want_temps in (1, 30, 300, 2000, 5000):
+        proc = subprocess.Popen([EPCAL, "generate", "--split", "season",
+                                 "--output-dir", out, big],
+                                stderr=subprocess.PIPE)
+        end = time.time() + 120
+        temps = 0
+        while (time.time() < end and proc.poll() is None and
+               temps < want_temps):
+            # Any hidden file but a lock: a temporary file, whatever its
+            # name.
+            temps = sum(1 for r, _, fs in os.walk(out) for f in fs
+                        if f.startswith(".") and not f.endswith(".lock"))
+            time.sleep(0.005)
+        proc.kill()
+        proc.wait()
+        if proc.returncode == -signal.SIGKILL and temps >= want_temps:
+            caught += 1
+    if caught == 0:
+        SKIPPED.append("split kill -9: every run ended before it was caught")
+        return
+    assert litter(out), "the killed runs left no temporary file"
+    run("generate", "--split", "season", "--output-dir", out, small)
+    assert not litter(out), f"left after a clean run: {litter(out)[:10]}"
+    files, dirs = tree(out)
+    assert {f: b for f, b in files.items() if not f.endswith(".lock")} == \
+        {f: b for f, b in want[0].items() if not f.endswith(".lock")}
+    assert sorted(dirs) == sorted(want[1]), dirs[:10]
+
+
+def test_failed_split_leaves_no_empty_directories(d):
+    """A run that fails after it made new shows' directories (an invalid row
+    at the end) removes them again; the old feeds are untouched."""
+    out = f"{d}/site"
+    small = split_input(f"{d}/small.csv", 2)
+    run("generate", "--split", "season", "--output-dir", out, small)
+    want = tree(out)
+    bad = split_input(f"{d}/bad.csv", 50, prefix="New")
+    with open(bad, "a") as f:
+        f.write("New 0,1,2,not a date,Broken,\n")
+    run("generate", "--split", "season", "--output-dir", out, bad,
+        check_code=1)
+    assert tree(out) == want, sorted(set(tree(out)[1]) - set(want[1]))[:5]
+    assert not litter(out), litter(out)
+
+
+def test_stale_cleanup_removes_only_epcal_temporaries(d):
+    """Under the lock, a run removes what killed runs left, only files of
+    the exact shape it makes: a user's .feed.ics.backup (and files merely
+    like ours) survive, with -o and in a split tree."""
+    csv, out = f"{d}/in.csv", f"{d}/feed.ics"
+    write(csv, HEADER + rows(2))
+    run("generate", csv, "-o", out)
+    keep = [".feed.ics.backup", ".feed.ics.old", ".feed.ics.epcal-abc.tmp",
+            ".feed.ics.epcal-abcdef.tmp.bak", ".other.ics.epcal-Ab12Cd.tmp",
+            "feed.ics.epcal-Ab12Cd.tmp", ".feed.ics.epcal-Ab_2Cd.tmp"]
+    for f in keep:
+        write(f"{d}/{f}", "user data\n")
+    write(f"{d}/outside.txt", "outside\n")
+    os.symlink(f"{d}/outside.txt", f"{d}/.feed.ics.epcal-Lnk123.tmp")
+    write(f"{d}/.feed.ics.epcal-Ab12Cd.tmp", "stale\n")
+    write(f"{d}/.feed.ics.epcal-000000.tmp", "stale\n")
+    run("generate", csv, "-o", out)
+    for f in keep:
+        assert read(f"{d}/{f}") == b"user data\n", f"{f} was touched"
+    assert not os.path.exists(f"{d}/.feed.ics.epcal-Ab12Cd.tmp")
+    assert not os.path.exists(f"{d}/.feed.ics.epcal-000000.tmp")
+    assert os.path.islink(f"{d}/.feed.ics.epcal-Lnk123.tmp")
+    assert read(f"{d}/outside.txt") == b"outside\n"
+
+    site = f"{d}/site"
+    small = split_input(f"{d}/small.csv", 2)
+    run("generate", "--split", "season", "--output-dir", site, small)
+    user = {"show-0/.season-01.ics.backup": "user",
+            "show-0/notes.txt": "user",
+            ".index.json.backup": "user",
+            "My Drafts/.season-01.ics.epcal-Ab12Cd.tmp": "not a show dir",
+            "show-1/.season-01.ics.epcal-Ab12C.tmp": "too short"}
+    os.mkdir(f"{site}/My Drafts")
+    os.mkdir(f"{site}/empty")  # a user's empty directory stays
+    for f, text in user.items():
+        write(f"{site}/{f}", text)
+    stale = ["show-0/.season-01.ics.epcal-Ab12Cd.tmp",
+             "show-1/.season-07.ics.epcal-x1y2z3.tmp",
+             ".index.json.epcal-Q1w2E3.tmp", ".index.html.epcal-Q1w2E3.tmp",
+             ".show-9.ics.epcal-Q1w2E3.tmp",
+             "gone/.season-01.ics.epcal-Q1w2E3.tmp"]
+    os.mkdir(f"{site}/gone")  # a killed run's directory: only its temporary
+    for f in stale:
+        write(f"{site}/{f}", "stale")
+    run("generate", "--split", "season", "--output-dir", site, small)
+    for f, text in user.items():
+        assert read(f"{site}/{f}") == text.encode(), f"{f} was touched"
+    for f in stale:
+        assert not os.path.exists(f"{site}/{f}"), f"{f} was left"
+    assert os.path.isdir(f"{site}/empty")
+    assert not os.path.exists(f"{site}/gone")
+
+
+def test_split_never_writes_through_a_link(d):
+    """A show directory, or a feed, that is a symbolic link pointing out of
+    the output directory: the run fails (exit 3) and nothing outside is
+    written, created or removed; the other feeds are not published."""
+    site, outside = f"{d}/site", f"{d}/outside"
+    os.mkdir(site)
+    os.mkdir(outside)
+    write(f"{outside}/season-01.ics", "not yours\n")
+    write(f"{outside}/secret.ics", "secret\n")
+    os.symlink(outside, f"{site}/show-0")
+    csv = split_input(f"{d}/in.csv", 2)
+    before = tree(outside)
+    p = run("generate", "--split", "season", "--output-dir", site, csv,
+            check_code=3)
+    assert b"symbolic link" in p.stderr, p.stderr
+    assert tree(outside) == before
+    assert not os.path.exists(f"{site}/show-1/season-01.ics")
+    # A feed file that is a link out of the directory.
+    os.unlink(f"{site}/show-0")
+    os.mkdir(f"{site}/show-0")
+    os.symlink(f"{outside}/season-01.ics", f"{site}/show-0/season-01.ics")
+    p = run("generate", "--split", "season", "--output-dir", site, csv,
+            check_code=3)
+    assert b"symbolic link" in p.stderr, p.stderr
+    assert tree(outside) == before
+    # By show: the feed is STEM.ics in the directory itself.
+    os.symlink(f"{outside}/secret.ics", f"{site}/show-1.ics")
+    run("generate", "--split", "show", "--output-dir", site, csv,
+        check_code=3)
+    assert tree(outside) == before
+    # The index files are written the same way.
+    for f in ("show-0/season-01.ics", "show-1.ics"):
+        os.unlink(f"{site}/{f}")
+    os.symlink(f"{outside}/secret.ics", f"{site}/index.html")
+    run("generate", "--split", "season", "--output-dir", site, csv,
+        check_code=3)
+    assert tree(outside) == before
+
+
+def test_prune_removes_only_what_it_recorded_inside(d):
+    """Hostile records (in index.json and in an old .epcal-feeds) naming
+    paths outside the directory, through a linked directory, or files epcal
+    never makes: --prune removes none of them, nor a feed-named file no
+    record lists; it removes a recorded old feed."""
+    site, outside = f"{d}/site", f"{d}/outside"
+    os.mkdir(outside)
+    for f in ("victim.ics", "season-01.ics"):
+        write(f"{outside}/{f}", "outside\n")
+    csv = split_input(f"{d}/in.csv", 2)
+    old = split_input(f"{d}/old.csv", 3)  # show-2 then leaves the input
+    run("generate", "--split", "season", "--output-dir", site, old)
+    os.symlink(outside, f"{site}/link")
+    write(f"{site}/user.ics", "user\n")
+    os.mkdir(f"{site}/mine")
+    write(f"{site}/mine/season-01.ics", "user\n")
+    hostile = ["../outside/victim.ics", "show-0/../../outside/victim.ics",
+               f"{outside}/victim.ics", "link/season-01.ics", "link.ics",
+               ".hidden.ics", "notes.txt", "show-0/../user.ics", "..ics"]
+    os.symlink(f"{outside}/victim.ics", f"{site}/link.ics")
+    index = json.loads(read(f"{site}/index.json"))
+    index["feeds"] += [{"name": "x", "show": "X", "path": h} for h in hostile]
+    with open(f"{site}/index.json", "w") as f:
+        json.dump(index, f, indent=1)
+    write(f"{site}/.epcal-feeds", "".join(h + "\n" for h in hostile) +
+          "show-2/season-01.ics\n")
+    p = run("generate", "-v", "--split", "season", "--output-dir", site,
+            "--prune", csv)
+    assert b"1 pruned" in p.stderr, p.stderr
+    assert not os.path.exists(f"{site}/show-2")
+    for f in ("victim.ics", "season-01.ics"):
+        assert read(f"{outside}/{f}") == b"outside\n", f
+    assert read(f"{site}/user.ics") == b"user\n"
+    assert read(f"{site}/mine/season-01.ics") == b"user\n"
+    assert os.path.islink(f"{site}/link") and os.path.islink(f"{site}/link.ics")
+    assert not os.path.exists(f"{site}/.epcal-feeds")
+    index = json.loads(read(f"{site}/index.json"))
+    assert "kept" not in index
+    assert sorted(f["path"] for f in index["feeds"]) == \
+        ["show-0/season-01.ics", "show-1/season-01.ics"]
+
+
+def test_split_leaves_no_hidden_record(d):
+    """The record of feeds to prune is index.json itself ("kept" lists the
+    feeds an earlier run wrote and this one did not): no .epcal-feeds or
+    other hidden file in the published tree, after success or failure, and
+    a later --prune still removes what runs without it kept."""
+    site = f"{d}/site"
+    three = split_input(f"{d}/three.csv", 3)
+    one = split_input(f"{d}/one.csv", 1)
+    run("generate", "--split", "season", "--output-dir", site, three)
+    assert not litter(site), litter(site)
+    run("generate", "--split", "season", "--output-dir", site, one)
+    assert not litter(site), litter(site)
+    index = json.loads(read(f"{site}/index.json"))
+    assert index["kept"] == [{"show": "Show 1", "path": "show-1/season-01.ics"},
+                             {"show": "Show 2", "path": "show-2/season-01.ics"}]
+    # Another run without --prune keeps remembering them.
+    run("generate", "--split", "season", "--output-dir", site, one)
+    assert json.loads(read(f"{site}/index.json"))["kept"] == index["kept"]
+    bad = split_input(f"{d}/bad.csv", 2, prefix="Bad")
+    with open(bad, "a") as f:
+        f.write("Bad 0,1,2,never,Broken,\n")
+    run("generate", "--split", "season", "--output-dir", site, bad,
+        check_code=1)
+    assert not litter(site), litter(site)
+    p = run("generate", "-v", "--split", "season", "--output-dir", site,
+            "--prune", one)
+    assert b"2 pruned" in p.stderr, p.stderr
+    files, dirs = tree(site)
+    assert sorted(f for f in files if not f.endswith(".lock")) == \
+        ["index.html", "index.json", "show-0/season-01.ics"], files.keys()
+    assert dirs == ["show-0"], dirs
+    assert "kept" not in json.loads(read(f"{site}/index.json"))
 
 
 def test_split_selection_that_matches_nothing_publishes_nothing(d):

@@ -413,6 +413,38 @@ static void device_is_written_through(void **state) {
   assert_int_equal(n, 1);
 }
 
+/* Stale temporary files are recognised by their whole shape: nothing a
+ * person names a file matches it. */
+static void temporary_names_have_one_shape(void **state) {
+  (void)state;
+  assert_true(
+      epcal__output_is_temp_name(".feed.ics.epcal-Ab12Cd.tmp", "feed.ics"));
+  assert_true(epcal__output_is_temp_name(".feed.ics.epcal-Ab12Cd.tmp", NULL));
+  assert_false(
+      epcal__output_is_temp_name(".feed.ics.epcal-Ab12Cd.tmp", "feed"));
+  assert_false(
+      epcal__output_is_temp_name(".feed.ics.epcal-Ab12Cd.tmp", "other.ics"));
+  static const char *const not_ours[] = {".feed.ics.backup",
+                                         ".feed.ics.Ab12Cd",
+                                         ".feed.ics.epcal-Ab12C.tmp",
+                                         ".feed.ics.epcal-Ab12Cde.tmp",
+                                         ".feed.ics.epcal-Ab_2Cd.tmp",
+                                         "feed.ics.epcal-Ab12Cd.tmp",
+                                         ".feed.ics.epcal-Ab12Cd.tmp~",
+                                         "..epcal-Ab12Cd.tmp",
+                                         ".epcal-Ab12Cd.tmp"};
+  for (size_t i = 0; i < sizeof not_ours / sizeof not_ours[0]; i++) {
+    if (epcal__output_is_temp_name(not_ours[i], NULL)) {
+      fail_msg("\"%s\" taken for a temporary file", not_ours[i]);
+    }
+  }
+  /* The name an output makes has that shape. */
+  char *t = epcal__output_temp_name("dir/feed.ics", "Xy12Z9");
+  assert_string_equal(t, "dir/.feed.ics.epcal-Xy12Z9.tmp");
+  assert_true(epcal__output_is_temp_name(t + 4, "feed.ics"));
+  free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(
@@ -433,6 +465,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(device_is_written_through, setup,
                                       teardown),
+      cmocka_unit_test(temporary_names_have_one_shape),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
  */
 #include "check_lines.h"
 #include "error.h"
+#include "ical_tz.h"
 
 #include <libical/ical.h>
 
@@ -44,6 +45,8 @@ typedef struct event_state {
   struct icaltimetype start;
   bool end_ok;
   struct icaltimetype end;
+  /* A TZID that names no zone we know: its time is floating here. */
+  bool start_unknown_zone, end_unknown_zone;
   unsigned long end_line;
 } event_state;
 
@@ -220,7 +223,10 @@ static void event_end(checker *c) {
   if (ev->n_end > 0 && ev->has_duration) {
     problem(c, ev->end_line, "VEVENT has both DTEND and DURATION");
   }
-  if (ev->start_ok && ev->end_ok) {
+  /* A time in a zone we do not know can only be compared with another
+   * such time (taken to be the same zone), not with a UTC one. */
+  if (ev->start_ok && ev->end_ok &&
+      ev->start_unknown_zone == ev->end_unknown_zone) {
     char a[64], b[64];
     time_text(ev->start, a, sizeof a);
     time_text(ev->end, b, sizeof b);
@@ -293,12 +299,31 @@ static void event_property(checker *c, icalproperty *p, unsigned long line) {
               start ? "DTSTART" : "DTEND", v);
       break;
     }
+    /* Each line is parsed on its own, without the feed's VTIMEZONEs
+     * (which may come after the events): a TZID is resolved through the
+     * zone database of that name, so that a start in a zone compares
+     * rightly with an end in UTC (a wall-clock end that a fall-back change
+     * repeats is written in UTC). */
+    bool unknown_zone = false;
+    icalparameter *tzid =
+        icalproperty_get_first_parameter(p, ICAL_TZID_PARAMETER);
+    if (tzid != NULL && !t.is_date) {
+      const char *name = icalparameter_get_tzid(tzid);
+      const epcal__zone *z = name != NULL ? epcal__zone_find(name) : NULL;
+      if (z != NULL) {
+        t = icaltime_set_timezone(&t, (icaltimezone *)(void *)z);
+      } else {
+        unknown_zone = true;
+      }
+    }
     if (start) {
       ev->start_ok = ev->n_start == 1;
       ev->start = t;
+      ev->start_unknown_zone = unknown_zone;
     } else {
       ev->end_ok = ev->n_end == 1;
       ev->end = t;
+      ev->end_unknown_zone = unknown_zone;
     }
     break;
   }

@@ -155,7 +155,19 @@ static void start_writeback(epcal_output *o) {
 #endif
 }
 
-/* "dir/name" -> "dir/.name.XXXXXX" */
+/*
+ * Temporary files are named ".NAME.epcal-XXXXXX.tmp" beside their target
+ * NAME, the six characters mkstemps' (letters and digits). Stale ones that
+ * a killed run left are recognised by that whole shape, which no file a
+ * person makes has: a user's ".feed.ics.backup" is not one.
+ */
+#define TEMP_TAG ".epcal-"
+#define TEMP_END ".tmp"
+#define TEMP_TAG_LEN (sizeof TEMP_TAG - 1)
+#define TEMP_END_LEN (sizeof TEMP_END - 1)
+#define TEMP_RANDOM 6
+
+/* "dir/name" -> "dir/.name.epcal-XXXXXX.tmp" */
 static char *temp_template(const char *target);
 
 /*
@@ -174,7 +186,7 @@ static int make_temporary(epcal_output *o) {
     errno = ENOMEM;
     return -1;
   }
-  int fd = mkstemp(t);
+  int fd = mkstemps(t, TEMP_END_LEN);
   if (fd < 0) {
     int e = errno;
     free(t);
@@ -297,17 +309,18 @@ static bool target_unchanged(const epcal_output *o) {
          stat(o->target, &now) == 0 && same_file(o, &now);
 }
 
-/* "dir/name" -> "dir/.name.XXXXXX" */
 static char *temp_template(const char *target) {
   size_t n = strlen(target);
   const char *slash = strrchr(target, '/');
   size_t dir_len = slash != NULL ? (size_t)(slash - target) + 1 : 0;
-  char *t = malloc(n + 16);
+  size_t cap = n + 2 + TEMP_TAG_LEN + TEMP_RANDOM + TEMP_END_LEN + 1;
+  char *t = malloc(cap);
   if (t == NULL) {
     return NULL;
   }
   memcpy(t, target, dir_len);
-  snprintf(t + dir_len, n + 16 - dir_len, ".%s.XXXXXX", target + dir_len);
+  snprintf(t + dir_len, cap - dir_len, ".%s" TEMP_TAG "XXXXXX" TEMP_END,
+           target + dir_len);
   return t;
 }
 
@@ -561,6 +574,31 @@ static epcal_status open_stream(epcal_output *o, const char *path,
   return EPCAL_OK;
 }
 
+bool epcal__output_is_temp_name(const char *name, const char *target_name) {
+  size_t n = strlen(name);
+  size_t tail = TEMP_TAG_LEN + TEMP_RANDOM + TEMP_END_LEN;
+  if (n < 2 + tail || name[0] != '.') {
+    return false;
+  }
+  const char *tag = name + n - tail;
+  if (memcmp(tag, TEMP_TAG, TEMP_TAG_LEN) != 0 ||
+      strcmp(name + n - TEMP_END_LEN, TEMP_END) != 0) {
+    return false;
+  }
+  for (size_t i = 0; i < TEMP_RANDOM; i++) {
+    char c = tag[TEMP_TAG_LEN + i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9'))) {
+      return false;
+    }
+  }
+  if (target_name == NULL) {
+    return true;
+  }
+  size_t t = strlen(target_name);
+  return (size_t)(tag - name) == 1 + t && memcmp(name + 1, target_name, t) == 0;
+}
+
 epcal_status epcal_output_open(epcal_output **out, const char *path,
                                epcal_error *err) {
   return epcal_output_open_flags(out, path, 0, err);
@@ -639,7 +677,8 @@ epcal_status epcal_output_open_flags(epcal_output **out, const char *path,
     epcal_output_free(o);
     return epcal__fail(err, EPCAL_ENOMEM, path, 0, 0, "out of memory");
   }
-  o->fd = mkstemp(o->tmp_path);
+  o->fd =
+      to_stdout ? mkstemp(o->tmp_path) : mkstemps(o->tmp_path, TEMP_END_LEN);
   if (o->fd < 0) {
     int e = errno;
     free(o->tmp_path);
@@ -960,17 +999,45 @@ uint64_t epcal__output_target_id(const epcal_output *o) {
 void epcal__output_temp_suffix(const epcal_output *o, char suffix[6]) {
   size_t n = o->tmp_path != NULL ? strlen(o->tmp_path) : 0;
   memset(suffix, 0, 6);
-  if (n >= 6) {
-    memcpy(suffix, o->tmp_path + n - 6, 6);
+  if (n >= TEMP_RANDOM + TEMP_END_LEN) {
+    memcpy(suffix, o->tmp_path + n - TEMP_END_LEN - TEMP_RANDOM, TEMP_RANDOM);
   }
 }
 
 char *epcal__output_temp_name(const char *target, const char suffix[6]) {
   char *t = temp_template(target);
   if (t != NULL) {
-    memcpy(t + strlen(t) - 6, suffix, 6);
+    memcpy(t + strlen(t) - TEMP_END_LEN - TEMP_RANDOM, suffix, TEMP_RANDOM);
   }
   return t;
+}
+
+bool epcal__output_moved(epcal_output *o, const char *target) {
+  char *t = strdup(target);
+  char *tmp = NULL;
+  if (t != NULL && o->tmp_path != NULL) {
+    const char *slash = strrchr(target, '/');
+    size_t dir_len = slash != NULL ? (size_t)(slash - target) + 1 : 0;
+    const char *old = strrchr(o->tmp_path, '/');
+    old = old != NULL ? old + 1 : o->tmp_path;
+    tmp = malloc(dir_len + strlen(old) + 1);
+    if (tmp != NULL) {
+      memcpy(tmp, target, dir_len);
+      strcpy(tmp + dir_len, old);
+    }
+  }
+  if (t == NULL || (o->tmp_path != NULL && tmp == NULL)) {
+    free(t);
+    free(tmp);
+    return false;
+  }
+  free(o->target);
+  o->target = t;
+  if (tmp != NULL) {
+    free(o->tmp_path);
+    o->tmp_path = tmp;
+  }
+  return true;
 }
 
 void epcal__output_free_prepared(epcal_output *o) {
@@ -1040,42 +1107,36 @@ epcal_status epcal__output_continue(epcal_output **out, const char *target,
 }
 
 unsigned long epcal_output_remove_stale(const char *target) {
-  char *tmpl = temp_template(target);
-  if (tmpl == NULL) {
+  const char *slash = strrchr(target, '/');
+  const char *base = slash != NULL ? slash + 1 : target;
+  char *dir_path = slash == NULL ? strdup(".")
+                   : slash == target
+                       ? strdup("/")
+                       : strndup(target, (size_t)(slash - target));
+  unsigned long removed = 0;
+  int dfd = dir_path != NULL
+                ? open(dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                : -1;
+  free(dir_path);
+  DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
+  if (dir == NULL) {
+    if (dfd >= 0) {
+      close(dfd);
+    }
     return 0;
   }
-  char *slash = strrchr(tmpl, '/');
-  const char *base = slash != NULL ? slash + 1 : tmpl;
-  size_t prefix = strlen(base) - 6; /* ".NAME." before XXXXXX */
-  char *dir_path = strdup(tmpl);
-  unsigned long removed = 0;
-  if (dir_path != NULL) {
-    char *d = strrchr(dir_path, '/');
-    if (d != NULL) {
-      d[d == dir_path ? 1 : 0] = '\0';
-    }
-    DIR *dir = opendir(d != NULL ? dir_path : ".");
-    struct dirent *e;
-    while (dir != NULL && (e = readdir(dir)) != NULL) {
-      if (strlen(e->d_name) == prefix + 6 &&
-          strncmp(e->d_name, base, prefix) == 0 &&
-          strstr(e->d_name + prefix, ".") == NULL) {
-        size_t n = strlen(tmpl) + 1;
-        char *victim = malloc(n);
-        if (victim != NULL) {
-          memcpy(victim, tmpl, n);
-          memcpy(victim + n - 7, e->d_name + prefix, 6);
-          removed += unlink(victim) == 0;
-          free(victim);
-        }
-      }
-    }
-    if (dir != NULL) {
-      closedir(dir);
+  struct dirent *e;
+  while ((e = readdir(dir)) != NULL) {
+    struct stat sb;
+    /* Only regular files of exactly our shape, and never what a link
+     * points to. */
+    if (epcal__output_is_temp_name(e->d_name, base) &&
+        fstatat(dfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISREG(sb.st_mode)) {
+      removed += unlinkat(dfd, e->d_name, 0) == 0;
     }
   }
-  free(dir_path);
-  free(tmpl);
+  closedir(dir);
   return removed;
 }
 

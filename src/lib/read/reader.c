@@ -82,6 +82,8 @@ struct epcal_reader {
   char *encoding;
   char *name;
   char *date_format;
+  epcal__event_rules rules; /* when has_rules: see epcal__reader_set_rules */
+  bool has_rules;
   bool keep_titles; /* epcal_read_options.keep_titles */
   char delimiter; /* chosen delimiter, 0 until the header is seen */
 
@@ -909,7 +911,7 @@ epcal_status epcal_reader_next(epcal_reader *r, const epcal_episode **out,
         memchr(raw_data(r), '\0', r->raw_len) == NULL;
     st = epcal__row_convert(&place, &r->header, r->cells.data, r->cell_off,
                             r->cell_len, r->n_cells, text_ok, r->date_format,
-                            &r->ep, err);
+                            r->has_rules ? &r->rules : NULL, &r->ep, err);
     if (st != EPCAL_OK) {
       return st;
     }
@@ -933,6 +935,11 @@ size_t epcal_reader_columns(const epcal_reader *r) {
 }
 
 const char *epcal__reader_name(const epcal_reader *r) { return r->name; }
+
+void epcal__reader_set_rules(epcal_reader *r, const epcal__event_rules *rules) {
+  r->rules = *rules;
+  r->has_rules = true;
+}
 
 const char *epcal__reader_cells(const epcal_reader *r, size_t *len) {
   *len = r->cells.len;

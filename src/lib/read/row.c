@@ -91,6 +91,7 @@ epcal_status epcal__row_convert(const epcal__place *place,
                                 const epcal__header *h, char *data,
                                 const size_t *off, const size_t *len, size_t n,
                                 bool text_ok, const char *date_format,
+                                const epcal__event_rules *rules,
                                 epcal_episode *ep, epcal_error *err) {
   for (size_t i = h->n_columns; i < n; i++) {
     if (len[i] != 0) {
@@ -233,7 +234,7 @@ epcal_status epcal__row_convert(const epcal__place *place,
       }
     }
   }
-  epcal_status st = epcal__row_timing(place, h, cell, &e, err);
+  epcal_status st = epcal__row_timing(place, h, cell, rules, &e, err);
   if (st != EPCAL_OK) {
     return st;
   }
