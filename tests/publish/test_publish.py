@@ -1180,6 +1180,11 @@ def test_split_killed_runs_leave_nothing_after_a_clean_run(d):
         proc.wait()
         if proc.returncode == -signal.SIGKILL and temps >= want_temps:
             caught += 1
+        elif proc.returncode == 0:
+            # On a loaded machine a run can finish before it is caught: it
+            # published the big input, which the clean run then keeps.
+            run("generate", "--split", "season", "--output-dir", out, small)
+            want = tree(out)
     if caught == 0:
         SKIPPED.append("split kill -9: every run ended before it was caught")
         return
