@@ -304,8 +304,9 @@ static void count_once(unsigned *n, unsigned long *repeat_line,
   }
 }
 
-static void take_time(checker *c, icalproperty *p, bool start,
-                      unsigned long line) {
+/* Takes DTSTART or DTEND, parsed by libical or by the fast path. */
+static void take_time_value(checker *c, bool start, struct icaltimetype t,
+                            const char *tzid, unsigned long line) {
   event_state *ev = &c->ev;
   if (start) {
     count_once(&ev->n_start, &ev->repeat_line[2], line);
@@ -313,8 +314,6 @@ static void take_time(checker *c, icalproperty *p, bool start,
     count_once(&ev->n_end, &ev->repeat_line[3], line);
     ev->end_line = line;
   }
-  struct icaltimetype t =
-      start ? icalproperty_get_dtstart(p) : icalproperty_get_dtend(p);
   if (icaltime_is_null_time(t)) {
     return; /* libical already reported the value */
   }
@@ -329,8 +328,6 @@ static void take_time(checker *c, icalproperty *p, bool start,
             v);
     return;
   }
-  icalparameter *tz = icalproperty_get_first_parameter(p, ICAL_TZID_PARAMETER);
-  const char *tzid = tz != NULL ? icalparameter_get_tzid(tz) : NULL;
   if (tzid != NULL && !icaltime_is_utc(t) && !t.is_date) {
     size_t n = strlen(tzid);
     e.tzid_cut = n >= sizeof e.tzid;
@@ -345,21 +342,19 @@ static void take_time(checker *c, icalproperty *p, bool start,
   }
 }
 
+static void take_time(checker *c, icalproperty *p, bool start,
+                      unsigned long line) {
+  struct icaltimetype t =
+      start ? icalproperty_get_dtstart(p) : icalproperty_get_dtend(p);
+  icalparameter *tz = icalproperty_get_first_parameter(p, ICAL_TZID_PARAMETER);
+  take_time_value(c, start, t, tz != NULL ? icalparameter_get_tzid(tz) : NULL,
+                  line);
+}
+
 /* Takes what the event checks need from one parsed property. */
 static void event_property(checker *c, icalproperty *p, unsigned long line) {
   event_state *ev = &c->ev;
   switch (icalproperty_isa(p)) {
-  case ICAL_UID_PROPERTY: {
-    count_once(&ev->n_uid, &ev->repeat_line[0], line);
-    const char *uid = icalproperty_get_uid(p);
-    if (uid != NULL && !ev->has_uid) {
-      ev->has_uid = true;
-      ev->uid_hash = epcal__hash64(uid, strlen(uid));
-      snprintf(ev->uid, sizeof ev->uid, "%.200s", uid);
-      ev->uid_line = line;
-    }
-    break;
-  }
   case ICAL_RECURRENCEID_PROPERTY: {
     char *v = icalproperty_get_value_as_string_r(p);
     free(ev->recurrence_id);
@@ -538,6 +533,18 @@ static void raw_rules(checker *c, const raw_line *r, unsigned long line,
   if (!in_event) {
     return;
   }
+  if (name_is(r, "UID") && v[0] != '\0') {
+    /* By the text as written: the fast path and libical's path agree. */
+    event_state *ev = &c->ev;
+    count_once(&ev->n_uid, &ev->repeat_line[0], line);
+    if (!ev->has_uid) {
+      ev->has_uid = true;
+      ev->uid_hash = epcal__hash64(v, strlen(v));
+      snprintf(ev->uid, sizeof ev->uid, "%.200s", v);
+      ev->uid_line = line;
+    }
+    return;
+  }
   bool start = name_is(r, "DTSTART");
   if ((start || name_is(r, "DTEND") || name_is(r, "RECURRENCE-ID")) &&
       strlen(v) == 8 && all_digits(v, 8) && !has_param(r, "VALUE", "DATE")) {
@@ -560,6 +567,141 @@ static void raw_rules(checker *c, const raw_line *r, unsigned long line,
   }
 }
 
+/* ------------------------------------------------------------ fast path */
+
+/* v[0, n) as a DATE (n == 8) or DATE-TIME (n == 15, or 16 ending in Z),
+ * accepted only when libical would accept it without a word. */
+static bool fast_time(const char *v, size_t n, bool date,
+                      struct icaltimetype *out) {
+  if (date ? n != 8 : (n != 15 && !(n == 16 && v[15] == 'Z'))) {
+    return false;
+  }
+  if (!all_digits(v, 8) || (!date && (v[8] != 'T' || !all_digits(v + 9, 6)))) {
+    return false;
+  }
+  struct icaltimetype t = icaltime_null_time();
+  t.year = (v[0] - '0') * 1000 + (v[1] - '0') * 100 + (v[2] - '0') * 10 +
+           (v[3] - '0');
+  t.month = (v[4] - '0') * 10 + (v[5] - '0');
+  t.day = (v[6] - '0') * 10 + (v[7] - '0');
+  t.is_date = date;
+  if (!date) {
+    t.hour = (v[9] - '0') * 10 + (v[10] - '0');
+    t.minute = (v[11] - '0') * 10 + (v[12] - '0');
+    t.second = (v[13] - '0') * 10 + (v[14] - '0');
+    if (t.hour > 23 || t.minute > 59 || t.second > 59) {
+      return false;
+    }
+    if (n == 16) {
+      t.zone = icaltimezone_get_utc_timezone();
+    }
+  }
+  if (t.year < 1 || !real_date(t)) {
+    return false;
+  }
+  *out = t;
+  return true;
+}
+
+/* One of `words`, NULL-terminated, case-insensitively. */
+static bool one_of(const char *v, const char *const *words) {
+  for (; *words != NULL; words++) {
+    if (strcasecmp(v, *words) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/*
+ * The properties nearly every event holds, in the forms libical accepts
+ * without a word, judged without it: parsing each line with libical costs
+ * ten times the rest of the check. Anything else (parameters other than
+ * VALUE=DATE or a plain TZID on DTSTART/DTEND, an empty value, an unusual
+ * form) returns false and goes to libical.
+ */
+static bool fast_line(checker *c, const raw_line *r, unsigned long line,
+                      bool in_event) {
+  static const char *const text[] = {"SUMMARY",  "DESCRIPTION", "LOCATION",
+                                     "COMMENT",  "UID",         "CATEGORIES",
+                                     "CONTACT",  "URL",         NULL};
+  static const char *const stamps[] = {"DTSTAMP", "LAST-MODIFIED", "CREATED",
+                                       NULL};
+  static const char *const transp[] = {"OPAQUE", "TRANSPARENT", NULL};
+  static const char *const status[] = {"TENTATIVE", "CONFIRMED", "CANCELLED",
+                                       NULL};
+  if (r->value == 0 || r->text[r->value] == '\0' || r->name_len >= NAME_CAP) {
+    return false;
+  }
+  const char *v = r->text + r->value;
+  size_t n = strlen(v);
+  bool plain = r->value == r->name_len + 1;
+  char name[NAME_CAP];
+  memcpy(name, r->text, r->name_len);
+  name[r->name_len] = '\0';
+  bool start = strcasecmp(name, "DTSTART") == 0;
+  if (start || strcasecmp(name, "DTEND") == 0) {
+    if (!in_event) {
+      return false;
+    }
+    const char *params = r->text + r->name_len;
+    size_t plen = r->value - 1 - r->name_len;
+    char tzid[128];
+    const char *zone = NULL;
+    bool date = false;
+    if (plen == 11 && strncasecmp(params, ";VALUE=DATE", 11) == 0) {
+      date = true;
+    } else if (plen > 6 && plen - 6 < sizeof tzid &&
+               strncasecmp(params, ";TZID=", 6) == 0 &&
+               memchr(params + 6, '"', plen - 6) == NULL &&
+               memchr(params + 6, ';', plen - 6) == NULL) {
+      memcpy(tzid, params + 6, plen - 6);
+      tzid[plen - 6] = '\0';
+      zone = tzid;
+      if (v[n - 1] == 'Z') {
+        return false; /* a TZID on a UTC time: libical judges */
+      }
+    } else if (!plain) {
+      return false;
+    }
+    struct icaltimetype t;
+    if (!fast_time(v, n, date, &t)) {
+      return false;
+    }
+    take_time_value(c, start, t, zone, line);
+    return true;
+  }
+  if (!plain) {
+    return false;
+  }
+  if (one_of(name, text)) {
+    return true; /* TEXT (and URI): libical objects only to an empty one */
+  }
+  if (strncasecmp(name, "X-", 2) == 0) {
+    return true;
+  }
+  if (one_of(name, stamps)) {
+    struct icaltimetype t;
+    if (n != 16 || !fast_time(v, n, false, &t)) {
+      return false;
+    }
+    if (in_event && strcasecmp(name, "DTSTAMP") == 0) {
+      count_once(&c->ev.n_dtstamp, &c->ev.repeat_line[1], line);
+    }
+    return true;
+  }
+  if (strcasecmp(name, "SEQUENCE") == 0 || strcasecmp(name, "PRIORITY") == 0) {
+    return n <= 9 && all_digits(v, n);
+  }
+  if (strcasecmp(name, "TRANSP") == 0) {
+    return one_of(v, transp);
+  }
+  if (strcasecmp(name, "STATUS") == 0) {
+    return one_of(v, status);
+  }
+  return false;
+}
+
 /* ------------------------------------------------------------ properties */
 
 /* Parses one content line with libical, reports its X-LIC-ERRORs, and
@@ -572,7 +714,7 @@ static void property_line(checker *c, unsigned long line, char *text) {
   bool in_event = strcmp(top, "VEVENT") == 0;
   raw_line r = split_line(text);
   raw_rules(c, &r, line, in_event);
-  if (libical_cannot_parse(&r)) {
+  if (libical_cannot_parse(&r) || fast_line(c, &r, line, in_event)) {
     return;
   }
   char begin[] = "BEGIN:VCALENDAR";
