@@ -507,7 +507,7 @@ static void text_value(checker *c, const raw_line *r, unsigned long line) {
     } else if (*s == ';' && !semicolon) {
       semicolon = true;
       finding(c, line, "unescaped-semicolon", ERROR,
-              "unescaped \";\" in %s (RFC 5545 3.3.11: \"\\;\")%s", name,
+              "unescaped \";\" in %s (RFC 5545 3.3.11: \"\\;\"%s)", name,
               k == 1 ? "; calcurse drops the event" : "");
     }
   }
