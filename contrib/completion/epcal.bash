@@ -76,7 +76,7 @@ _epcal() {
         list)
             opts="--format $filters -h --help" ;;
         check)
-            opts="-q --quiet -v --verbose -h --help" ;;
+            opts="--json --max-errors -q --quiet -v --verbose -h --help" ;;
         serve)
             opts="--listen --token --refresh --max-connections --timeout
                 --threads --state --calendar-name --show --season --delimiter
