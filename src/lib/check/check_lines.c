@@ -157,7 +157,9 @@ static void finish(epcal__lines *s) {
   }
   char empty[1] = "";
   char *text = s->text != NULL ? s->text : empty;
-  size_t ok = epcal__utf8_valid_prefix(text, s->len);
+  /* A pass that reports nothing need not judge. */
+  size_t ok = s->report != NULL ? epcal__utf8_valid_prefix(text, s->len)
+                                : s->len;
   if (ok < s->len) {
     size_t k = 0;
     while (k + 1 < s->n_segs && s->segs[k + 1].offset <= ok) {

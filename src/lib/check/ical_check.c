@@ -27,6 +27,7 @@
  * and an event whose zone is known by neither yet is compared at the end
  * (a few dozen bytes each, at most EPCAL__DEFER_MAX events).
  */
+#define _GNU_SOURCE /* memmem */
 #include "check_lines.h"
 #include "check_zones.h"
 #include "error.h"
@@ -384,11 +385,23 @@ static void event_property(checker *c, icalproperty *p, unsigned long line) {
 typedef struct raw_line {
   const char *text;
   size_t name_len;
-  size_t value; /* offset of the value, after the ':'; 0 when none */
+  size_t value;         /* offset of the value, after the ':'; 0 when none */
+  char upper[NAME_CAP]; /* the name in upper case ("" when longer) */
 } raw_line;
 
-static raw_line split_line(const char *text) {
-  raw_line r = {text, strcspn(text, ";:"), 0};
+static void split_line(const char *text, raw_line *out) {
+  raw_line r;
+  r.text = text;
+  r.name_len = strcspn(text, ";:");
+  r.value = 0;
+  r.upper[0] = '\0';
+  if (r.name_len < NAME_CAP) {
+    for (size_t i = 0; i < r.name_len; i++) {
+      char ch = text[i];
+      r.upper[i] = ch >= 'a' && ch <= 'z' ? (char)(ch - 'a' + 'A') : ch;
+    }
+    r.upper[r.name_len] = '\0';
+  }
   bool quoted = false;
   for (size_t i = r.name_len; text[i] != '\0'; i++) {
     if (text[i] == '"') {
@@ -398,12 +411,13 @@ static raw_line split_line(const char *text) {
       break;
     }
   }
-  return r;
+  *out = r;
 }
 
+/* (The first letters are compared first: most lines differ there, and
+ * every line is compared with a few dozen names.) */
 static bool name_is(const raw_line *r, const char *name) {
-  return strlen(name) == r->name_len &&
-         strncasecmp(r->text, name, r->name_len) == 0;
+  return r->upper[0] == name[0] && strcmp(r->upper, name) == 0;
 }
 
 /* The parameter `param` is set to `value` (both case-insensitive). */
@@ -447,7 +461,7 @@ static bool libical_cannot_parse(const raw_line *r) {
     return true;
   }
   /* An X- property may have an empty value (RFC 5545 3.8.8.2). */
-  if (r->name_len >= 2 && strncasecmp(r->text, "X-", 2) == 0 &&
+  if (r->upper[0] == 'X' && r->upper[1] == '-' &&
       r->value != 0 && r->text[r->value] == '\0') {
     return true;
   }
@@ -540,7 +554,10 @@ static void raw_rules(checker *c, const raw_line *r, unsigned long line,
     if (!ev->has_uid) {
       ev->has_uid = true;
       ev->uid_hash = epcal__hash64(v, strlen(v));
-      snprintf(ev->uid, sizeof ev->uid, "%.200s", v);
+      size_t n = strlen(v);
+      n = n < 200 ? n : 200;
+      memcpy(ev->uid, v, n);
+      ev->uid[n] = '\0';
       ev->uid_line = line;
     }
     return;
@@ -603,6 +620,16 @@ static bool fast_time(const char *v, size_t n, bool date,
   return true;
 }
 
+/* One of the upper-case `words`, NULL-terminated. */
+static bool one_of_name(const char *name, const char *const *words) {
+  for (; *words != NULL; words++) {
+    if (name[0] == (*words)[0] && strcmp(name, *words) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
 /* One of `words`, NULL-terminated, case-insensitively. */
 static bool one_of(const char *v, const char *const *words) {
   for (; *words != NULL; words++) {
@@ -636,11 +663,9 @@ static bool fast_line(checker *c, const raw_line *r, unsigned long line,
   const char *v = r->text + r->value;
   size_t n = strlen(v);
   bool plain = r->value == r->name_len + 1;
-  char name[NAME_CAP];
-  memcpy(name, r->text, r->name_len);
-  name[r->name_len] = '\0';
-  bool start = strcasecmp(name, "DTSTART") == 0;
-  if (start || strcasecmp(name, "DTEND") == 0) {
+  const char *name = r->upper;
+  bool start = strcmp(name, "DTSTART") == 0;
+  if (start || strcmp(name, "DTEND") == 0) {
     if (!in_event) {
       return false;
     }
@@ -674,29 +699,29 @@ static bool fast_line(checker *c, const raw_line *r, unsigned long line,
   if (!plain) {
     return false;
   }
-  if (one_of(name, text)) {
+  if (one_of_name(name, text)) {
     return true; /* TEXT (and URI): libical objects only to an empty one */
   }
-  if (strncasecmp(name, "X-", 2) == 0) {
+  if (name[0] == 'X' && name[1] == '-') {
     return true;
   }
-  if (one_of(name, stamps)) {
+  if (one_of_name(name, stamps)) {
     struct icaltimetype t;
     if (n != 16 || !fast_time(v, n, false, &t)) {
       return false;
     }
-    if (in_event && strcasecmp(name, "DTSTAMP") == 0) {
+    if (in_event && strcmp(name, "DTSTAMP") == 0) {
       count_once(&c->ev.n_dtstamp, &c->ev.repeat_line[1], line);
     }
     return true;
   }
-  if (strcasecmp(name, "SEQUENCE") == 0 || strcasecmp(name, "PRIORITY") == 0) {
+  if (strcmp(name, "SEQUENCE") == 0 || strcmp(name, "PRIORITY") == 0) {
     return n <= 9 && all_digits(v, n);
   }
-  if (strcasecmp(name, "TRANSP") == 0) {
+  if (strcmp(name, "TRANSP") == 0) {
     return one_of(v, transp);
   }
-  if (strcasecmp(name, "STATUS") == 0) {
+  if (strcmp(name, "STATUS") == 0) {
     return one_of(v, status);
   }
   return false;
@@ -712,7 +737,8 @@ static void property_line(checker *c, unsigned long line, char *text) {
   }
   const char *top = c->overflow > 0 ? "" : c->stack[c->depth - 1];
   bool in_event = strcmp(top, "VEVENT") == 0;
-  raw_line r = split_line(text);
+  raw_line r;
+  split_line(text, &r);
   raw_rules(c, &r, line, in_event);
   if (libical_cannot_parse(&r) || fast_line(c, &r, line, in_event)) {
     return;
@@ -781,12 +807,13 @@ static void begin_component(checker *c, unsigned long line, const char *name) {
     }
     return;
   }
-  snprintf(c->stack[c->depth], NAME_CAP, "%s", name);
-  for (char *s = c->stack[c->depth]; *s != '\0'; s++) {
-    if (*s >= 'a' && *s <= 'z') {
-      *s = (char)(*s - 'a' + 'A');
-    }
+  char *top = c->stack[c->depth];
+  size_t i = 0;
+  for (; name[i] != '\0' && i + 1 < NAME_CAP; i++) {
+    char ch = name[i];
+    top[i] = ch >= 'a' && ch <= 'z' ? (char)(ch - 'a' + 'A') : ch;
   }
+  top[i] = '\0';
   c->stack_line[c->depth] = line;
   c->depth++;
   if (c->depth == 1) {
@@ -837,7 +864,8 @@ static void content_line(void *ctx, unsigned long line, char *text,
   if (!c->zones_first && !epcal__zones_collect(&c->zones, text, len)) {
     c->nomem = true;
   }
-  raw_line r = split_line(text);
+  raw_line r;
+  split_line(text, &r);
   bool begin = name_is(&r, "BEGIN"), end = name_is(&r, "END");
   if (full_len > len) {
     finding(c, line, "content-line-too-long", ERROR,
@@ -1010,14 +1038,69 @@ static epcal_status run_pass(checker *c, source *src, epcal__lines *scan,
   }
 }
 
-/* The first pass of a regular file: its VTIMEZONEs, nothing else. */
+/* "TIMEZONE" in either case anywhere in data[0, n): all the first pass
+ * looks for first, at the speed of memmem. */
+static bool mentions_timezone(const char *data, size_t n) {
+  return memmem(data, n, "TIMEZONE", 8) != NULL ||
+         memmem(data, n, "timezone", 8) != NULL ||
+         memmem(data, n, "Timezone", 8) != NULL;
+}
+
+/* Whether the source may hold a VTIMEZONE (a word cut by a chunk's end
+ * is found across it); leaves a file where its head ends. */
+static epcal_status source_mentions_timezone(checker *c, source *src,
+                                             bool *found, epcal_error *err) {
+  *found = false;
+  if (src->fd < 0) {
+    *found = mentions_timezone(src->data, src->len);
+    return EPCAL_OK;
+  }
+  if (mentions_timezone(src->head, src->head_len)) {
+    *found = true;
+    return EPCAL_OK;
+  }
+  /* The last 7 octets of what came before, then the chunk. */
+  size_t keep = src->head_len < 7 ? src->head_len : 7;
+  memcpy(src->buf, src->head + src->head_len - keep, keep);
+  for (;;) {
+    ssize_t got = read_full(src->fd, src->buf + keep, CHUNK_BYTES - 7);
+    if (got < 0) {
+      return epcal__fail(err, EPCAL_EIO, c->name, 0, 0, "cannot read: %s",
+                         strerror(errno));
+    }
+    if (got == 0) {
+      break;
+    }
+    size_t n = keep + (size_t)got;
+    if (mentions_timezone(src->buf, n)) {
+      *found = true;
+      break;
+    }
+    keep = n < 7 ? n : 7;
+    memmove(src->buf, src->buf + n - keep, keep);
+  }
+  if (lseek(src->fd, (off_t)src->head_len, SEEK_SET) < 0) {
+    return epcal__fail(err, EPCAL_EIO, c->name, 0, 0, "cannot seek: %s",
+                       strerror(errno));
+  }
+  return EPCAL_OK;
+}
+
+/* The first pass of a regular file: its VTIMEZONEs, nothing else. Most
+ * feeds of all-day events have none: then it is one memmem of the file. */
 static epcal_status zones_pass(checker *c, source *src, epcal_error *err) {
+  bool found;
+  epcal_status st = source_mentions_timezone(c, src, &found, err);
+  if (st != EPCAL_OK || !found) {
+    c->zones_first = st == EPCAL_OK;
+    return st;
+  }
   epcal__lines *scan = epcal__lines_new(NULL, collect_zone_line, c);
   if (scan == NULL) {
     c->nomem = true;
     return EPCAL_OK;
   }
-  epcal_status st = run_pass(c, src, scan, err);
+  st = run_pass(c, src, scan, err);
   if (st == EPCAL_OK) {
     epcal__lines_end(scan, NULL);
   }
