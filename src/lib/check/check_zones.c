@@ -122,6 +122,12 @@ icaltimezone *epcal__zones_find(epcal__zones *z, const char *tzid) {
   if (find_feed(z, tzid, &at)) {
     return z->feed[at].zone;
   }
+  /* libical searches its table of zones name by name: a TZID used before
+   * keeps what that search found. */
+  if (z->last_use < z->n_uses && z->uses[z->last_use].looked_up &&
+      strcmp(z->uses[z->last_use].tzid, tzid) == 0) {
+    return z->uses[z->last_use].system;
+  }
   return icaltimezone_get_builtin_timezone(tzid);
 }
 
