@@ -876,12 +876,19 @@ static void content_line(void *ctx, unsigned long line, char *text,
       return;
     }
   }
-  if ((begin || end) && r.value != 0 && text[r.name_len] == ';') {
+  if ((begin || end) && (r.value == 0 || text[r.name_len] == ';')) {
     /* libical cannot parse it (and 3.0.16 leaks what it parsed of it):
      * judged here, and left out of the structure as libical leaves it. */
-    finding(c, line, "structure", ERROR,
-            "%s takes no parameters (libical cannot parse this line)",
-            begin ? "BEGIN" : "END");
+    if (r.value == 0) {
+      finding(c, line, "structure", ERROR,
+              "%s without \":\" and a component name (libical cannot parse "
+              "this line)",
+              begin ? "BEGIN" : "END");
+    } else {
+      finding(c, line, "structure", ERROR,
+              "%s takes no parameters (libical cannot parse this line)",
+              begin ? "BEGIN" : "END");
+    }
     return;
   }
   if ((begin || end) && r.value != 0) {
