@@ -102,6 +102,15 @@ static digest scan(const uint8_t *data, size_t size, size_t chunk) {
   return d;
 }
 
+static void check_chunks(const uint8_t *data, size_t size, size_t chunk) {
+  digest whole = scan(data, size, 0);
+  digest pieces = scan(data, size, chunk);
+  if (whole.h != pieces.h || whole.items != pieces.items) {
+    fprintf(stderr, "scanning in %zu-octet chunks differs\n", chunk);
+    abort();
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   tally t = {0, 0, 0};
   epcal_check_stats st;
@@ -118,13 +127,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   } else if (status != EPCAL_EDATA || t.n != 0) {
     abort(); /* only "not a feed" may end a check of bytes in memory */
   }
-  digest whole = scan(data, size, 0);
   size_t chunk = size > 0 ? (size_t)data[0] % 17 + 1 : 1;
-  digest pieces = scan(data, size, chunk);
-  if (whole.h != pieces.h || whole.items != pieces.items) {
-    fprintf(stderr, "scanning in %zu-octet chunks differs\n", chunk);
-    abort();
-  }
+  check_chunks(data, size, chunk);
   return 0;
 }
 
@@ -159,6 +163,9 @@ static int run_file(const char *path) {
   }
   fprintf(stderr, "%s\n", path);
   LLVMFuzzerTestOneInput(buf, len);
+  for (size_t chunk = 1; chunk <= 16; chunk++) {
+    check_chunks(buf, len, chunk);
+  }
   free(buf);
   return 0;
 }
