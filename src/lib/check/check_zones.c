@@ -48,6 +48,26 @@ bool epcal__zones_in_feed(const epcal__zones *z, const char *tzid) {
   return find_feed(z, tzid, &at);
 }
 
+/* Real zones change yearly. libical expands a VTIMEZONE's rules up to
+ * the year of the time it converts, so a rule that repeats every minute
+ * would keep it busy for hours: such a zone is not used. */
+static bool yearly_rules_only(icalcomponent *vtz) {
+  for (icalcomponent *k = icalcomponent_get_first_component(
+           vtz, ICAL_ANY_COMPONENT);
+       k != NULL; k = icalcomponent_get_next_component(vtz, ICAL_ANY_COMPONENT)) {
+    for (icalproperty *p =
+             icalcomponent_get_first_property(k, ICAL_RRULE_PROPERTY);
+         p != NULL;
+         p = icalcomponent_get_next_property(k, ICAL_RRULE_PROPERTY)) {
+      struct icalrecurrencetype r = icalproperty_get_rrule(p);
+      if (r.freq != ICAL_YEARLY_RECURRENCE || r.interval < 1) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 /* Parses the collected VTIMEZONE with libical and keeps the zone. A
  * VTIMEZONE libical cannot make a zone of is left out: its lines have been
  * judged on their own, and its TZID resolves as if it were absent. */
@@ -86,11 +106,12 @@ static bool vtz_finish(epcal__zones *z) {
     return false;
   }
   z->feed = grown;
-  if (!icaltimezone_set_component(zone, comp)) {
+  if (!yearly_rules_only(comp) || !icaltimezone_set_component(zone, comp)) {
+    /* Defined, but not usable: its TZID is not reported as missing, and
+     * times in it are not compared. */
     icalcomponent_free(comp);
     icaltimezone_free(zone, 1);
-    free(name);
-    return true;
+    zone = NULL;
   }
   z->feed[z->n_feed++] = (epcal__feed_zone){name, zone};
   return true;
@@ -183,7 +204,9 @@ icaltimezone *epcal__zones_use(epcal__zones *z, const char *tzid,
 void epcal__zones_free(epcal__zones *z) {
   for (size_t i = 0; i < z->n_feed; i++) {
     free(z->feed[i].tzid);
-    icaltimezone_free(z->feed[i].zone, 1);
+    if (z->feed[i].zone != NULL) {
+      icaltimezone_free(z->feed[i].zone, 1);
+    }
   }
   free(z->feed);
   for (size_t i = 0; i < z->n_uses; i++) {

@@ -31,7 +31,7 @@ typedef struct epcal__tzid_use {
 
 typedef struct epcal__feed_zone {
   char *tzid; /* owned */
-  icaltimezone *zone; /* owned */
+  icaltimezone *zone; /* owned; NULL when libical could not use it */
 } epcal__feed_zone;
 
 typedef struct epcal__zones {

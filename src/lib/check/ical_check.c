@@ -51,7 +51,7 @@
 /* A feed names itself in its first bytes; anything else is not one. */
 #define SNIFF_BYTES 4096
 #define CHUNK_BYTES (256 * 1024)
-#define EPCAL__DEFER_MAX 65536
+#define EPCAL__DEFER_MAX 16384
 
 /* One end of an event: DTSTART or DTEND as written. */
 typedef struct event_time {
@@ -209,7 +209,8 @@ static void compare_times(checker *c, const event_time *start,
   } else if ((ks == T_DATE && ke == T_DATE) ||
              (ks == T_FLOATING && ke == T_FLOATING)) {
     cmp = icaltime_compare(start->t, end->t);
-  } else if (!at_end && (ks == T_UNKNOWN || ke == T_UNKNOWN)) {
+  } else if (!at_end && !c->zones_first &&
+             (ks == T_UNKNOWN || ke == T_UNKNOWN)) {
     /* A pipe may define the zone later: compare then. */
     if (c->n_defer == EPCAL__DEFER_MAX) {
       c->defer_dropped++;
