@@ -179,6 +179,11 @@ static time_kind instant(checker *c, const event_time *e, int64_t *out) {
   if (e->tzid[0] == '\0') {
     return T_FLOATING;
   }
+  /* libical expands a zone's rules from 1970 up to the year asked for:
+   * years no feed means are not worth the wait. */
+  if (e->t.year < 1800 || e->t.year > 2400) {
+    return T_UNKNOWN;
+  }
   icaltimezone *z =
       e->tzid_cut ? NULL : epcal__zones_find(&c->zones, e->tzid);
   if (z == NULL) {
