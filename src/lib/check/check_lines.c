@@ -160,7 +160,9 @@ static void finish(epcal__lines *s) {
   /* A pass that reports nothing need not judge. */
   size_t ok = s->report != NULL ? epcal__utf8_valid_prefix(text, s->len)
                                 : s->len;
-  if (ok < s->len) {
+  /* The cap may have cut the last character of what was kept. */
+  bool cut = s->full > s->len && ok + 4 > s->len;
+  if (ok < s->len && !cut) {
     size_t k = 0;
     while (k + 1 < s->n_segs && s->segs[k + 1].offset <= ok) {
       k++;

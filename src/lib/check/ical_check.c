@@ -774,7 +774,18 @@ static void property_line(checker *c, unsigned long line, char *text) {
               msg != NULL ? msg : "parse error");
     } else if (c->overflow > 0) {
       continue;
-    } else if (in_event) {
+    }
+    /* Any TZID needs its VTIMEZONE (DTSTART and DTEND count theirs when
+     * the event takes them). */
+    icalparameter *tz =
+        icalproperty_get_first_parameter(p, ICAL_TZID_PARAMETER);
+    if (tz != NULL && icalparameter_get_tzid(tz) != NULL &&
+        !(in_event && (kind == ICAL_DTSTART_PROPERTY ||
+                       kind == ICAL_DTEND_PROPERTY))) {
+      epcal__zones_use(&c->zones, icalparameter_get_tzid(tz), line, NULL,
+                       &c->nomem);
+    }
+    if (in_event) {
       event_property(c, p, line);
     } else if (c->depth == 1 && kind == ICAL_VERSION_PROPERTY) {
       c->has_version = true;
