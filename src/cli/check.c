@@ -162,8 +162,7 @@ int epcal_cli_check(int argc, char **argv) {
     epcal_error err;
     ctx.shown = 0;
     ctx.hidden = 0;
-    epcal_status st =
-        epcal_feed_check(argv[i], on_finding, &ctx, &stats, &err);
+    epcal_status st = epcal_feed_check(argv[i], on_finding, &ctx, &stats, &err);
     if (st != EPCAL_OK) {
       /* Unreadable, or not a feed at all: one line, whatever it holds. */
       fflush(stdout);
@@ -176,8 +175,9 @@ int epcal_cli_check(int argc, char **argv) {
     }
     if (ctx.hidden > 0) {
       char msg[128];
-      snprintf(msg, sizeof msg, "%lu more finding%s not shown (--max-errors %lu)",
-               ctx.hidden, ctx.hidden == 1 ? "" : "s", ctx.max);
+      snprintf(msg, sizeof msg,
+               "%lu more finding%s not shown (--max-errors %lu)", ctx.hidden,
+               ctx.hidden == 1 ? "" : "s", ctx.max);
       if (ctx.json) {
         print_json(argv[i], 0, "more", "note", msg);
       } else {

@@ -115,11 +115,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   tally t = {0, 0, 0};
   epcal_check_stats st;
   epcal_error err;
-  epcal_status status = epcal_feed_check_mem(
-      "fuzz.ics", (const char *)data, size, on_finding, &t, &st, &err);
+  epcal_status status = epcal_feed_check_mem("fuzz.ics", (const char *)data,
+                                             size, on_finding, &t, &st, &err);
   if (status == EPCAL_OK) {
-    if (st.problems != t.n || st.errors != t.errors ||
-        t.max_line > st.lines) {
+    if (st.problems != t.n || st.errors != t.errors || t.max_line > st.lines) {
       fprintf(stderr, "stats %lu/%lu (lines %lu), seen %lu/%lu (line %lu)\n",
               st.problems, st.errors, st.lines, t.n, t.errors, t.max_line);
       abort();

@@ -158,8 +158,8 @@ static void finish(epcal__lines *s) {
   char empty[1] = "";
   char *text = s->text != NULL ? s->text : empty;
   /* A pass that reports nothing need not judge. */
-  size_t ok = s->report != NULL ? epcal__utf8_valid_prefix(text, s->len)
-                                : s->len;
+  size_t ok =
+      s->report != NULL ? epcal__utf8_valid_prefix(text, s->len) : s->len;
   /* The cap may have cut the last character of what was kept. */
   bool cut = s->full > s->len && ok + 4 > s->len;
   if (ok < s->len && !cut) {

@@ -52,9 +52,10 @@ bool epcal__zones_in_feed(const epcal__zones *z, const char *tzid) {
  * the year of the time it converts, so a rule that repeats every minute
  * would keep it busy for hours: such a zone is not used. */
 static bool yearly_rules_only(icalcomponent *vtz) {
-  for (icalcomponent *k = icalcomponent_get_first_component(
-           vtz, ICAL_ANY_COMPONENT);
-       k != NULL; k = icalcomponent_get_next_component(vtz, ICAL_ANY_COMPONENT)) {
+  for (icalcomponent *k =
+           icalcomponent_get_first_component(vtz, ICAL_ANY_COMPONENT);
+       k != NULL;
+       k = icalcomponent_get_next_component(vtz, ICAL_ANY_COMPONENT)) {
     for (icalproperty *p =
              icalcomponent_get_first_property(k, ICAL_RRULE_PROPERTY);
          p != NULL;
@@ -91,8 +92,7 @@ static bool vtz_finish(epcal__zones *z) {
     return true;
   }
   char *name = strdup(tzid);
-  epcal__feed_zone *grown =
-      realloc(z->feed, (z->n_feed + 1) * sizeof *z->feed);
+  epcal__feed_zone *grown = realloc(z->feed, (z->n_feed + 1) * sizeof *z->feed);
   icaltimezone *zone = icaltimezone_new();
   if (name == NULL || grown == NULL || zone == NULL) {
     free(name);
@@ -153,8 +153,7 @@ icaltimezone *epcal__zones_find(epcal__zones *z, const char *tzid) {
 }
 
 icaltimezone *epcal__zones_use(epcal__zones *z, const char *tzid,
-                               unsigned long line, bool *in_feed,
-                               bool *nomem) {
+                               unsigned long line, bool *in_feed, bool *nomem) {
   epcal__tzid_use *u = NULL;
   if (z->last_use < z->n_uses && strcmp(z->uses[z->last_use].tzid, tzid) == 0) {
     u = &z->uses[z->last_use];

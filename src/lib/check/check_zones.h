@@ -25,12 +25,12 @@ typedef struct epcal__tzid_use {
   char *tzid; /* owned */
   unsigned long first_line;
   unsigned long uses;
-  bool looked_up;        /* `system` is known */
-  icaltimezone *system;  /* borrowed from libical, or NULL */
+  bool looked_up;       /* `system` is known */
+  icaltimezone *system; /* borrowed from libical, or NULL */
 } epcal__tzid_use;
 
 typedef struct epcal__feed_zone {
-  char *tzid; /* owned */
+  char *tzid;         /* owned */
   icaltimezone *zone; /* owned; NULL when libical could not use it */
 } epcal__feed_zone;
 
@@ -60,8 +60,7 @@ bool epcal__zones_collect(epcal__zones *z, const char *text, size_t len);
  * memory (then *nomem is set).
  */
 icaltimezone *epcal__zones_use(epcal__zones *z, const char *tzid,
-                               unsigned long line, bool *in_feed,
-                               bool *nomem);
+                               unsigned long line, bool *in_feed, bool *nomem);
 
 /* The zone `tzid` names now (feed, then system), without recording a use. */
 icaltimezone *epcal__zones_find(epcal__zones *z, const char *tzid);
