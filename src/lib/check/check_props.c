@@ -357,6 +357,28 @@ static bool all_digits(const char *s, size_t n) {
   return true;
 }
 
+const char *const epcal__check_once[EPCAL__ONCE_N] = {
+    "UID",       "DTSTAMP",     "DTSTART",       "DTEND",         "CLASS",
+    "CREATED",   "DESCRIPTION", "GEO",           "LAST-MODIFIED", "LOCATION",
+    "ORGANIZER", "PRIORITY",    "SEQUENCE",      "STATUS",        "SUMMARY",
+    "TRANSP",    "URL",         "RECURRENCE-ID", "DURATION"};
+
+/* Remembers where a property allowed once in a VEVENT first repeats
+ * (vobject rejects a feed that repeats one). */
+static void once_only(checker *c, const raw_line *r, unsigned long line) {
+  for (size_t i = 0; i < EPCAL__ONCE_N; i++) {
+    if (epcal__check_name_is(r, epcal__check_once[i])) {
+      uint32_t bit = (uint32_t)1 << i;
+      if ((c->ev.once_seen & bit) == 0) {
+        c->ev.once_seen |= bit;
+      } else if (c->ev.once_repeat[i] == 0) {
+        c->ev.once_repeat[i] = line;
+      }
+      return;
+    }
+  }
+}
+
 /* The rules that look at the line as written, before libical reads it. */
 static void raw_rules(checker *c, const raw_line *r, unsigned long line,
                       bool in_event) {
@@ -368,6 +390,7 @@ static void raw_rules(checker *c, const raw_line *r, unsigned long line,
   if (!in_event) {
     return;
   }
+  once_only(c, r, line);
   if (epcal__check_name_is(r, "UID") && v[0] != '\0') {
     /* By the text as written: the fast path and libical's path agree. */
     event_state *ev = &c->ev;

@@ -22,6 +22,13 @@
 #define NAME_CAP 64
 #define EPCAL__DEFER_MAX 16384
 
+/* How many properties RFC 5545 3.6.1 allows at most once in a VEVENT. */
+#define EPCAL__ONCE_N 19
+
+/* Their names: UID, DTSTAMP, DTSTART and DTEND first (the order in which a
+ * second one is reported). */
+extern const char *const epcal__check_once[EPCAL__ONCE_N];
+
 /* One end of an event: DTSTART or DTEND as written. */
 typedef struct event_time {
   bool ok; /* a real date or date-time, seen once */
@@ -40,7 +47,9 @@ typedef struct event_state {
   unsigned long uid_line;
   char *recurrence_id; /* owned: a UID may repeat with a RECURRENCE-ID */
   unsigned n_uid, n_dtstamp, n_start, n_end; /* each at most once */
-  unsigned long repeat_line[4];              /* where each first repeated */
+  unsigned long repeat_line[4]; /* where each first repeated (unused) */
+  uint32_t once_seen;           /* the properties of epcal__check_once seen */
+  unsigned long once_repeat[EPCAL__ONCE_N]; /* where each first repeated */
   bool has_duration;
   event_time start, end;
   unsigned long end_line;

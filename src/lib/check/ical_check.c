@@ -100,11 +100,12 @@ static void event_end(checker *c) {
     epcal__check_finding(c, ev->begin_line, "missing-dtstart", ERROR,
                          "VEVENT has no DTSTART");
   }
-  static const char *const once[4] = {"UID", "DTSTAMP", "DTSTART", "DTEND"};
-  for (size_t i = 0; i < 4; i++) {
-    if (ev->repeat_line[i] != 0) {
-      epcal__check_finding(c, ev->repeat_line[i], "repeated-property", ERROR,
-                           "a second %s in one VEVENT", once[i]);
+  for (size_t i = 0; i < EPCAL__ONCE_N; i++) {
+    if (ev->once_repeat[i] != 0) {
+      epcal__check_finding(c, ev->once_repeat[i], "repeated-property", ERROR,
+                           "a second %s in one VEVENT (RFC 5545 3.6.1; "
+                           "vobject rejects the feed)",
+                           epcal__check_once[i]);
     }
   }
   if (ev->n_end > 0 && ev->has_duration) {
