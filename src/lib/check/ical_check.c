@@ -100,13 +100,24 @@ static void event_end(checker *c) {
     epcal__check_finding(c, ev->begin_line, "missing-dtstart", ERROR,
                          "VEVENT has no DTSTART");
   }
-  for (size_t i = 0; i < EPCAL__ONCE_N; i++) {
-    if (ev->once_repeat[i] != 0) {
-      epcal__check_finding(c, ev->once_repeat[i], "repeated-property", ERROR,
-                           "a second %s in one VEVENT (RFC 5545 3.6.1; "
-                           "vobject rejects the feed)",
-                           epcal__check_once[i]);
+  /* In line order: the smallest line left, each time. */
+  for (;;) {
+    size_t first = EPCAL__ONCE_N;
+    for (size_t i = 0; i < EPCAL__ONCE_N; i++) {
+      if (ev->once_repeat[i] != 0 &&
+          (first == EPCAL__ONCE_N ||
+           ev->once_repeat[i] < ev->once_repeat[first])) {
+        first = i;
+      }
     }
+    if (first == EPCAL__ONCE_N) {
+      break;
+    }
+    epcal__check_finding(c, ev->once_repeat[first], "repeated-property", ERROR,
+                         "a second %s in one VEVENT (RFC 5545 3.6.1; "
+                         "vobject rejects the feed)",
+                         epcal__check_once[first]);
+    ev->once_repeat[first] = 0;
   }
   if (ev->n_end > 0 && ev->has_duration) {
     epcal__check_finding(c, ev->end_line, "dtend-and-duration", ERROR,
