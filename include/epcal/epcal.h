@@ -126,6 +126,13 @@ typedef struct epcal_read_options {
    * "UTF-8": the input must be valid UTF-8.
    */
   const char *encoding;
+  /**
+   * Keep titles as written. By default a title loses the wiki markup a
+   * copied episode table carries: footnote marks at its end ("[a]",
+   * "[12]", "[note 1]") and the quotes around the whole title, so
+   * "\"Penance\"[a]" is read as "Penance". Only the title column.
+   */
+  bool keep_titles;
 } epcal_read_options;
 
 /**
@@ -209,6 +216,44 @@ bool epcal_selection_matches(const epcal_selection *sel,
                              const epcal_episode *ep);
 
 /**
+ * Follows the episodes a selection is applied to, so that a selection
+ * naming a show or a season the input does not hold is an error rather
+ * than an empty calendar (which a person imports, or subscribes to, and
+ * sees nothing). It counts, for each show of `sel->shows`, the episodes of
+ * that show, and for each range of `sel->seasons`, the episodes of the
+ * selected shows in it, whatever their date, and keeps what a message
+ * needs: the first few hundred show names, the seasons seen and, for each
+ * show that has matched nothing yet, the nearest name. Memory is bounded
+ * (under 70 KB), whatever the input.
+ */
+typedef struct epcal_selection_audit epcal_selection_audit;
+
+/**
+ * Starts an audit of `sel` (borrowed: it must outlive the audit). Returns
+ * EPCAL_OK or EPCAL_ENOMEM.
+ */
+epcal_status epcal_selection_audit_new(epcal_selection_audit **out,
+                                       const epcal_selection *sel,
+                                       epcal_error *err);
+
+/** Counts one episode as read (before any filter), scheduled or not. */
+void epcal_selection_audit_add(epcal_selection_audit *a,
+                               const epcal_episode *ep);
+
+/**
+ * Judges the selection once every episode was added: EPCAL_OK, or
+ * EPCAL_EDATA when a named show or a season range matched no episode. The
+ * message names them, suggests the nearest show name ("did you mean ...")
+ * and lists the shows or seasons the input has. A date window that
+ * selects nothing is no error.
+ */
+epcal_status epcal_selection_audit_end(const epcal_selection_audit *a,
+                                       epcal_error *err);
+
+/** Frees the audit. NULL is a no-op. */
+void epcal_selection_audit_free(epcal_selection_audit *a);
+
+/**
  * Parses a season filter: "2" or "1-3". Returns EPCAL_OK or EPCAL_EUSAGE.
  */
 epcal_status epcal_season_range_parse(const char *text,
@@ -228,7 +273,8 @@ typedef struct epcal_previous epcal_previous;
  * Loads the previous feed at `path`. A file that does not exist is the
  * first run: EPCAL_OK with *out = NULL. A file that is not a well-formed
  * calendar gives EPCAL_EDATA (callers warn and treat it as absent); an
- * unreadable one EPCAL_EIO.
+ * unreadable one EPCAL_EIO; anything but a regular file (a FIFO or device,
+ * which could block or never end) EPCAL_EUSAGE, without waiting.
  */
 epcal_status epcal_previous_load(epcal_previous **out, const char *path,
                                  epcal_error *err);
@@ -268,7 +314,8 @@ typedef struct epcal_render_options {
                              none; 0: 60 */
   bool all_day;         /**< ignore times: every event is all-day */
   /* Reminders: RFC 5545 durations relative to the start ("-PT30M"), one
-   * VALARM (ACTION:DISPLAY) each. */
+   * VALARM (ACTION:DISPLAY) each. A non-zero offset needs its sign: "-"
+   * before the start, "+" after it ("PT30M" alone is EPCAL_EUSAGE). */
   const char *const *alarms;
   size_t n_alarms;
   /* Templates with {show} {season} {episode} {title} {code} {network}
@@ -373,13 +420,61 @@ size_t epcal_slug(const char *text, char *buf, size_t cap);
 
 typedef struct epcal_output epcal_output;
 
+/** What an output path names (see epcal_output_resolve()). */
+typedef enum epcal_output_kind {
+  EPCAL_OUTPUT_STDOUT, /**< "-", NULL, or the file standard output is */
+  EPCAL_OUTPUT_FILE,   /**< a regular file, or nothing yet: replaced
+                            atomically */
+  EPCAL_OUTPUT_STREAM  /**< a character device, FIFO or socket: written
+                            straight through */
+} epcal_output_kind;
+
 /**
- * Opens an output. `path` NULL or "-" means standard output; anything else
- * is a file replaced atomically. Either way nothing reaches the target
- * before epcal_output_commit(): bytes are spooled to a temporary file (in
- * the target's directory for a file, so the final step is a rename).
- * Returns EPCAL_OK or EPCAL_EIO.
+ * Tells what `path` names once symlinks are followed. *kind: standard
+ * output ("-", NULL, or a path that is the file standard output already
+ * writes to, such as /dev/stdout); a regular file or a path that does not
+ * exist yet (*file: the path of the file to replace, the end of any chain
+ * of symlinks, so that a symlink is kept and the file it points to is
+ * replaced in its own directory); or a character device, FIFO or socket
+ * (*file: `path`). *file is malloc'd (NULL for standard output); the
+ * caller frees it. Returns EPCAL_OK, EPCAL_EUSAGE for a directory, a
+ * block device or a symlink loop, or EPCAL_ENOMEM. Out-parameters are
+ * written only on success.
  */
+epcal_status epcal_output_resolve(const char *path, epcal_output_kind *kind,
+                                  char **file, epcal_error *err);
+
+/** Flags of epcal_output_open_flags(). */
+enum {
+  /** Replace an existing file even when it is not an iCalendar feed. */
+  EPCAL_OUTPUT_FORCE = 1,
+  /**
+   * Do not follow a symlink at `path` (it is replaced by the new file, as
+   * rename(2) does), and refuse anything but a regular file or nothing:
+   * for paths inside a tree epcal owns (split output).
+   */
+  EPCAL_OUTPUT_NOFOLLOW = 2
+};
+
+/**
+ * Opens an output on `path`, as epcal_output_resolve() classifies it.
+ * Standard output: bytes are spooled to a private temporary file and
+ * copied out by epcal_output_commit(), so a failed run prints no half
+ * feed. A file: a temporary file in the target's directory, renamed over
+ * it on commit (a target whose bytes would not change is left alone); an
+ * existing target that is not an iCalendar feed (its first bytes, after
+ * an optional UTF-8 byte-order mark, are not BEGIN:VCALENDAR) is refused
+ * with EPCAL_EUSAGE unless `flags` has EPCAL_OUTPUT_FORCE; an empty file
+ * counts as a feed. A character device, FIFO or socket: written straight
+ * through as bytes come (nothing can be atomic there), no temporary file;
+ * opening a FIFO waits for a reader, and a signal that interrupts the
+ * wait fails the open. Returns EPCAL_OK, EPCAL_EUSAGE, EPCAL_EIO or
+ * EPCAL_ENOMEM.
+ */
+epcal_status epcal_output_open_flags(epcal_output **out, const char *path,
+                                     unsigned flags, epcal_error *err);
+
+/** epcal_output_open_flags() with no flags. */
 epcal_status epcal_output_open(epcal_output **out, const char *path,
                                epcal_error *err);
 
@@ -407,6 +502,37 @@ unsigned long epcal_output_remove_stale(const char *target);
  * and the target is left as it was. NULL is a no-op.
  */
 void epcal_output_free(epcal_output *o);
+
+/* ------------------------------------------------------------------ shrink */
+
+/**
+ * How many of a feed's events one regeneration may remove. An upstream
+ * failure that truncates the input must not wipe every subscriber's
+ * calendar: a run (or a server reload) that would remove more than this
+ * is refused and the old feed kept.
+ */
+typedef struct epcal_shrink_policy {
+  bool allow;        /**< never refuse (--allow-shrink) */
+  bool set;          /**< max_removed is given; else the default rule */
+  unsigned long max_removed; /**< events, or a percentage when `percent` */
+  bool percent;      /**< max_removed is a percentage (0-100) */
+} epcal_shrink_policy;
+
+/**
+ * True when removing `removed` of `previous` events breaks `policy`. The
+ * default rule (policy NULL or not `set`): more than half of the previous
+ * events, and at least 10. A percentage P refuses removed > P% of
+ * previous; a count N refuses removed > N. Pure; thread-safe.
+ */
+bool epcal_shrink_refused(unsigned long previous, unsigned long removed,
+                          const epcal_shrink_policy *policy);
+
+/**
+ * Parses a --max-removed value, "N" or "P%" (P from 0 to 100), into
+ * *policy (max_removed, percent and set). Returns 0, or -1 (policy
+ * untouched) when it is not one of those forms.
+ */
+int epcal_shrink_policy_parse(const char *text, epcal_shrink_policy *policy);
 
 /* --------------------------------------------------------------- generate */
 
@@ -455,6 +581,15 @@ typedef struct epcal_generate_options {
    * and statistics are the same.
    */
   unsigned threads;
+  /**
+   * The shrink guard (see epcal_shrink_refused()): a run that would remove
+   * more of the previous feed's events than this allows fails with
+   * EPCAL_EDATA before anything is published (with split output: when any
+   * feed would, no feed is replaced). Zeroed: the default rule. A previous
+   * feed more than 32 times the size of the inputs (and over 64 MiB) is
+   * refused the same way, unread; `allow` replaces it without reading it.
+   */
+  epcal_shrink_policy shrink;
 } epcal_generate_options;
 
 /** What a run did. */
@@ -483,37 +618,6 @@ typedef struct epcal_generate_stats {
 epcal_status epcal_generate(const epcal_generate_options *opts,
                             epcal_write_fn write, void *ctx,
                             epcal_generate_stats *stats, epcal_error *err);
-
-/* ------------------------------------------------------------------ shrink */
-
-/**
- * How many of a feed's events one regeneration may remove. An upstream
- * failure that truncates the input must not wipe every subscriber's
- * calendar: a run (or a server reload) that would remove more than this
- * is refused and the old feed kept.
- */
-typedef struct epcal_shrink_policy {
-  bool allow;        /**< never refuse (--allow-shrink) */
-  bool set;          /**< max_removed is given; else the default rule */
-  unsigned long max_removed; /**< events, or a percentage when `percent` */
-  bool percent;      /**< max_removed is a percentage (0-100) */
-} epcal_shrink_policy;
-
-/**
- * True when removing `removed` of `previous` events breaks `policy`. The
- * default rule (policy NULL or not `set`): more than half of the previous
- * events, and at least 10. A percentage P refuses removed > P% of
- * previous; a count N refuses removed > N. Pure; thread-safe.
- */
-bool epcal_shrink_refused(unsigned long previous, unsigned long removed,
-                          const epcal_shrink_policy *policy);
-
-/**
- * Parses a --max-removed value, "N" or "P%" (P from 0 to 100), into
- * *policy (max_removed, percent and set). Returns 0, or -1 (policy
- * untouched) when it is not one of those forms.
- */
-int epcal_shrink_policy_parse(const char *text, epcal_shrink_policy *policy);
 
 /* ------------------------------------------------------------------- split */
 
@@ -550,10 +654,13 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
 typedef struct epcal_lock epcal_lock;
 
 /**
- * Takes the exclusive lock that serialises runs writing `target` (a hidden
- * `.NAME.lock` file beside it, flock(2)), waiting up to `wait_seconds`.
- * Returns EPCAL_OK, EPCAL_ELOCKED when another run still holds it, or
- * EPCAL_EIO. The lock ends with epcal_lock_release() or the process.
+ * Takes the exclusive lock that serialises runs writing `target` (the
+ * file to replace, as epcal_output_resolve() gives it), waiting up to
+ * `wait_seconds`. It is flock(2) on the target itself when it exists, else
+ * on its directory, so no lock file is made. Returns EPCAL_OK,
+ * EPCAL_ELOCKED when another run still holds it, or EPCAL_EIO (also when
+ * a signal the caller handles interrupts the wait). The lock ends with
+ * epcal_lock_release() or the process.
  */
 epcal_status epcal_lock_acquire(epcal_lock **out, const char *target,
                                 double wait_seconds, epcal_error *err);
@@ -643,13 +750,29 @@ epcal_status epcal_feed_check_mem(const char *name, const char *data,
 /* ---------------------------------------------------------------- utilities */
 
 /**
- * Parses a date in one of the accepted forms ("2022-03-03", "March 3, 2022",
- * "May 5 2022", "3 March 2022", "Mar 3, 2022", "2022/03/03", "20220303"),
- * or with `format` (strptime-style) when non-NULL. Returns EPCAL_OK, or
- * EPCAL_EDATA with a message in err (line and column left 0).
+ * Parses a date. `format` (strptime-style), when non-NULL, is tried first;
+ * a text it does not read whole is read in one of the built-in forms:
+ * "2022-03-03", "2022/03/03", "20220303", "March 3, 2022", "Mar 3 2022",
+ * "March 3rd, 2022", "3 March 2022", "3rd of March, 2022", "03-Mar-2022",
+ * a day and month in either order when only one reading is a date
+ * ("01/31/2025", "31.01.2025", "03/03/2022"; "03/04/2022" is ambiguous),
+ * any of them after a weekday that must agree ("Thu, Mar 3, 2022") or
+ * before a midnight ("2022-03-03 00:00:00", "2022-03-03T00:00"), a wiki's
+ * "March 3, 2022 (2022-03-03)" whose two halves must agree, and trailing
+ * footnote marks ("[12]"). A two-digit year is read only by `format`.
+ * Returns EPCAL_OK, or EPCAL_EDATA with a message in err (line and column
+ * left 0).
  */
 epcal_status epcal_date_parse(const char *text, const char *format,
                               epcal_date *out, epcal_error *err);
+
+/**
+ * Parses an RFC 5545 DURATION value ("PT6H", "-PT30M", "P1DT2H", "P1W";
+ * letters in either case), strictly, into its signed length in seconds (a
+ * day counts 86400). Returns 0, or -1 (*seconds untouched) when it is not
+ * one. Pure; thread-safe.
+ */
+int epcal_duration_parse(const char *text, int64_t *seconds);
 
 /** The date `days` days after `d` (before, when negative). */
 epcal_date epcal_date_add_days(epcal_date d, long days);

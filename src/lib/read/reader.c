@@ -15,6 +15,7 @@
 #include "reader.h"
 
 #include "date.h"
+#include "title.h"
 #include "error.h"
 #include "header.h"
 #include "recode.h"
@@ -81,6 +82,7 @@ struct epcal_reader {
   char *encoding;
   char *name;
   char *date_format;
+  bool keep_titles; /* epcal_read_options.keep_titles */
   char delimiter; /* chosen delimiter, 0 until the header is seen */
 
   /* Input buffer: bytes not yet fed to libcsv are in[pos, len); the record
@@ -800,6 +802,7 @@ epcal_status epcal_reader_open_fn(epcal_reader **out, epcal_read_fn read,
   r->name = strdup(name != NULL ? name : "-");
   if (opts != NULL) {
     r->delimiter = opts->delimiter;
+    r->keep_titles = opts->keep_titles;
     if (opts->date_format != NULL) {
       r->date_format = strdup(opts->date_format);
       if (r->date_format == NULL) {
@@ -909,6 +912,10 @@ epcal_status epcal_reader_next(epcal_reader *r, const epcal_episode **out,
                             &r->ep, err);
     if (st != EPCAL_OK) {
       return st;
+    }
+    if (!r->keep_titles && r->ep.title != NULL) {
+      /* The title is a cell of r->cells: cleaned in place. */
+      r->ep.title = epcal__title_clean((char *)r->ep.title);
     }
     r->ep.file = r->name;
     r->ep.line = r->raw_line;
