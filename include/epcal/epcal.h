@@ -714,8 +714,8 @@ typedef struct epcal_check_stats {
  * libical's parse errors (its X-LIC-ERROR properties, each on its line;
  * properties of RFC 7986 and RFC 9253 that libical 3.0 does not know are
  * accepted), invalid UTF-8, unbalanced BEGIN/END, a VCALENDAR without
- * VERSION or PRODID, events without UID, DTSTAMP or DTSTART, duplicate
- * UIDs, impossible dates, a date without VALUE=DATE, text with an unescaped
+ * VERSION or PRODID, events without UID, DTSTAMP or DTSTART, a property
+ * allowed once repeated in an event, duplicate UIDs, impossible dates, a date without VALUE=DATE, text with an unescaped
  * "," or ";" or an invalid escape, a TZID without a VTIMEZONE (or known
  * nowhere), a negative DURATION, a DTSTAMP not in UTC, and DTEND not after
  * DTSTART, compared as instants (TZIDs resolved through the feed's
