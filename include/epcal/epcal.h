@@ -707,7 +707,8 @@ typedef struct epcal_check_stats {
 /**
  * Judges an iCalendar feed that any program may have written, as a stream:
  * one content line and one component at a time, so memory does not grow
- * with the feed (besides 8 bytes per VEVENT for the duplicate-UID check).
+ * with the feed (besides about 20 bytes per VEVENT for the duplicate-UID
+ * check).
  *
  * Formatting findings: CRLF line ends, lines longer than 75 octets, empty
  * lines, a byte-order mark, folds that split a UTF-8 character. Errors:
@@ -715,8 +716,9 @@ typedef struct epcal_check_stats {
  * properties of RFC 7986 and RFC 9253 that libical 3.0 does not know are
  * accepted), invalid UTF-8, unbalanced BEGIN/END, a VCALENDAR without
  * VERSION or PRODID, events without UID, DTSTAMP or DTSTART, a property
- * allowed once repeated in an event, duplicate UIDs, impossible dates, a date without VALUE=DATE, text with an unescaped
- * "," or ";" or an invalid escape, a TZID without a VTIMEZONE (or known
+ * allowed once repeated in an event, duplicate UIDs, impossible dates, a
+ * date without VALUE=DATE, text with an unescaped "," or ";" or an invalid
+ * escape, a TZID without a VTIMEZONE (or known
  * nowhere), a negative DURATION, a DTSTAMP not in UTC, and DTEND not after
  * DTSTART, compared as instants (TZIDs resolved through the feed's
  * VTIMEZONEs, then the system's zoneinfo). A content line longer than
@@ -725,8 +727,8 @@ typedef struct epcal_check_stats {
  * `finding` (optional) is called for each finding in the order found,
  * which is mostly line order (per-TZID findings come at the end).
  * `stats` (optional) is filled on EPCAL_OK. `path` "-" or NULL reads
- * standard input. A regular file is read twice: first for its VTIMEZONEs,
- * which may come after the events that use them. Returns EPCAL_OK when the
+ * standard input. A regular file that mentions a time zone is read twice:
+ * first for its VTIMEZONEs, which may come after the events that use them. Returns EPCAL_OK when the
  * feed could be read and judged, whatever the verdict (a clean feed has
  * stats->problems == 0); EPCAL_EDATA when the input is not an iCalendar
  * feed at all (no BEGIN:VCALENDAR in its first 4096 bytes: nothing is
