@@ -83,7 +83,7 @@ _epcal() {
         list)
             opts="--format $filters -h --help" ;;
         check)
-            opts="-q --quiet -v --verbose -h --help" ;;
+            opts="--json --max-errors -q --quiet -v --verbose -h --help" ;;
         serve)
             opts="--listen --base-url --token --refresh --max-connections
                 --per-address-limit --header-timeout --timeout --threads

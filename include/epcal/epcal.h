@@ -683,47 +683,82 @@ void epcal_lock_release(epcal_lock *l);
 
 /* ------------------------------------------------------------------- check */
 
+/** How bad a finding is. */
+typedef enum epcal_check_severity {
+  /** Formatting (line ends, line length, empty lines): parsers forgive it. */
+  EPCAL_CHECK_FORMAT = 0,
+  /** A calendar client will reject the feed or drop the event. */
+  EPCAL_CHECK_ERROR = 1
+} epcal_check_severity;
+
 /**
- * Receives one problem found in a feed, borrowed for the call: `code` is
- * EPCAL_EDATA, `file` the feed's name, `line` the 1-based physical line the
- * problem is on (0 when it is about the whole feed), `msg` what is wrong.
+ * One finding in a feed, borrowed for the call: `file` the feed's name,
+ * `line` the 1-based physical line it is on (0 when it is about the whole
+ * feed), `rule` a stable name for the kind of finding ("line-length",
+ * "end-before-start", ...), `msg` what is wrong, naming a client that fails
+ * on it where that is known.
  */
-typedef void (*epcal_problem_fn)(void *ctx, const epcal_error *problem);
+typedef struct epcal_finding {
+  const char *file;
+  unsigned long line;
+  const char *rule;
+  epcal_check_severity severity;
+  const char *msg;
+} epcal_finding;
+
+/** Receives one finding (see epcal_finding). */
+typedef void (*epcal_finding_fn)(void *ctx, const epcal_finding *finding);
 
 /** What a check saw. */
 typedef struct epcal_check_stats {
   unsigned long lines;    /**< physical lines */
   unsigned long events;   /**< VEVENT components */
-  unsigned long problems; /**< problems reported */
+  unsigned long problems; /**< findings reported: errors + formatting */
+  unsigned long errors;   /**< findings of severity EPCAL_CHECK_ERROR */
 } epcal_check_stats;
 
 /**
- * Judges an iCalendar feed that any program may have written: libical's
- * parse errors (its X-LIC-ERROR properties, each on the line it came from),
- * CRLF line ends, lines longer than 75 octets, folds that split a UTF-8
- * character, invalid UTF-8, unbalanced BEGIN/END, a VCALENDAR without
- * VERSION or PRODID, events without UID, DTSTAMP or DTSTART, duplicate UIDs,
- * impossible dates, and DTEND not after DTSTART.
+ * Judges an iCalendar feed that any program may have written, as a stream:
+ * one content line and one component at a time, so memory does not grow
+ * with the feed (besides about 20 bytes per VEVENT for the duplicate-UID
+ * check).
  *
- * `problem` (optional) is called for each problem in the order found, which
- * is mostly line order. `stats` (optional) is filled on EPCAL_OK.
- * `path` "-" or NULL reads standard input. The feed is held in memory while
- * it is judged. Returns EPCAL_OK when the feed could be read and judged,
- * whatever the verdict (a clean feed has stats->problems == 0), or
- * EPCAL_EIO / EPCAL_ENOMEM. Uses libical's parser, which touches global
- * state: call from one thread at a time.
+ * Formatting findings: CRLF line ends, lines longer than 75 octets, empty
+ * lines, a byte-order mark, folds that split a UTF-8 character. Errors:
+ * libical's parse errors (its X-LIC-ERROR properties, each on its line;
+ * properties of RFC 7986 and RFC 9253 that libical 3.0 does not know are
+ * accepted), invalid UTF-8, unbalanced BEGIN/END, a VCALENDAR without
+ * VERSION or PRODID, events without UID, DTSTAMP or DTSTART, a property
+ * allowed once repeated in an event, duplicate UIDs, impossible dates, a
+ * date without VALUE=DATE, text with an unescaped "," or ";" or an invalid
+ * escape, a TZID without a VTIMEZONE (or known
+ * nowhere), a negative DURATION, a DTSTAMP not in UTC, and DTEND not after
+ * DTSTART, compared as instants (TZIDs resolved through the feed's
+ * VTIMEZONEs, then the system's zoneinfo). A content line longer than
+ * 1 MiB unfolded is reported and not parsed.
+ *
+ * `finding` (optional) is called for each finding in the order found,
+ * which is mostly line order (per-TZID findings come at the end).
+ * `stats` (optional) is filled on EPCAL_OK. `path` "-" or NULL reads
+ * standard input. A regular file that mentions a time zone is read twice:
+ * first for its VTIMEZONEs, which may come after the events that use them. Returns EPCAL_OK when the
+ * feed could be read and judged, whatever the verdict (a clean feed has
+ * stats->problems == 0); EPCAL_EDATA when the input is not an iCalendar
+ * feed at all (no BEGIN:VCALENDAR in its first 4096 bytes: nothing is
+ * reported through `finding`); EPCAL_EIO or EPCAL_ENOMEM. Uses libical's
+ * parser, which touches global state: call from one thread at a time.
  */
-epcal_status epcal_feed_check(const char *path, epcal_problem_fn problem,
+epcal_status epcal_feed_check(const char *path, epcal_finding_fn finding,
                               void *ctx, epcal_check_stats *stats,
                               epcal_error *err);
 
 /**
  * Like epcal_feed_check(), but judges the `len` bytes at `data` (borrowed;
- * they may hold NUL bytes); `name` is used in problems. Returns EPCAL_OK or
- * EPCAL_ENOMEM.
+ * they may hold NUL bytes); `name` is used in findings. Returns EPCAL_OK,
+ * EPCAL_EDATA (not a feed) or EPCAL_ENOMEM.
  */
 epcal_status epcal_feed_check_mem(const char *name, const char *data,
-                                  size_t len, epcal_problem_fn problem,
+                                  size_t len, epcal_finding_fn finding,
                                   void *ctx, epcal_check_stats *stats,
                                   epcal_error *err);
 
