@@ -167,11 +167,13 @@ static void stray_and_unterminated_quotes(void **state) {
 static void header_problems_are_final(void **state) {
   (void)state;
   expect_read("season,episode,date\nA,1,1\n",
-              "E 1:1 missing required column \"show\" (also read as series, "
-              "show name, program)\n");
+              "E 1:1 no \"show\" column: give the show with --show NAME (one), "
+              "or add a show column; the header read: \"season\", "
+              "\"episode\", \"date\"\n");
   expect_read("show,season,episode,date,Air Date\nA,1,1,x,y\n",
               "E 1:26 columns \"date\" (column 4) and \"Air Date\" (column 5) "
-              "both mean air_date; rename or remove one\n");
+              "both mean air_date; rename or remove one, or choose with "
+              "--column air_date=HEADER\n");
 }
 
 static void invalid_utf8_is_placed(void **state) {
@@ -187,8 +189,9 @@ static void invalid_utf8_is_placed(void **state) {
 static void reads_ending_in_blanks_or_after_cr(void **state) {
   (void)state;
   expect_read("\r  \t season,episode,date\n",
-              "E 2:5 missing required column \"show\" (also read as series, "
-              "show name, program)\n");
+              "E 2:5 no \"show\" column: give the show with --show NAME (one), "
+              "or add a show column; the header read: \"season\", "
+              "\"episode\", \"date\"\n");
   expect_read("show,season,episode,date\r\t\n A,1,1,bad\r\n",
               "E 3:8 unrecognised date \"bad\" (expected YYYY-MM-DD or a form "
               "like \"March 3, 2022\")\n");

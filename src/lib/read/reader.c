@@ -80,7 +80,9 @@ struct epcal_reader {
   epcal__recode *recode; /* owned, with --encoding */
   char *encoding;
   char *name;
-  char *date_format;
+  /* The options, with every string owned (copies). */
+  epcal_read_options opts;
+  char **columns;
   char delimiter; /* chosen delimiter, 0 until the header is seen */
 
   /* Input buffer: bytes not yet fed to libcsv are in[pos, len); the record
@@ -126,6 +128,8 @@ struct epcal_reader {
   uint64_t bytes;
   epcal_episode ep;
 };
+
+static long read_counted(void *ctx, char *buf, size_t cap);
 
 /* The raw bytes of the record being read. */
 static inline const char *raw_data(const epcal_reader *r) {
@@ -394,8 +398,62 @@ static void csv_stop(epcal_reader *r) {
   }
 }
 
+/*
+ * Input that starts with a UTF-16 or UTF-32 byte-order mark (Excel's
+ * "Unicode Text" is UTF-16LE with one) is read through iconv from that
+ * encoding, unless --encoding named one. The bytes read so far go to the
+ * converter first, without their mark.
+ */
+static epcal_status detect_wide_bom(epcal_reader *r, epcal_error *err) {
+  while (r->in_len < 4 && !r->eof) {
+    epcal_status st = fill(r, err);
+    if (st != EPCAL_OK) {
+      return st;
+    }
+  }
+  static const struct {
+    const char *mark;
+    size_t len;
+    const char *encoding;
+  } boms[] = {
+      /* UTF-32LE first: its mark begins with UTF-16LE's. */
+      {"\xFF\xFE\x00\x00", 4, "UTF-32LE"},
+      {"\x00\x00\xFE\xFF", 4, "UTF-32BE"},
+      {"\xFF\xFE", 2, "UTF-16LE"},
+      {"\xFE\xFF", 2, "UTF-16BE"},
+  };
+  for (size_t i = 0; i < sizeof boms / sizeof boms[0]; i++) {
+    if (r->in_len < boms[i].len ||
+        memcmp(r->in, boms[i].mark, boms[i].len) != 0) {
+      continue;
+    }
+    r->encoding = strdup(boms[i].encoding);
+    r->recode = epcal__recode_new(boms[i].encoding, read_counted, r);
+    if (r->encoding == NULL || r->recode == NULL ||
+        !epcal__recode_prepend(r->recode, r->in + boms[i].len,
+                               r->in_len - boms[i].len)) {
+      return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0,
+                         "cannot read %s input: %s", boms[i].encoding,
+                         r->recode == NULL ? "no converter" : "out of memory");
+    }
+    r->read = epcal__recode_read;
+    r->ctx = r->recode;
+    r->in_len = 0;
+    r->in_pos = 0;
+    r->eof = false;
+    break;
+  }
+  return EPCAL_OK;
+}
+
 /* Strips a UTF-8 BOM and chooses the delimiter from the header line. */
 static epcal_status start(epcal_reader *r, epcal_error *err) {
+  if (r->recode == NULL) {
+    epcal_status st = detect_wide_bom(r, err);
+    if (st != EPCAL_OK) {
+      return st;
+    }
+  }
   /* Read until the header record is complete, at a line break outside
    * quotes (or 1 MiB, or the end): a quoted header cell may hold a line
    * break, and the delimiter must be chosen from the same bytes however
@@ -430,14 +488,16 @@ static epcal_status start(epcal_reader *r, epcal_error *err) {
     size_t end = r->in_len < FIELD_MAX ? r->in_len : FIELD_MAX;
     const char *s = r->in + r->in_pos;
     size_t n = end > r->in_pos ? end - r->in_pos : 0;
-    size_t commas = count_unquoted(s, n, ',');
-    size_t semis = count_unquoted(s, n, ';');
-    size_t tabs = count_unquoted(s, n, '\t');
+    /* The most frequent one; a tie goes to the one earlier here. */
+    static const char candidates[] = {',', ';', '\t', '|'};
+    size_t best = count_unquoted(s, n, ',');
     r->delimiter = ',';
-    if (semis > commas && semis >= tabs) {
-      r->delimiter = ';';
-    } else if (tabs > commas && tabs > semis) {
-      r->delimiter = '\t';
+    for (size_t i = 1; i < sizeof candidates; i++) {
+      size_t count = count_unquoted(s, n, candidates[i]);
+      if (count > best) {
+        best = count;
+        r->delimiter = candidates[i];
+      }
     }
   }
   r->started = true;
@@ -445,6 +505,20 @@ static epcal_status start(epcal_reader *r, epcal_error *err) {
     return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");
   }
   return EPCAL_OK;
+}
+
+/* Whether every cell of the record is empty or blank: Excel, LibreOffice and
+ * Google Sheets write ",,,," for a row whose cells were cleared. */
+static bool record_blank(const epcal_reader *r) {
+  for (size_t i = 0; i < r->n_cells; i++) {
+    const char *c = r->cells.data + r->cell_off[i];
+    for (size_t k = 0; k < r->cell_len[i]; k++) {
+      if (c[k] != ' ' && c[k] != '\t' && c[k] != '\n') {
+        return false;
+      }
+    }
+  }
+  return true;
 }
 
 /* Clears the current record's fields and raw bytes. */
@@ -784,6 +858,56 @@ static long read_stdio(void *ctx, char *buf, size_t cap) {
   return (long)n;
 }
 
+/* Keeps a copy of the options in r->opts, its strings owned; checks the
+ * values a row cannot (the default show, the column names). */
+static epcal_status copy_options(epcal_reader *r,
+                                 const epcal_read_options *opts,
+                                 epcal_error *err) {
+  r->delimiter = opts->delimiter;
+  r->opts.delimiter = opts->delimiter;
+  r->opts.encoding = NULL; /* kept in r->encoding */
+  r->opts.has_default_season = opts->has_default_season;
+  r->opts.default_season = opts->default_season;
+  if (opts->default_show != NULL && !epcal__has_visible(opts->default_show)) {
+    return epcal__fail(err, EPCAL_EUSAGE, NULL, 0, 0,
+                       "the show name is empty");
+  }
+  if (opts->has_default_season &&
+      (opts->default_season < 0 || opts->default_season > 999999)) {
+    return epcal__fail(err, EPCAL_EUSAGE, NULL, 0, 0,
+                       "season %ld is out of range", opts->default_season);
+  }
+  for (size_t i = 0; i < opts->n_columns; i++) {
+    epcal_status st = epcal_column_spec_check(opts->columns[i], err);
+    if (st != EPCAL_OK) {
+      return st;
+    }
+  }
+  bool oom = false;
+  if (opts->date_format != NULL) {
+    r->opts.date_format = strdup(opts->date_format);
+    oom = r->opts.date_format == NULL;
+  }
+  if (opts->default_show != NULL) {
+    r->opts.default_show = strdup(opts->default_show);
+    oom = oom || r->opts.default_show == NULL;
+  }
+  if (opts->n_columns > 0) {
+    r->columns = calloc(opts->n_columns, sizeof *r->columns);
+    oom = oom || r->columns == NULL;
+    for (size_t i = 0; !oom && i < opts->n_columns; i++) {
+      r->columns[i] = strdup(opts->columns[i]);
+      r->opts.n_columns = i + 1; /* what to free */
+      oom = r->columns[i] == NULL;
+    }
+    r->opts.columns = (const char *const *)r->columns;
+  }
+  if (oom) {
+    return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");
+  }
+  return EPCAL_OK;
+}
+
 epcal_status epcal_reader_open_fn(epcal_reader **out, epcal_read_fn read,
                                   void *ctx, const char *name,
                                   const epcal_read_options *opts,
@@ -798,19 +922,16 @@ epcal_status epcal_reader_open_fn(epcal_reader **out, epcal_read_fn read,
   r->ctx = r;
   r->line = 1;
   r->name = strdup(name != NULL ? name : "-");
-  if (opts != NULL) {
-    r->delimiter = opts->delimiter;
-    if (opts->date_format != NULL) {
-      r->date_format = strdup(opts->date_format);
-      if (r->date_format == NULL) {
-        epcal_reader_free(r);
-        return epcal__fail(err, EPCAL_ENOMEM, name, 0, 0, "out of memory");
-      }
-    }
-  }
   if (r->name == NULL) {
     epcal_reader_free(r);
     return epcal__fail(err, EPCAL_ENOMEM, name, 0, 0, "out of memory");
+  }
+  if (opts != NULL) {
+    epcal_status st = copy_options(r, opts, err);
+    if (st != EPCAL_OK) {
+      epcal_reader_free(r);
+      return st;
+    }
   }
   const char *enc = opts != NULL ? opts->encoding : NULL;
   if (enc != NULL && strcasecmp(enc, "UTF-8") != 0 &&
@@ -887,7 +1008,11 @@ epcal_status epcal_reader_next(epcal_reader *r, const epcal_episode **out,
     }
     const epcal__place place = {reader_fail_at, r};
     if (!r->have_header) {
-      st = epcal__header_map(&r->header, &place, (const char *)r->cells.data,
+      if (record_blank(r)) {
+        continue; /* a spreadsheet's cleared row before the header */
+      }
+      st = epcal__header_map(&r->header, &place, &r->opts,
+                             (const char *)r->cells.data,
                              r->cell_off, r->cell_len, r->n_cells, err);
       if (st != EPCAL_OK) {
         /* Without a header no row can be read: stop here. */
@@ -897,6 +1022,9 @@ epcal_status epcal_reader_next(epcal_reader *r, const epcal_episode **out,
       r->have_header = true;
       continue;
     }
+    if (record_blank(r)) {
+      continue; /* ",,,,": a cleared spreadsheet row is a blank line */
+    }
     r->rows++;
     /* One check of the whole record instead of one per cell: cells are
      * pieces of it cut at ASCII bytes, so they are valid when it is. Only
@@ -905,7 +1033,7 @@ epcal_status epcal_reader_next(epcal_reader *r, const epcal_episode **out,
         epcal__utf8_valid_prefix(raw_data(r), r->raw_len) == r->raw_len &&
         memchr(raw_data(r), '\0', r->raw_len) == NULL;
     st = epcal__row_convert(&place, &r->header, r->cells.data, r->cell_off,
-                            r->cell_len, r->n_cells, text_ok, r->date_format,
+                            r->cell_len, r->n_cells, text_ok, &r->opts,
                             &r->ep, err);
     if (st != EPCAL_OK) {
       return st;
@@ -947,6 +1075,11 @@ void epcal_reader_free(epcal_reader *r) {
   epcal__recode_free(r->recode);
   free(r->encoding);
   free(r->name);
-  free(r->date_format);
+  free((char *)r->opts.date_format);
+  free((char *)r->opts.default_show);
+  for (size_t i = 0; i < r->opts.n_columns; i++) {
+    free(r->columns[i]);
+  }
+  free(r->columns);
   free(r);
 }
