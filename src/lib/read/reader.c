@@ -42,6 +42,12 @@
 #define CSV_BLOCK (64 * 1024)
 /* libcsv's state for "between records": see libcsv.c, ROW_NOT_BEGUN. */
 #define LIBCSV_ROW_NOT_BEGUN 0
+#define LIBCSV_FIELD_NOT_BEGUN 1
+/* The quote character libcsv is given while it reads a TAB-delimited field
+ * whose quotes are literal: a byte that is never text (not in UTF-8), so
+ * no field can start with it, and libcsv's lenient mode keeps it as it is
+ * anywhere else. */
+#define TSV_NO_QUOTE 0xFF
 
 typedef struct growbuf {
   char *data;
@@ -101,6 +107,7 @@ struct epcal_reader {
 
   struct csv_parser csv;
   bool csv_live;
+  bool tsv_literal; /* TAB input: the field being read has literal quotes */
 
   /* The record being read: its raw bytes are in[raw_start, +raw_len), a
    * window on the input rather than a copy (one copy less of every byte
@@ -230,13 +237,62 @@ static void raw_place(const epcal_reader *r, size_t off, unsigned long *line,
 }
 
 /*
+ * TAB-delimited text has no quoting convention: pasted cells hold quotes
+ * as they are (`Episode "1"`, `"Penance"[a]`), while programs that write
+ * TSV (Excel, Python's csv) quote a cell holding a TAB, a line break or a
+ * quote, as CSV does. So a quote at the start of a TAB-delimited field
+ * opens a quoted field only when the field is wholly enclosed: a closing
+ * quote (inner quotes doubled) followed by blanks and then a TAB, a line
+ * end or the end of the input. Otherwise every quote in it is literal.
+ *
+ * Looks at s[0, n) for the field whose opening quote is s[q]. Returns 1
+ * (enclosed), 0 (literal), or -1 when s ends before that is known and more
+ * input may follow (`at_end` false). A field that does not close within
+ * FIELD_MAX bytes is literal.
+ */
+static int tsv_enclosed(const char *s, size_t n, size_t q, bool at_end) {
+  size_t i = q + 1;
+  for (;;) {
+    size_t limit = q + FIELD_MAX + 2 < n ? q + FIELD_MAX + 2 : n;
+    const char *quote = i < limit ? memchr(s + i, '"', limit - i) : NULL;
+    if (quote == NULL) {
+      return limit < n || at_end ? 0 : -1;
+    }
+    i = (size_t)(quote - s) + 1;
+    if (i < n && s[i] == '"') {
+      i++; /* a doubled quote */
+      continue;
+    }
+    while (i < n && s[i] == ' ') {
+      i++;
+    }
+    if (i >= n) {
+      return at_end ? 1 : -1;
+    }
+    return s[i] == '\t' || s[i] == '\r' || s[i] == '\n';
+  }
+}
+
+/* Whether the quote at s[i], at the start of a field of a record whose
+ * bytes are s[0, n), opens a quoted field. */
+static bool opens_quote(const epcal_reader *r, const char *s, size_t n,
+                        size_t i) {
+  return s[i] == '"' &&
+         (r->delimiter != '\t' || tsv_enclosed(s, n, i, true) == 1);
+}
+
+/*
  * The raw offset where field `k` of the current record starts (at its
  * opening quote, if any, after leading blanks), or of the record's end.
+ * As in libcsv, only a quote that starts a field opens a quoted field;
+ * one inside an unquoted field is part of it (a field epcal does not read
+ * may hold one, see parse_piece).
  */
 static size_t raw_field_start(const epcal_reader *r, size_t k) {
   const char *s = raw_data(r);
   size_t n = r->raw_len, i = 0, field = 0;
   bool quoted = false;
+  bool at_start = true; /* only blanks since the field began */
   while (i < n && field < k) {
     char c = s[i];
     if (quoted) {
@@ -247,10 +303,12 @@ static size_t raw_field_start(const epcal_reader *r, size_t k) {
           quoted = false;
         }
       }
-    } else if (c == '"') {
-      quoted = true;
     } else if (c == r->delimiter) {
       field++;
+      at_start = true;
+    } else if (!(at_start && (c == ' ' || c == '\t'))) {
+      quoted = at_start && opens_quote(r, s, n, i);
+      at_start = false;
     }
     i++;
   }
@@ -268,7 +326,7 @@ static size_t raw_field_byte(const epcal_reader *r, size_t k, size_t at) {
   size_t i = raw_field_start(r, k);
   const char *s = raw_data(r);
   size_t n = r->raw_len;
-  bool quoted = i < n && s[i] == '"';
+  bool quoted = i < n && opens_quote(r, s, n, i);
   if (quoted) {
     i++;
   }
@@ -381,10 +439,19 @@ static size_t count_unquoted(const char *s, size_t n, char c) {
   return count;
 }
 
+/* libcsv's options: strict for CSV, so that malformed quoting is an error
+ * where it starts; lenient for TAB-delimited text, whose quotes are
+ * literal unless they wholly enclose a field (see tsv_enclosed), so that
+ * libcsv never meets a quote it could refuse. */
+static unsigned char csv_options(const epcal_reader *r) {
+  return r->delimiter == '\t' ? 0 : CSV_STRICT | CSV_STRICT_FINI;
+}
+
 static bool csv_start(epcal_reader *r) {
-  if (csv_init(&r->csv, CSV_STRICT | CSV_STRICT_FINI) != 0) {
+  if (csv_init(&r->csv, csv_options(r)) != 0) {
     return false;
   }
+  r->tsv_literal = false;
   csv_set_delim(&r->csv, (unsigned char)r->delimiter);
   csv_set_blk_size(&r->csv, CSV_BLOCK);
   r->csv_live = true;
@@ -717,9 +784,92 @@ static void skip_rest_of_line(epcal_reader *r) {
   r->in_pos = r->in_len;
 }
 
+/* Reads more input (fill); bytes that are not text in the --encoding
+ * drop their record (drop_unconvertible). */
+static epcal_status more_input(epcal_reader *r, epcal_error *err) {
+  epcal_status st = fill(r, err);
+  if (st == EPCAL_EDATA) {
+    st = drop_unconvertible(r, err);
+  }
+  return st;
+}
+
+/*
+ * TAB-delimited input, at the start of a field: when the field starts with
+ * a quote that does not wholly enclose it, libcsv is made to read the
+ * field's quotes as text (until the field ends, see feed_record). Reads
+ * more input when the field's end is not at hand yet.
+ */
+static epcal_status tsv_field_begin(epcal_reader *r, epcal_error *err) {
+  for (;;) {
+    const char *s = r->in + r->in_pos;
+    size_t n = r->in_len - r->in_pos;
+    size_t q = 0;
+    while (q < n && s[q] == ' ') {
+      q++; /* libcsv skips blanks before a field */
+    }
+    int verdict;
+    if (q < n) {
+      verdict = s[q] == '"' ? tsv_enclosed(s, n, q, r->eof) : 1;
+    } else {
+      verdict = r->eof ? 1 : -1;
+    }
+    if (verdict == 0) {
+      csv_set_quote(&r->csv, TSV_NO_QUOTE);
+      r->tsv_literal = true;
+    }
+    if (verdict >= 0) {
+      return EPCAL_OK;
+    }
+    epcal_status st = more_input(r, err);
+    if (st != EPCAL_OK) {
+      return st;
+    }
+  }
+}
+
+/* Whether column `k` of the header maps to no field: epcal never reads it. */
+static bool column_unused(const epcal_reader *r, size_t k) {
+  if (!r->have_header || k >= r->header.n_columns) {
+    return false;
+  }
+  for (int f = 0; f < EPCAL__F_COUNT; f++) {
+    if (r->header.col[f] == (int)k) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/*
+ * Feeds piece[0, len) to libcsv. A column epcal does not read cannot make
+ * the run fail: a syntax error in it (a stray quote, text after a closing
+ * quote) is taken as text, the field going on unquoted to its delimiter.
+ * Returns the bytes parsed: len, or where a syntax error in a column epcal
+ * reads starts.
+ */
+static size_t parse_piece(epcal_reader *r, const char *piece, size_t len) {
+  size_t pos = 0;
+  for (;;) {
+    pos += csv_parse(&r->csv, piece + pos, len - pos, on_field, on_row, r);
+    if (pos >= len || csv_error(&r->csv) != CSV_EPARSE ||
+        !column_unused(r, r->n_cells)) {
+      return pos;
+    }
+    /* libcsv stopped before the offending byte, its state saved: take
+     * that byte leniently, then read the rest of the field unquoted. */
+    r->csv.status = CSV_SUCCESS;
+    csv_set_opts(&r->csv, 0);
+    pos += csv_parse(&r->csv, piece + pos, 1, on_field, on_row, r);
+    csv_set_opts(&r->csv, csv_options(r));
+    r->csv.quoted = 0;
+  }
+}
+
 /*
  * Feeds libcsv line by line until a record is complete (r->row_done) or the
- * input ends (r->finished).
+ * input ends (r->finished). TAB-delimited input goes field by field, so
+ * that each field's quotes can be judged on their own (tsv_field_begin).
  */
 static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
   while (!r->row_done) {
@@ -750,12 +900,20 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
       return EPCAL_OK;
     }
 
-    const char *piece = r->in + r->in_pos;
-    size_t avail = r->in_len - r->in_pos;
     if (r->skip_line) {
       skip_rest_of_line(r);
       continue;
     }
+    if (r->delimiter == '\t' && !r->tsv_literal &&
+        r->csv.pstate <= LIBCSV_FIELD_NOT_BEGUN) {
+      epcal_status st = tsv_field_begin(r, err);
+      if (st != EPCAL_OK) {
+        return st;
+      }
+    }
+    /* (after tsv_field_begin, which may have moved the input) */
+    const char *piece = r->in + r->in_pos;
+    size_t avail = r->in_len - r->in_pos;
     size_t len = 0;
     bool ends_line = false;
     bool has_cr = false;
@@ -768,7 +926,13 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
       /* Whatever follows a '\r' other than '\n' starts the next line. */
       r->pending_cr = false;
       const char *eol = line_end(piece, avail);
-      if (eol != NULL && *eol == '\r') {
+      const char *tab =
+          r->delimiter == '\t'
+              ? memchr(piece, '\t', eol != NULL ? (size_t)(eol - piece) : avail)
+              : NULL;
+      if (tab != NULL) {
+        len = (size_t)(tab - piece) + 1; /* one field at a time */
+      } else if (eol != NULL && *eol == '\r') {
         has_cr = true;
         len = (size_t)(eol - piece) + 1;
         if (len < avail && piece[len] == '\n') {
@@ -800,7 +964,11 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
     /* Pieces of a record follow each other in the input. */
     assert(r->raw_start + r->raw_len == r->in_pos);
     r->raw_len += len;
-    size_t done = csv_parse(&r->csv, piece, len, on_field, on_row, r);
+    size_t done = parse_piece(r, piece, len);
+    if (r->tsv_literal && r->csv.pstate <= LIBCSV_FIELD_NOT_BEGUN) {
+      csv_set_quote(&r->csv, '"'); /* the literal field has ended */
+      r->tsv_literal = false;
+    }
     r->in_pos += len;
     if (ends_line) {
       r->line++;
