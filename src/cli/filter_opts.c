@@ -14,12 +14,15 @@ bool epcal_cli_filters_init(epcal_cli_filters *f, int argc) {
   size_t n = argc > 0 ? (size_t)argc : 1;
   f->shows = calloc(n, sizeof *f->shows);
   f->seasons = calloc(n, sizeof *f->seasons);
-  return f->shows != NULL && f->seasons != NULL;
+  f->columns = calloc(n, sizeof *f->columns);
+  f->read.columns = f->columns;
+  return f->shows != NULL && f->seasons != NULL && f->columns != NULL;
 }
 
 void epcal_cli_filters_free(epcal_cli_filters *f) {
   free(f->shows);
   free(f->seasons);
+  free(f->columns);
   memset(f, 0, sizeof *f);
 }
 
@@ -29,6 +32,9 @@ int epcal_cli_filters_option(epcal_cli_filters *f, const char *command, int c,
   switch (c) {
   case EPCAL_CLI_OPT_SHOW:
     f->shows[f->n_shows++] = arg;
+    /* A table about one show has no show column: one --show names it.
+     * With several, which one a row is about cannot be known. */
+    f->read.default_show = f->n_shows == 1 ? arg : NULL;
     return 1;
   case EPCAL_CLI_OPT_SEASON:
     if (epcal_season_range_parse(arg, &f->seasons[f->n_seasons], &err) !=
@@ -37,6 +43,10 @@ int epcal_cli_filters_option(epcal_cli_filters *f, const char *command, int c,
       return -1;
     }
     f->n_seasons++;
+    /* Likewise one --season N for rows that give no season. */
+    f->read.has_default_season =
+        f->n_seasons == 1 && f->seasons[0].first == f->seasons[0].last;
+    f->read.default_season = f->seasons[0].first;
     return 1;
   case EPCAL_CLI_OPT_DELIM:
     if (epcal_delimiter_parse(arg, &f->read.delimiter) != 0) {
@@ -81,6 +91,13 @@ int epcal_cli_filters_option(epcal_cli_filters *f, const char *command, int c,
     return 1;
   case EPCAL_CLI_OPT_ENCODING:
     f->read.encoding = arg;
+    return 1;
+  case EPCAL_CLI_OPT_COLUMN:
+    if (epcal_column_spec_check(arg, &err) != EPCAL_OK) {
+      epcal_cli_usage_error(command, "%s", err.msg);
+      return -1;
+    }
+    f->columns[f->read.n_columns++] = arg;
     return 1;
   default:
     return 0;

@@ -1,7 +1,8 @@
 /* Options that choose and read CSV rows (--show, --season, the date window,
  * --premieres-only, --no-specials, --delimiter, --date-format, --encoding,
- * --skip-invalid), for the commands that read episode CSV. They mean
- * exactly the same to every command. */
+ * --column, --skip-invalid), for the commands that read episode CSV. They
+ * mean exactly the same to every command. One --show (one --season N) also
+ * gives the show (season) of a table without that column. */
 #ifndef EPCAL_CLI_FILTER_OPTS_H
 #define EPCAL_CLI_FILTER_OPTS_H
 
@@ -24,6 +25,7 @@ enum {
   EPCAL_CLI_OPT_PREMIERES,
   EPCAL_CLI_OPT_NO_SPECIALS,
   EPCAL_CLI_OPT_ENCODING,
+  EPCAL_CLI_OPT_COLUMN,
   EPCAL_CLI_OPT_FREE
 };
 
@@ -39,8 +41,9 @@ enum {
       {"past-days", required_argument, NULL, EPCAL_CLI_OPT_PAST},              \
       {"future-days", required_argument, NULL, EPCAL_CLI_OPT_FUTURE},          \
       {"premieres-only", no_argument, NULL, EPCAL_CLI_OPT_PREMIERES},          \
-      {"no-specials", no_argument, NULL, EPCAL_CLI_OPT_NO_SPECIALS}, {         \
-    "encoding", required_argument, NULL, EPCAL_CLI_OPT_ENCODING                \
+      {"no-specials", no_argument, NULL, EPCAL_CLI_OPT_NO_SPECIALS},           \
+      {"encoding", required_argument, NULL, EPCAL_CLI_OPT_ENCODING}, {         \
+    "column", required_argument, NULL, EPCAL_CLI_OPT_COLUMN                    \
   }
 
 typedef struct epcal_cli_filters {
@@ -48,7 +51,9 @@ typedef struct epcal_cli_filters {
   size_t n_shows;
   epcal_season_range *seasons;
   size_t n_seasons;
-  epcal_read_options read; /* date_format borrowed from argv */
+  epcal_read_options read; /* strings borrowed from argv; columns from
+                              `columns` */
+  const char **columns;     /* --column FIELD=HEADER, borrowed from argv */
   bool skip_invalid;
   bool has_from, has_to;
   epcal_date from, to;

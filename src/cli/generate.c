@@ -359,6 +359,10 @@ int epcal_cli_generate(int argc, char **argv) {
   g.inputs = (const char *const *)argv + optind;
   g.n_inputs = (size_t)(argc - optind);
   g.warn = on_warning;
+  epcal_cli_errors invalid;
+  memset(&invalid, 0, sizeof invalid);
+  g.error = epcal_cli_errors_add;
+  g.error_ctx = &invalid;
   g.cancel = &epcal_cli_signal;
   if (a.verbose) {
     g.note = on_note;
@@ -429,7 +433,7 @@ int epcal_cli_generate(int argc, char **argv) {
       snprintf(err.file, sizeof err.file, "%s",
                a.output != NULL ? a.output : "-");
     }
-    epcal_cli_report(NULL, &err);
+    epcal_cli_errors_finish(&invalid, &err);
     code = epcal_cli_exit_code(st);
     goto done;
   }

@@ -52,7 +52,7 @@ static const char usage_text[] =
 static epcal_status read_input(const char *path, const epcal_cli_filters *f,
                                const epcal_selection *sel,
                                epcal_list_store *store, unsigned long *skipped,
-                               epcal_error *err) {
+                               epcal_cli_errors *invalid, epcal_error *err) {
   epcal_reader *rd;
   epcal_status st = epcal_reader_open(&rd, path, &f->read, err);
   if (st != EPCAL_OK) {
@@ -65,6 +65,11 @@ static epcal_status read_input(const char *path, const epcal_cli_filters *f,
     if (st == EPCAL_EDATA && f->skip_invalid && epcal_reader_columns(rd) > 0) {
       (*skipped)++;
       epcal_cli_report("warning: skipped row", &row_err);
+      continue;
+    }
+    /* Every invalid row is named, then the run fails (as generate). */
+    if (st == EPCAL_EDATA && epcal_reader_columns(rd) > 0) {
+      epcal_cli_errors_add(invalid, &row_err);
       continue;
     }
     if (st != EPCAL_OK) {
@@ -160,12 +165,19 @@ int epcal_cli_list(int argc, char **argv) {
       optind < argc ? (const char *const *)argv + optind : stdin_only;
   size_t n_inputs = optind < argc ? (size_t)(argc - optind) : 1;
   unsigned long skipped = 0;
+  epcal_cli_errors invalid;
+  memset(&invalid, 0, sizeof invalid);
   for (size_t i = 0; i < n_inputs; i++) {
     epcal_error err;
     epcal_error_clear(&err);
-    epcal_status st = read_input(inputs[i], &f, &sel, &store, &skipped, &err);
+    epcal_status st =
+        read_input(inputs[i], &f, &sel, &store, &skipped, &invalid, &err);
+    if (st == EPCAL_OK && i + 1 == n_inputs && invalid.count > 0) {
+      st = EPCAL_EDATA;
+      err = invalid.first;
+    }
     if (st != EPCAL_OK) {
-      epcal_cli_report(NULL, &err);
+      epcal_cli_errors_finish(&invalid, &err);
       code = epcal_cli_exit_code(st);
       goto done;
     }
