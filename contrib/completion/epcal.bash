@@ -19,7 +19,7 @@ _epcal() {
     local commands="generate list check serve"
     local filters="--show --season --from --to --past-days --future-days
         --premieres-only --no-specials --delimiter --date-format --encoding
-        --skip-invalid"
+        --column --skip-invalid"
 
     cmd=
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -48,8 +48,15 @@ _epcal() {
         --progress)
             COMPREPLY=($(compgen -W "auto always never" -- "$cur"))
             return 0 ;;
+        --column)
+            # FIELD=HEADER: the fields epcal reads; the header is the user's.
+            COMPREPLY=($(compgen -W "show= season= episode= code= air_date=
+                title= description= url= network= uid= air_time= timezone=
+                runtime= status=" -- "$cur"))
+            compopt -o nospace 2>/dev/null
+            return 0 ;;
         --encoding)
-            COMPREPLY=($(compgen -W "UTF-8 WINDOWS-1252 ISO-8859-1 ISO-8859-15" -- "$cur"))
+            COMPREPLY=($(compgen -W "UTF-8 UTF-16LE UTF-16BE WINDOWS-1252 ISO-8859-1 ISO-8859-15" -- "$cur"))
             return 0 ;;
         --output-dir|--state)
             COMPREPLY=($(compgen -d -- "$cur"))

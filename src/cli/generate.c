@@ -56,10 +56,17 @@ static const char usage_text[] =
     "                           {episode} {title} {code} {network}\n"
     "                           {description} {url}; {season:02} pads\n"
     "      --category TEXT      a category beside the network (repeatable)\n"
-    "\n"
+    "\n";
+
+/* The rest of the help (one literal would be longer than C11 promises to
+ * support). */
+static const char usage_text_input[] =
     "Selection:\n"
-    "      --show NAME          only this show (repeatable; case-insensitive)\n"
-    "      --season N|N-M       only these seasons (repeatable)\n"
+    "      --show NAME          only this show (repeatable; case-insensitive);\n"
+    "                           one --show is also the show of every row of a\n"
+    "                           table without a show column\n"
+    "      --season N|N-M       only these seasons (repeatable); one --season N\n"
+    "                           is also the season of rows that give none\n"
     "      --from DATE          only episodes on or after DATE\n"
     "      --to DATE            only episodes on or before DATE\n"
     "      --past-days N        only episodes from N days ago on\n"
@@ -69,12 +76,17 @@ static const char usage_text[] =
     "      --no-specials        leave out season 0\n"
     "\n"
     "Input:\n"
-    "      --delimiter C        ',' ';' or 'tab' (default: detected)\n"
+    "      --delimiter C        ',' ';' '|' or 'tab' (default: detected)\n"
     "      --date-format FMT    strptime format for numeric dates, e.g. "
     "%d/%m/%Y\n"
     "      --encoding NAME      input encoding, e.g. WINDOWS-1252 (default "
     "UTF-8)\n"
+    "      --column FIELD=HEADER\n"
+    "                           the column named HEADER holds FIELD, e.g.\n"
+    "                           air_date='Aired (UK)' (repeatable)\n"
     "      --skip-invalid       publish the valid rows, warn about the rest\n"
+    "                           (without it every invalid row is named, up\n"
+    "                           to 20, and nothing is written)\n"
     "      --wait SECONDS       wait for another run writing the same output\n"
     "                           (default 0: fail at once with status 5)\n"
     "\n"
@@ -334,6 +346,7 @@ int epcal_cli_generate(int argc, char **argv) {
       break;
     case 'h':
       fputs(usage_text, stdout);
+      fputs(usage_text_input, stdout);
       code = EPCAL_EXIT_OK;
       goto done;
     default:
