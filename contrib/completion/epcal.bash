@@ -17,9 +17,11 @@ _epcal() {
 
     # Subcommands; to add one, name it here and give it a case below.
     local commands="generate list check serve"
+    # Options mean the same to every command that takes them (the table in
+    # src/cli/options.c); these are the ones every CSV reader but serve has.
     local filters="--show --season --from --to --past-days --future-days
-        --premieres-only --no-specials --delimiter --date-format --encoding
-        --column --skip-invalid"
+        --premieres-only --finales-only --no-specials
+        --delimiter --date-format --encoding --column --skip-invalid"
 
     cmd=
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -55,6 +57,9 @@ _epcal() {
                 runtime= status=" -- "$cur"))
             compopt -o nospace 2>/dev/null
             return 0 ;;
+        --threads)
+            COMPREPLY=($(compgen -W "auto 1 2" -- "$cur"))
+            return 0 ;;
         --encoding)
             COMPREPLY=($(compgen -W "UTF-8 UTF-16LE UTF-16BE WINDOWS-1252 ISO-8859-1 ISO-8859-15" -- "$cur"))
             return 0 ;;
@@ -68,7 +73,7 @@ _epcal() {
         --past-days|--future-days|--wait|--timezone|--runtime|--alarm|\
         --summary|--description|--category|--calendar-description|\
         --refresh|--color|--url|--listen|--token|--max-connections|\
-        --timeout|--threads)
+        --timeout)
             return 0 ;;
     esac
 
@@ -76,7 +81,7 @@ _epcal() {
     case $cmd in
         generate)
             opts="-o --output --calendar-name --previous --split --output-dir
-                --prune --wait --finales-only --progress --threads $filters
+                --prune --wait --progress --threads $filters
                 --timezone --runtime --all-day --alarm --summary --description
                 --category --calendar-description --refresh --color --url
                 -v --verbose -h --help" ;;
@@ -87,7 +92,7 @@ _epcal() {
         serve)
             opts="--listen --token --refresh --max-connections --timeout
                 --threads --state --calendar-name --show --season --delimiter
-                --date-format --skip-invalid --timezone --runtime --all-day
+                --date-format --encoding --column --skip-invalid --timezone --runtime --all-day
                 --alarm --summary --description --category
                 --calendar-description --color --url -h --help" ;;
         *)

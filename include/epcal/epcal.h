@@ -657,6 +657,14 @@ epcal_status epcal_feed_check_mem(const char *name, const char *data,
 epcal_status epcal_date_parse(const char *text, const char *format,
                               epcal_date *out, epcal_error *err);
 
+/**
+ * Parses an RFC 5545 DURATION value ("PT6H", "-PT30M", "P1DT2H", "P1W";
+ * letters in either case), strictly, into its signed length in seconds (a
+ * day counts 86400). Returns 0, or -1 (*seconds untouched) when it is not
+ * one. Pure; thread-safe.
+ */
+int epcal_duration_parse(const char *text, int64_t *seconds);
+
 /** The date `days` days after `d` (before, when negative). */
 epcal_date epcal_date_add_days(epcal_date d, long days);
 

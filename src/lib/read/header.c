@@ -189,25 +189,24 @@ static int spec_field(const char *spec, const char **header) {
 
 epcal_status epcal_column_spec_check(const char *spec, epcal_error *err) {
   const char *header = NULL;
-  if (strchr(spec, '=') == NULL) {
+  const char *eq = strchr(spec, '=');
+  if (eq == NULL) {
     return epcal__fail(err, EPCAL_EUSAGE, NULL, 0, 0,
-                       "--column takes FIELD=HEADER, e.g. air_date=Aired, "
-                       "not \"%s\"",
-                       spec);
+                       "FIELD=HEADER, e.g. air_date=Aired");
   }
   if (spec_field(spec, &header) < 0) {
     return epcal__fail(err, EPCAL_EUSAGE, NULL, 0, 0,
-                       "--column \"%s\": unknown field (use show, season, "
+                       "unknown field \"%.*s\"; FIELD is show, season, "
                        "episode, code, air_date, title, description, url, "
-                       "network, uid, air_time, timezone, runtime or status)",
-                       spec);
+                       "network, uid, air_time, timezone, runtime or status",
+                       (int)(eq - spec), spec);
   }
   while (*header == ' ' || *header == '\t') {
     header++;
   }
   if (*header == '\0') {
     return epcal__fail(err, EPCAL_EUSAGE, NULL, 0, 0,
-                       "--column \"%s\": the header name is empty", spec);
+                       "FIELD=HEADER, and HEADER is empty");
   }
   return EPCAL_OK;
 }

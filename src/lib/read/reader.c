@@ -1046,9 +1046,10 @@ static epcal_status copy_options(epcal_reader *r,
                        "season %ld is out of range", opts->default_season);
   }
   for (size_t i = 0; i < opts->n_columns; i++) {
-    epcal_status st = epcal_column_spec_check(opts->columns[i], err);
-    if (st != EPCAL_OK) {
-      return st;
+    epcal_error why;
+    if (epcal_column_spec_check(opts->columns[i], &why) != EPCAL_OK) {
+      return epcal__fail(err, EPCAL_EUSAGE, NULL, 0, 0, "column \"%s\": %s",
+                         opts->columns[i], why.msg);
     }
   }
   bool oom = false;
