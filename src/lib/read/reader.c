@@ -828,6 +828,30 @@ static epcal_status tsv_field_begin(epcal_reader *r, epcal_error *err) {
   }
 }
 
+/*
+ * The first TAB in p[0, n) after which a field starts with a quote (past
+ * blanks), or NULL. `line_ends`: p[n] ends the line; otherwise what follows
+ * is not known yet, and a TAB followed only by blanks counts.
+ */
+static const char *tab_before_quote(const char *p, size_t n, bool line_ends) {
+  /* Most lines hold no quote at all: one fast look says so. */
+  if (line_ends && memchr(p, '"', n) == NULL) {
+    return NULL;
+  }
+  const char *t = memchr(p, '\t', n);
+  while (t != NULL) {
+    size_t i = (size_t)(t - p) + 1;
+    while (i < n && p[i] == ' ') {
+      i++;
+    }
+    if (i < n ? p[i] == '"' : !line_ends) {
+      return t;
+    }
+    t = memchr(p + i, '\t', n - i);
+  }
+  return NULL;
+}
+
 /* Whether column `k` of the header maps to no field: epcal never reads it. */
 static bool column_unused(const epcal_reader *r, size_t k) {
   if (!r->have_header || k >= r->header.n_columns) {
@@ -868,8 +892,9 @@ static size_t parse_piece(epcal_reader *r, const char *piece, size_t len) {
 
 /*
  * Feeds libcsv line by line until a record is complete (r->row_done) or the
- * input ends (r->finished). TAB-delimited input goes field by field, so
- * that each field's quotes can be judged on their own (tsv_field_begin).
+ * input ends (r->finished). TAB-delimited input is cut before each field
+ * that starts with a quote, so that its quotes can be judged on their own
+ * (tsv_field_begin).
  */
 static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
   while (!r->row_done) {
@@ -928,10 +953,14 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
       const char *eol = line_end(piece, avail);
       const char *tab =
           r->delimiter == '\t'
-              ? memchr(piece, '\t', eol != NULL ? (size_t)(eol - piece) : avail)
+              ? tab_before_quote(piece,
+                                 eol != NULL ? (size_t)(eol - piece) : avail,
+                                 eol != NULL)
               : NULL;
       if (tab != NULL) {
-        len = (size_t)(tab - piece) + 1; /* one field at a time */
+        /* Up to a field that starts with a quote, which is judged on its
+         * own (tsv_field_begin). */
+        len = (size_t)(tab - piece) + 1;
       } else if (eol != NULL && *eol == '\r') {
         has_cr = true;
         len = (size_t)(eol - piece) + 1;
