@@ -50,7 +50,8 @@ static const epcal_cli_command command = {
     "air_time column gives a time).\n",
     sections,
     sizeof sections / sizeof sections[0],
-    NULL,
+    "Without --skip-invalid, every invalid row is reported (the first 20,\n"
+    "then how many more) and nothing is written.\n",
     "Exit status: 0 feed written (or unchanged); 1 invalid data (nothing\n"
     "written); 2 usage; 3 input/output error; 4 feed written but invalid\n"
     "rows were skipped; 5 another run holds the output's lock.\n"};

@@ -43,7 +43,8 @@ static const epcal_cli_command command = {
     "Reads standard input when no FILE or '-'.\n",
     sections,
     sizeof sections / sizeof sections[0],
-    NULL,
+    "Without --skip-invalid, every invalid row is reported (the first 20,\n"
+    "then how many more) and nothing is listed.\n",
     "Exit status: 0 listed; 1 invalid data (nothing listed); 2 usage;\n"
     "3 input/output error; 4 listed but invalid rows were skipped.\n"};
 

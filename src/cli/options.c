@@ -268,8 +268,8 @@ static const row rows[EPCAL_CLI_N_OPTIONS] = {
                                "%d/%m/%Y"},
     [EPCAL_CLI_ENCODING] = {"encoding", 0, "NAME", set_text, AT(read.encoding),
                             0, 0, NULL, NULL,
-                            "input encoding, e.g. WINDOWS-1252 (default "
-                            "UTF-8)"},
+                            "input encoding, e.g. WINDOWS-1252 (default:\n"
+                            "UTF-8, or UTF-16/32 by its byte-order mark)"},
     [EPCAL_CLI_COLUMN] = {"column", 0, "FIELD=HEADER", add_column,
                           AT(columns), 0, 0, NULL, NULL,
                           "the column named HEADER holds FIELD, e.g.\n"
@@ -277,9 +277,7 @@ static const row rows[EPCAL_CLI_N_OPTIONS] = {
     [EPCAL_CLI_SKIP_INVALID] = {"skip-invalid", 0, NULL, set_flag,
                                 AT(skip_invalid), 0, 0, NULL, NULL,
                                 "go on without invalid rows, with a warning\n"
-                                "about each (exit status 4); without it every\n"
-                                "invalid row is named (up to 20) and the run\n"
-                                "fails"},
+                                "about each (exit status 4)"},
     [EPCAL_CLI_TIMEZONE] = {"timezone", 0, "ZONE", set_text,
                             AT(render.timezone), 0, 0, NULL, NULL,
                             "IANA zone for rows with an air_time but no\n"
