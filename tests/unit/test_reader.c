@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "epcal/epcal.h"
+#include "read/header.h"
 
 typedef struct source {
   const char *data;
@@ -187,6 +188,81 @@ static void wide_boms_pipes_and_blank_rows(void **state) {
   expect_read(",,,,\nshow,season,episode,date\n,,,\nA,1,1,2022-01-01\n"
               " , ,\t,\r\n",
               "4|A|1|1|2022-01-01|(null)|(null)\n");
+}
+
+/* The names wiki tables, spreadsheets and release-date pages use. */
+static void common_header_names(void **state) {
+  (void)state;
+  static const struct {
+    const char *name;
+    int field;
+  } names[] = {
+      {"Original release date", EPCAL__F_DATE},
+      {"First aired", EPCAL__F_DATE},
+      {"Aired", EPCAL__F_DATE},
+      {"Release", EPCAL__F_DATE},
+      {"Air date", EPCAL__F_DATE},
+      {"Release date (US)", EPCAL__F_DATE},
+      {"Date aired", EPCAL__F_DATE},
+      {"Original air date[1]", EPCAL__F_DATE},
+      {"TV Show", EPCAL__F_SHOW},
+      {"Series", EPCAL__F_SHOW},
+      {"Ep #", EPCAL__F_EPISODE},
+      {"Episode #", EPCAL__F_EPISODE},
+      {"Ep.", EPCAL__F_EPISODE},
+      {"No. in season", EPCAL__F_EPISODE},
+      {"No.\xC2\xA0in\xC2\xA0season", EPCAL__F_EPISODE}, /* no-break spaces */
+      {"#", EPCAL__F_EPISODE},
+      {"Season #", EPCAL__F_SEASON},
+      {"Episode name", EPCAL__F_TITLE},
+      {"Episode title", EPCAL__F_TITLE},
+      {"Plot", EPCAL__F_DESCRIPTION},
+      {"Running time (min)", EPCAL__F_RUNTIME},
+      {"No. overall", -1},
+      {"No. in series", -1},
+      {"Directed by", -1},
+      {"Written by", -1},
+      {"U.S. viewers (millions)", -1},
+  };
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    int got = epcal__field_lookup(names[i].name, strlen(names[i].name));
+    if (got != names[i].field) {
+      fail_msg("\"%s\": field %d, want %d", names[i].name, got,
+               names[i].field);
+    }
+  }
+}
+
+/* --column names a header the built-in names do not know, and chooses
+ * between two that mean the same field; a name not in the header, or an
+ * unknown field, is refused. */
+static void explicit_column_names(void **state) {
+  (void)state;
+  epcal_read_options o;
+  memset(&o, 0, sizeof o);
+  const char *cols[] = {"air_date= aired (uk) ", "show=Programme Name"};
+  o.columns = cols;
+  o.n_columns = 2;
+  expect_read_opts("Programme Name,Ep #,Season #,Aired (US),Aired (UK)\n"
+                   "Orbit,1,1,2022-01-06,2022-01-07\n",
+                   &o, "2|Orbit|1|1|2022-01-07|(null)|(null)\n");
+  const char *missing[] = {"air_date=Broadcast"};
+  o.columns = missing;
+  o.n_columns = 1;
+  expect_read_opts("show,season,episode,date\nA,1,1,2022-01-01\n", &o,
+                   "E 1:1 --column air_date: no column \"Broadcast\"; the "
+                   "header read: \"show\", \"season\", \"episode\", "
+                   "\"date\"\n");
+  const char *bad[] = {"when=Aired"};
+  o.columns = bad;
+  epcal_reader *r;
+  epcal_error err;
+  assert_int_equal(epcal_reader_open(&r, "-", &o, &err), EPCAL_EUSAGE);
+  assert_string_equal(err.msg,
+                      "column \"when=Aired\": unknown field \"when\"; FIELD is "
+                      "show, season, episode, code, air_date, title, "
+                      "description, url, network, uid, air_time, timezone, "
+                      "runtime or status");
 }
 
 static void seed_forms(void **state) {
@@ -415,6 +491,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(seed_forms),
       cmocka_unit_test(single_show_tables),
+      cmocka_unit_test(common_header_names),
+      cmocka_unit_test(explicit_column_names),
       cmocka_unit_test(tsv_quotes),
       cmocka_unit_test(quotes_in_unused_columns),
       cmocka_unit_test(wide_boms_pipes_and_blank_rows),
