@@ -246,6 +246,18 @@ static void explicit_column_names(void **state) {
   expect_read_opts("Programme Name,Ep #,Season #,Aired (US),Aired (UK)\n"
                    "Orbit,1,1,2022-01-06,2022-01-07\n",
                    &o, "2|Orbit|1|1|2022-01-07|(null)|(null)\n");
+  /* A plain name wins over the same name with a qualifier; two qualified
+   * ones need --column. */
+  o.n_columns = 0;
+  expect_read_opts("show,season,episode,Title (original),Title,date\n"
+                   "A,1,1,Orig,Plain,2022-01-01\n",
+                   &o, "2|A|1|1|2022-01-01|Plain|(null)\n");
+  expect_read_opts("show,season,episode,date (UK),date (US)\n"
+                   "A,1,1,2022-01-01,2022-01-02\n",
+                   &o,
+                   "E 1:31 columns \"date (UK)\" (column 4) and \"date (US)\" "
+                   "(column 5) both mean air_date; rename or remove one, or "
+                   "choose with --column air_date=HEADER\n");
   const char *missing[] = {"air_date=Broadcast"};
   o.columns = missing;
   o.n_columns = 1;

@@ -133,9 +133,11 @@ const char *epcal__field_name(epcal__field f) { return canonical[f]; }
  * parentheses or brackets ("Release date (US)", "Title[a]"). False when it
  * does not fit.
  */
-static bool normalise(const char *cell, size_t len, char *norm, size_t cap) {
+static bool normalise(const char *cell, size_t len, char *norm, size_t cap,
+                      bool *qualified) {
   size_t n = 0;
   int depth = 0;
+  *qualified = false;
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)cell[i];
     if (c == '(' || c == '[') {
@@ -146,6 +148,7 @@ static bool normalise(const char *cell, size_t len, char *norm, size_t cap) {
       depth--;
       continue;
     }
+    *qualified = *qualified || depth > 0;
     if (depth > 0 || c == ' ' || c == '_' || c == '-' || c == '.' ||
         c == '\t' || c == '\r' || c == '\n') {
       continue;
@@ -163,9 +166,11 @@ static bool normalise(const char *cell, size_t len, char *norm, size_t cap) {
   return true;
 }
 
-int epcal__field_lookup(const char *cell, size_t len) {
+/* epcal__field_lookup, and whether only a qualifier set aside made the
+ * name match ("Title (original)"). */
+static int lookup(const char *cell, size_t len, bool *qualified) {
   char norm[64];
-  if (!normalise(cell, len, norm, sizeof norm)) {
+  if (!normalise(cell, len, norm, sizeof norm, qualified)) {
     return -1;
   }
   for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) {
@@ -174,6 +179,11 @@ int epcal__field_lookup(const char *cell, size_t len) {
     }
   }
   return -1;
+}
+
+int epcal__field_lookup(const char *cell, size_t len) {
+  bool qualified;
+  return lookup(cell, len, &qualified);
 }
 
 /* Splits "FIELD=HEADER": the field, and where HEADER starts. -1 when FIELD
@@ -360,6 +370,7 @@ epcal_status epcal__header_map(epcal__header *h, const epcal__place *place,
   h->n_columns = n;
   /* Explicit names first: they win over the built-in ones. */
   bool explicit_field[EPCAL__F_COUNT] = {false};
+  bool qualified_field[EPCAL__F_COUNT] = {false};
   size_t n_specs = opts != NULL ? opts->n_columns : 0;
   for (size_t s = 0; s < n_specs; s++) {
     const char *header = NULL;
@@ -389,11 +400,21 @@ epcal_status epcal__header_map(epcal__header *h, const epcal__place *place,
     for (int f = 0; f < EPCAL__F_COUNT; f++) {
       taken = taken || (explicit_field[f] && h->col[f] == (int)i);
     }
-    int f = taken ? -1 : epcal__field_lookup(data + off[i], len[i]);
+    bool qualified = false;
+    int f = taken ? -1 : lookup(data + off[i], len[i], &qualified);
     if (f < 0 || explicit_field[f]) {
       continue;
     }
     int first = h->col[f];
+    /* "Title" beside "Title (original)": the plain name is the field, as
+     * it was before qualifiers were set aside. */
+    if (first >= 0 && qualified != qualified_field[f]) {
+      if (qualified_field[f]) {
+        h->col[f] = (int)i;
+        qualified_field[f] = false;
+      }
+      continue;
+    }
     if (first >= 0) {
       return epcal__place_fail(
           place, err, i, 0,
@@ -404,6 +425,7 @@ epcal_status epcal__header_map(epcal__header *h, const epcal__place *place,
           epcal__field_name((epcal__field)f));
     }
     h->col[f] = (int)i;
+    qualified_field[f] = qualified;
   }
   bool missing[EPCAL__F_COUNT] = {false};
   missing[EPCAL__F_SHOW] = h->col[EPCAL__F_SHOW] < 0 &&
