@@ -212,7 +212,6 @@ static void common_header_names(void **state) {
       {"Ep.", EPCAL__F_EPISODE},
       {"No. in season", EPCAL__F_EPISODE},
       {"No.\xC2\xA0in\xC2\xA0season", EPCAL__F_EPISODE}, /* no-break spaces */
-      {"#", EPCAL__F_EPISODE},
       {"Season #", EPCAL__F_SEASON},
       {"Episode name", EPCAL__F_TITLE},
       {"Episode title", EPCAL__F_TITLE},

@@ -73,7 +73,6 @@ static const struct alias {
      * either in the episode column. */
     {"number", EPCAL__F_EPISODE},
     {"no", EPCAL__F_EPISODE},
-    {"#", EPCAL__F_EPISODE},
     {"code", EPCAL__F_CODE},
     {"episodecode", EPCAL__F_CODE},
     {"airdate", EPCAL__F_DATE},
