@@ -55,8 +55,7 @@ void epcal_cli_errors_add(void *ctx, const epcal_error *err);
 /* Ends a run that failed with `err`: prints it unless it is the first
  * invalid row (printed already), and how many invalid rows were not
  * printed. */
-void epcal_cli_errors_finish(const epcal_cli_errors *e,
-                             const epcal_error *err);
+void epcal_cli_errors_finish(const epcal_cli_errors *e, const epcal_error *err);
 
 /* "epcal: message" on standard error. */
 void epcal_cli_message(const char *fmt, ...)

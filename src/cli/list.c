@@ -22,8 +22,8 @@ static const epcal_cli_opt_id selection_rows[] = {
     EPCAL_CLI_PREMIERES_ONLY, EPCAL_CLI_FINALES_ONLY,
     EPCAL_CLI_NO_SPECIALS,    EPCAL_CLI_END};
 static const epcal_cli_opt_id input_rows[] = {
-    EPCAL_CLI_DELIMITER, EPCAL_CLI_DATE_FORMAT, EPCAL_CLI_ENCODING,
-    EPCAL_CLI_COLUMN, EPCAL_CLI_SKIP_INVALID, EPCAL_CLI_END};
+    EPCAL_CLI_DELIMITER, EPCAL_CLI_DATE_FORMAT,  EPCAL_CLI_ENCODING,
+    EPCAL_CLI_COLUMN,    EPCAL_CLI_SKIP_INVALID, EPCAL_CLI_END};
 static const epcal_cli_opt_id run_rows[] = {EPCAL_CLI_HELP, EPCAL_CLI_END};
 
 static const epcal_cli_section sections[] = {
@@ -222,8 +222,8 @@ int epcal_cli_list(int argc, char **argv) {
   for (size_t i = 0; i < n_inputs; i++) {
     epcal_error err;
     epcal_error_clear(&err);
-    epcal_status st = read_input(inputs[i], &f, &sel, &store, &fin, &skipped,
-                                 &invalid, &err);
+    epcal_status st =
+        read_input(inputs[i], &f, &sel, &store, &fin, &skipped, &invalid, &err);
     if (st == EPCAL_OK && i + 1 == n_inputs && invalid.count > 0) {
       st = EPCAL_EDATA;
       err = invalid.first;

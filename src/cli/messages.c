@@ -53,8 +53,7 @@ void epcal_cli_errors_add(void *ctx, const epcal_error *err) {
 void epcal_cli_errors_finish(const epcal_cli_errors *e,
                              const epcal_error *err) {
   bool printed = e->count > 0 && err->code == e->first.code &&
-                 err->line == e->first.line &&
-                 err->column == e->first.column &&
+                 err->line == e->first.line && err->column == e->first.column &&
                  strcmp(err->file, e->first.file) == 0 &&
                  strcmp(err->msg, e->first.msg) == 0;
   if (!printed) {

@@ -270,8 +270,8 @@ static const row rows[EPCAL_CLI_N_OPTIONS] = {
                             0, 0, NULL, NULL,
                             "input encoding, e.g. WINDOWS-1252 (default:\n"
                             "UTF-8, or UTF-16/32 by its byte-order mark)"},
-    [EPCAL_CLI_COLUMN] = {"column", 0, "FIELD=HEADER", add_column,
-                          AT(columns), 0, 0, NULL, NULL,
+    [EPCAL_CLI_COLUMN] = {"column", 0, "FIELD=HEADER", add_column, AT(columns),
+                          0, 0, NULL, NULL,
                           "the column named HEADER holds FIELD, e.g.\n"
                           "air_date='Aired (UK)' (repeatable)"},
     [EPCAL_CLI_SKIP_INVALID] = {"skip-invalid", 0, NULL, set_flag,

@@ -173,9 +173,9 @@ static void wide_boms_pipes_and_blank_rows(void **state) {
   for (size_t chunk = 1; chunk <= 41; chunk++) {
     source s = {u16, sizeof u16 - 1, 0, chunk};
     epcal_reader *r;
-    assert_int_equal(epcal_reader_open_fn(&r, read_chunk, &s, "in.csv", NULL,
-                                          NULL),
-                     EPCAL_OK);
+    assert_int_equal(
+        epcal_reader_open_fn(&r, read_chunk, &s, "in.csv", NULL, NULL),
+        EPCAL_OK);
     const epcal_episode *ep;
     assert_int_equal(epcal_reader_next(r, &ep, NULL), EPCAL_OK);
     assert_non_null(ep);
@@ -226,8 +226,7 @@ static void common_header_names(void **state) {
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     int got = epcal__field_lookup(names[i].name, strlen(names[i].name));
     if (got != names[i].field) {
-      fail_msg("\"%s\": field %d, want %d", names[i].name, got,
-               names[i].field);
+      fail_msg("\"%s\": field %d, want %d", names[i].name, got, names[i].field);
     }
   }
 }

@@ -288,8 +288,7 @@ static void put_header(msgbuf *m, const char *data, const size_t *off,
     }
     cell[w] = '\0';
     size_t before = l.len;
-    put(&l, "%s\"%s%s\"", i > 0 ? ", " : "", cell,
-        w < cl ? "..." : "");
+    put(&l, "%s\"%s%s\"", i > 0 ? ", " : "", cell, w < cl ? "..." : "");
     if (l.len + 6 >= l.cap) {
       l.len = before;
       list[l.len] = '\0';
@@ -322,8 +321,7 @@ static epcal_status fail_missing(const epcal__place *place,
   char buf[sizeof err->msg];
   msgbuf m = {buf, sizeof buf, 0};
   buf[0] = '\0';
-  const epcal__field order[] = {EPCAL__F_SHOW, EPCAL__F_EPISODE,
-                                EPCAL__F_DATE};
+  const epcal__field order[] = {EPCAL__F_SHOW, EPCAL__F_EPISODE, EPCAL__F_DATE};
   size_t count = 0;
   for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
     count += missing[order[i]];
@@ -336,8 +334,7 @@ static epcal_status fail_missing(const epcal__place *place,
     size_t k = 0;
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
       if (missing[order[i]]) {
-        put(&m, "%s\"%s\"%s", k++ > 0 ? ", " : "",
-            epcal__field_name(order[i]),
+        put(&m, "%s\"%s\"%s", k++ > 0 ? ", " : "", epcal__field_name(order[i]),
             order[i] == EPCAL__F_EPISODE ? " (or \"code\")" : "");
       }
     }
@@ -360,9 +357,9 @@ static epcal_status fail_missing(const epcal__place *place,
 }
 
 epcal_status epcal__header_map(epcal__header *h, const epcal__place *place,
-                               const epcal_read_options *opts,
-                               const char *data, const size_t *off,
-                               const size_t *len, size_t n, epcal_error *err) {
+                               const epcal_read_options *opts, const char *data,
+                               const size_t *off, const size_t *len, size_t n,
+                               epcal_error *err) {
   for (int f = 0; f < EPCAL__F_COUNT; f++) {
     h->col[f] = -1;
   }
@@ -427,8 +424,8 @@ epcal_status epcal__header_map(epcal__header *h, const epcal__place *place,
     qualified_field[f] = qualified;
   }
   bool missing[EPCAL__F_COUNT] = {false};
-  missing[EPCAL__F_SHOW] = h->col[EPCAL__F_SHOW] < 0 &&
-                           (opts == NULL || opts->default_show == NULL);
+  missing[EPCAL__F_SHOW] =
+      h->col[EPCAL__F_SHOW] < 0 && (opts == NULL || opts->default_show == NULL);
   missing[EPCAL__F_DATE] = h->col[EPCAL__F_DATE] < 0;
   missing[EPCAL__F_EPISODE] =
       h->col[EPCAL__F_CODE] < 0 && h->col[EPCAL__F_EPISODE] < 0;

@@ -43,9 +43,9 @@ typedef struct epcal__header {
  * is not in the header, or two columns mean the same field.
  */
 epcal_status epcal__header_map(epcal__header *h, const epcal__place *place,
-                               const epcal_read_options *opts,
-                               const char *data, const size_t *off,
-                               const size_t *len, size_t n, epcal_error *err);
+                               const epcal_read_options *opts, const char *data,
+                               const size_t *off, const size_t *len, size_t n,
+                               epcal_error *err);
 
 /*
  * Which field a header cell names, or -1 when it is unknown (and ignored).

@@ -1066,8 +1066,7 @@ static epcal_status copy_options(epcal_reader *r,
   r->opts.has_default_season = opts->has_default_season;
   r->opts.default_season = opts->default_season;
   if (opts->default_show != NULL && !epcal__has_visible(opts->default_show)) {
-    return epcal__fail(err, EPCAL_EUSAGE, NULL, 0, 0,
-                       "the show name is empty");
+    return epcal__fail(err, EPCAL_EUSAGE, NULL, 0, 0, "the show name is empty");
   }
   if (opts->has_default_season &&
       (opts->default_season < 0 || opts->default_season > 999999)) {
@@ -1210,8 +1209,8 @@ epcal_status epcal_reader_next(epcal_reader *r, const epcal_episode **out,
         continue; /* a spreadsheet's cleared row before the header */
       }
       st = epcal__header_map(&r->header, &place, &r->opts,
-                             (const char *)r->cells.data,
-                             r->cell_off, r->cell_len, r->n_cells, err);
+                             (const char *)r->cells.data, r->cell_off,
+                             r->cell_len, r->n_cells, err);
       if (st != EPCAL_OK) {
         /* Without a header no row can be read: stop here. */
         r->finished = true;
@@ -1231,8 +1230,8 @@ epcal_status epcal_reader_next(epcal_reader *r, const epcal_episode **out,
         epcal__utf8_valid_prefix(raw_data(r), r->raw_len) == r->raw_len &&
         memchr(raw_data(r), '\0', r->raw_len) == NULL;
     st = epcal__row_convert(&place, &r->header, r->cells.data, r->cell_off,
-                            r->cell_len, r->n_cells, text_ok, &r->opts,
-                            &r->ep, err);
+                            r->cell_len, r->n_cells, text_ok, &r->opts, &r->ep,
+                            err);
     if (st != EPCAL_OK) {
       return st;
     }

@@ -201,8 +201,7 @@ epcal_status epcal__row_convert(const epcal__place *place,
     e.season = season;
     have_season = true;
   }
-  if (!have_season && h->col[EPCAL__F_SEASON] < 0 &&
-      opts->has_default_season) {
+  if (!have_season && h->col[EPCAL__F_SEASON] < 0 && opts->has_default_season) {
     e.season = opts->default_season;
     have_season = true;
   }
