@@ -21,7 +21,7 @@ _epcal() {
     # src/cli/options.c); these are the ones every CSV reader but serve has.
     local filters="--show --season --from --to --past-days --future-days
         --premieres-only --finales-only --no-specials
-        --delimiter --date-format --encoding --column --skip-invalid"
+        --delimiter --date-format --encoding --column --keep-titles --skip-invalid"
 
     cmd=
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -92,7 +92,7 @@ _epcal() {
         serve)
             opts="--listen --token --refresh --max-connections --timeout
                 --threads --state --calendar-name --show --season --delimiter
-                --date-format --encoding --column --skip-invalid --timezone --runtime --all-day
+                --date-format --encoding --column --keep-titles --skip-invalid --timezone --runtime --all-day
                 --alarm --summary --description --category
                 --calendar-description --color --url -h --help" ;;
         *)

@@ -148,6 +148,13 @@ typedef struct epcal_read_options {
    */
   const char *const *columns;
   size_t n_columns;
+  /**
+   * Keep titles as written. By default a title loses the wiki markup a
+   * copied episode table carries: footnote marks at its end ("[a]",
+   * "[12]", "[note 1]") and the quotes around the whole title, so
+   * "\"Penance\"[a]" is read as "Penance". Only the title column.
+   */
+  bool keep_titles;
 } epcal_read_options;
 
 /**
@@ -238,6 +245,44 @@ bool epcal_selection_matches(const epcal_selection *sel,
                              const epcal_episode *ep);
 
 /**
+ * Follows the episodes a selection is applied to, so that a selection
+ * naming a show or a season the input does not hold is an error rather
+ * than an empty calendar (which a person imports, or subscribes to, and
+ * sees nothing). It counts, for each show of `sel->shows`, the episodes of
+ * that show, and for each range of `sel->seasons`, the episodes of the
+ * selected shows in it, whatever their date, and keeps what a message
+ * needs: the first few hundred show names, the seasons seen and, for each
+ * show that has matched nothing yet, the nearest name. Memory is bounded
+ * (under 70 KB), whatever the input.
+ */
+typedef struct epcal_selection_audit epcal_selection_audit;
+
+/**
+ * Starts an audit of `sel` (borrowed: it must outlive the audit). Returns
+ * EPCAL_OK or EPCAL_ENOMEM.
+ */
+epcal_status epcal_selection_audit_new(epcal_selection_audit **out,
+                                       const epcal_selection *sel,
+                                       epcal_error *err);
+
+/** Counts one episode as read (before any filter), scheduled or not. */
+void epcal_selection_audit_add(epcal_selection_audit *a,
+                               const epcal_episode *ep);
+
+/**
+ * Judges the selection once every episode was added: EPCAL_OK, or
+ * EPCAL_EDATA when a named show or a season range matched no episode. The
+ * message names them, suggests the nearest show name ("did you mean ...")
+ * and lists the shows or seasons the input has. A date window that
+ * selects nothing is no error.
+ */
+epcal_status epcal_selection_audit_end(const epcal_selection_audit *a,
+                                       epcal_error *err);
+
+/** Frees the audit. NULL is a no-op. */
+void epcal_selection_audit_free(epcal_selection_audit *a);
+
+/**
  * Parses a season filter: "2" or "1-3". Returns EPCAL_OK or EPCAL_EUSAGE.
  */
 epcal_status epcal_season_range_parse(const char *text,
@@ -297,7 +342,8 @@ typedef struct epcal_render_options {
                              none; 0: 60 */
   bool all_day;         /**< ignore times: every event is all-day */
   /* Reminders: RFC 5545 durations relative to the start ("-PT30M"), one
-   * VALARM (ACTION:DISPLAY) each. */
+   * VALARM (ACTION:DISPLAY) each. A non-zero offset needs its sign: "-"
+   * before the start, "+" after it ("PT30M" alone is EPCAL_EUSAGE). */
   const char *const *alarms;
   size_t n_alarms;
   /* Templates with {show} {season} {episode} {title} {code} {network}
@@ -649,10 +695,18 @@ epcal_status epcal_feed_check_mem(const char *name, const char *data,
 /* ---------------------------------------------------------------- utilities */
 
 /**
- * Parses a date in one of the accepted forms ("2022-03-03", "March 3, 2022",
- * "May 5 2022", "3 March 2022", "Mar 3, 2022", "2022/03/03", "20220303"),
- * or with `format` (strptime-style) when non-NULL. Returns EPCAL_OK, or
- * EPCAL_EDATA with a message in err (line and column left 0).
+ * Parses a date. `format` (strptime-style), when non-NULL, is tried first;
+ * a text it does not read whole is read in one of the built-in forms:
+ * "2022-03-03", "2022/03/03", "20220303", "March 3, 2022", "Mar 3 2022",
+ * "March 3rd, 2022", "3 March 2022", "3rd of March, 2022", "03-Mar-2022",
+ * a day and month in either order when only one reading is a date
+ * ("01/31/2025", "31.01.2025", "03/03/2022"; "03/04/2022" is ambiguous),
+ * any of them after a weekday that must agree ("Thu, Mar 3, 2022") or
+ * before a midnight ("2022-03-03 00:00:00", "2022-03-03T00:00"), a wiki's
+ * "March 3, 2022 (2022-03-03)" whose two halves must agree, and trailing
+ * footnote marks ("[12]"). A two-digit year is read only by `format`.
+ * Returns EPCAL_OK, or EPCAL_EDATA with a message in err (line and column
+ * left 0).
  */
 epcal_status epcal_date_parse(const char *text, const char *format,
                               epcal_date *out, epcal_error *err);

@@ -140,13 +140,23 @@ static int set_duration(const row *r, epcal_cli_opts *o, void *field,
   return 0;
 }
 
-/* A reminder: an RFC 5545 duration, which the library checks, or seconds
- * relative to the start ("-1800"), written as one ("-PT30M"). */
+/* A reminder: an RFC 5545 duration, which the library checks (its sign
+ * too), or seconds relative to the start ("-1800"), written as one
+ * ("-PT30M"). Seconds after the start need their "+", as a duration does:
+ * "1800" is a reminder meant before the start with its minus forgotten. */
 static int add_offset(const row *r, epcal_cli_opts *o, void *field,
                       const char *arg, char *msg, size_t cap) {
   if (is_seconds(arg)) {
+    long v = strtol(arg, NULL, 10);
+    if (v != 0 && arg[0] != '+' && arg[0] != '-') {
+      snprintf(msg, cap,
+               "no sign: -%s for a reminder before the start, +%s after it",
+               arg, arg);
+      return -1;
+    }
     char buf[32];
-    seconds_text(strtol(arg, NULL, 10), buf, sizeof buf);
+    buf[0] = '+';
+    seconds_text(v, buf + (v > 0), sizeof buf - 1);
     char *copy = strdup(buf);
     if (copy == NULL) {
       return -2;
@@ -264,8 +274,8 @@ static const row rows[EPCAL_CLI_N_OPTIONS] = {
                              "',' ';' '|' or 'tab' (default: detected)"},
     [EPCAL_CLI_DATE_FORMAT] = {"date-format", 0, "FMT", set_text,
                                AT(read.date_format), 0, 0, NULL, NULL,
-                               "strptime format for numeric dates, e.g. "
-                               "%d/%m/%Y"},
+                               "strptime format tried before the built-in\n"
+                               "date forms, e.g. %d/%m/%Y or %d-%b-%y"},
     [EPCAL_CLI_ENCODING] = {"encoding", 0, "NAME", set_text, AT(read.encoding),
                             0, 0, NULL, NULL,
                             "input encoding, e.g. WINDOWS-1252 (default:\n"
@@ -274,6 +284,10 @@ static const row rows[EPCAL_CLI_N_OPTIONS] = {
                           0, 0, NULL, NULL,
                           "the column named HEADER holds FIELD, e.g.\n"
                           "air_date='Aired (UK)' (repeatable)"},
+    [EPCAL_CLI_KEEP_TITLES] = {"keep-titles", 0, NULL, set_flag,
+                               AT(read.keep_titles), 0, 0, NULL, NULL,
+                               "keep a wiki's footnote marks ([a]) and the\n"
+                               "quotes around titles (default: removed)"},
     [EPCAL_CLI_SKIP_INVALID] = {"skip-invalid", 0, NULL, set_flag,
                                 AT(skip_invalid), 0, 0, NULL, NULL,
                                 "go on without invalid rows, with a warning\n"
@@ -541,6 +555,18 @@ int epcal_cli_parse(const epcal_cli_command *cmd, int argc, char **argv,
                             optarg, msg[0] != '\0' ? msg : r->hint);
       return EPCAL_EXIT_USAGE;
     }
+  }
+  /* A window that ends before it starts is a slip (the dates swapped),
+   * not a request for an empty calendar. */
+  if (o->from.given && o->to.given &&
+      epcal_date_cmp(o->from.date, o->to.date) > 0) {
+    epcal_cli_usage_error(cmd->name,
+                          "--from %04d-%02d-%02d is after --to "
+                          "%04d-%02d-%02d",
+                          o->from.date.year, o->from.date.month,
+                          o->from.date.day, o->to.date.year,
+                          o->to.date.month, o->to.date.day);
+    return EPCAL_EXIT_USAGE;
   }
   o->render.alarms = o->alarms.v;
   o->render.n_alarms = o->alarms.n;

@@ -131,11 +131,13 @@ static epcal_status check_repeat(const epcal_generate_options *opts,
  */
 static epcal_status take_row(const epcal_generate_options *opts,
                              epcal__seen *seen, const epcal__finales *finales,
+                             epcal_selection_audit *audit,
                              epcal__emit_fn emit, void *emit_ctx,
                              const epcal__row *row,
                              epcal_generate_stats *stats,
                              epcal_error *row_err) {
   const epcal_episode *ep = &row->ep;
+  epcal_selection_audit_add(audit, ep);
   bool drop;
   epcal_status st = check_repeat(opts, seen, row, &drop, row_err);
   if (st != EPCAL_OK) {
@@ -181,6 +183,7 @@ typedef struct invalid_rows {
 static epcal_status run_input(const epcal_generate_options *opts,
                               const char *path, epcal__seen *seen,
                               const epcal__finales *finales,
+                              epcal_selection_audit *audit,
                               epcal__emit_fn emit, epcal__prefetch_fn prefetch,
                               void *emit_ctx, epcal_generate_stats *stats,
                               invalid_rows *invalid, epcal_error *err) {
@@ -235,7 +238,7 @@ static epcal_status run_input(const epcal_generate_options *opts,
           prefetch(emit_ctx, ahead->uid_key);
         }
       }
-      st = take_row(opts, seen, finales, emit, emit_ctx, row, stats,
+      st = take_row(opts, seen, finales, audit, emit, emit_ctx, row, stats,
                     &row_err);
     }
     /* A data error in a row is skippable; one in the header is not. */
@@ -299,11 +302,15 @@ epcal_status epcal__pipeline_run(const epcal_generate_options *opts,
   if (seen == NULL && st == EPCAL_OK) {
     st = epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
   }
+  epcal_selection_audit *audit = NULL;
+  if (st == EPCAL_OK) {
+    st = epcal_selection_audit_new(&audit, &opts->select, err);
+  }
   invalid_rows invalid;
   memset(&invalid, 0, sizeof invalid);
   for (size_t i = 0; i < n_inputs && st == EPCAL_OK; i++) {
-    st = run_input(opts, inputs[i], seen, finales, emit, prefetch, emit_ctx,
-                   stats, &invalid, err);
+    st = run_input(opts, inputs[i], seen, finales, audit, emit, prefetch,
+                   emit_ctx, stats, &invalid, err);
   }
   if (st == EPCAL_OK && invalid.count > 0) {
     st = EPCAL_EDATA;
@@ -311,6 +318,12 @@ epcal_status epcal__pipeline_run(const epcal_generate_options *opts,
       *err = invalid.first;
     }
   }
+  /* A named show or season that matched nothing: nothing is published
+   * (the caller commits only on success). */
+  if (st == EPCAL_OK) {
+    st = epcal_selection_audit_end(audit, err);
+  }
+  epcal_selection_audit_free(audit);
   epcal__seen_free(seen);
   epcal__finales_free(finales);
   return st;

@@ -584,6 +584,29 @@ def test_split_interleaved_input_reopens_finished_feeds(d):
     assert got == want
 
 
+def test_split_selection_that_matches_nothing_publishes_nothing(d):
+    """--show or --season naming what the input does not hold is an error
+    for split output too: exit 1, and every feed and index is left as the
+    last run wrote it."""
+    csv, out = f"{d}/in.csv", f"{d}/site"
+    write(csv, HEADER + rows(3, season=1) + rows(2, season=2))
+    run("generate", "--split", "season", "--output-dir", out, csv)
+    before = {f: read(f"{out}/{f}") for f in
+              ("index.json", "index.html", "show/season-01.ics",
+               "show/season-02.ics")}
+    p = run("generate", "--split", "season", "--output-dir", out,
+            "--show", "Shwo", csv, check_code=1)
+    assert p.stderr == (b'epcal: no show in the input is named "Shwo" (did '
+                        b'you mean "Show"?); it has 1 show: "Show"\n'), p.stderr
+    p = run("generate", "--split", "show", "--output-dir", out,
+            "--season", "3", csv, check_code=1)
+    assert p.stderr == (b"epcal: no episode in the input is in season 3 "
+                        b"(the input's seasons: 1-2)\n"), p.stderr
+    for f, data in before.items():
+        assert read(f"{out}/{f}") == data, f"{f} changed"
+    assert not os.path.exists(f"{out}/show.ics")
+
+
 def main():
     global EPCAL
     EPCAL = os.path.abspath(sys.argv[1])

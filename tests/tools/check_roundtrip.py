@@ -34,6 +34,14 @@ ROWS = [
      "https://example.org/a b"],
     ["Tabs\tInside", "3", "10", "20221231", "multi\nline\ntitle", "tab\there",
      "Net;work", ""],
+    # Copied from a wiki's episode table: markup around the title, and
+    # dates written the way release sites and spreadsheets write them.
+    ["Wiki", "2", "3", "March 17, 2022 (2022-03-17)[4]",
+     "\"Penance\"[a] [note 1]", "", "", ""],
+    ["Wiki", "2", "4", "Thursday, March 24th, 2022", "\u201cWatcher\u201d", "",
+     "", ""],
+    ["Wiki", "2", "5", "2022-03-31 00:00:00", "\"A\" / \"B\"[b]", "", "", ""],
+    ["Wiki", "2", "6", "07-Apr-2022", "[REC]", "", "", ""],
 ]
 
 HEADERS = [
@@ -71,6 +79,32 @@ def encode_table(header, rows, delim, eol, bom, codec="utf-8"):
     return (b"\xef\xbb\xbf" + data) if bom else data
 
 
+MARK = re.compile(r"[ \t]*\[(?:[0-9]{1,3}|[a-z]{1,2}|(?:note|nb|N|lower-alpha) "
+                  r"[A-Za-z0-9]{1,3}|citation needed)\]$")
+
+
+def clean_title(t):
+    """epcal's documented title rule: footnote marks at the end, then the
+    quotes around the whole title when no other quote is inside; never
+    an empty title."""
+    s = t
+    while True:
+        m = MARK.search(s)
+        if m is None or m.start() == 0:
+            break
+        s = s[:m.start()]
+    s = s.rstrip(" \t")
+    if not s:
+        return t
+    for left, right in (('"', '"'), ("\u201c", "\u201d")):
+        if len(s) >= 2 and s.startswith(left) and s.endswith(right):
+            inner = s[1:-1]
+            if any(q in inner for q in ('"', "\u201c", "\u201d")):
+                return s
+            return inner.strip(" \t") or s
+    return s
+
+
 def expected_events(data, delim, codec="utf-8"):
     """What Python's csv module reads, with epcal's rules applied."""
     if codec != "utf-8":
@@ -86,6 +120,7 @@ def expected_events(data, delim, codec="utf-8"):
              for c in r]
         show, season, number, _, title, desc, net, url = r
         summary = f"{show} S{int(season):02d}E{int(number):02d}"
+        title = clean_title(title)
         if title:
             summary += " \u2013 " + title
         summary = re.sub(r"[ \t\n]+", " ", summary)
@@ -118,6 +153,7 @@ def pasted_table(eol):
 
 PASTED_WANT = {}
 for show, season, ep, date, _, title, desc in PASTED:
+    title = clean_title(title)
     summary = f"{show} S{int(season):02d}E{int(ep):02d} \u2013 {title}"
     PASTED_WANT[(show, int(season), int(ep))] = {
         "summary": summary, "description": desc, "network": None,

@@ -373,6 +373,22 @@ static void renderer_refuses_bad_options(void **state) {
                    EPCAL_EUSAGE);
   assert_non_null(strstr(err.msg, "\"P1DT\""));
 
+  /* A reminder 30 minutes into the episode is never what PT30M meant. */
+  static const char *const unsigned_alarm[] = {"PT0S", "+PT5M", "PT30M"};
+  memset(&ro, 0, sizeof ro);
+  ro.alarms = unsigned_alarm;
+  ro.n_alarms = 3;
+  assert_int_equal(epcal_renderer_new(&r, &ro, membuf_write, NULL, &err),
+                   EPCAL_EUSAGE);
+  assert_string_equal(err.msg, "alarm \"PT30M\" has no sign: write -PT30M "
+                               "for a reminder before the start (+PT30M: "
+                               "after it)");
+  ro.n_alarms = 2;
+  assert_int_equal(epcal_renderer_new(&r, &ro, membuf_write, NULL, &err),
+                   EPCAL_OK);
+  epcal_renderer_free(r);
+  r = NULL;
+
   memset(&ro, 0, sizeof ro);
   ro.refresh = "PT0S";
   assert_int_equal(epcal_renderer_new(&r, &ro, membuf_write, NULL, &err),

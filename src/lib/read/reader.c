@@ -15,6 +15,7 @@
 #include "reader.h"
 
 #include "date.h"
+#include "title.h"
 #include "error.h"
 #include "header.h"
 #include "recode.h"
@@ -1063,6 +1064,7 @@ static epcal_status copy_options(epcal_reader *r,
   r->delimiter = opts->delimiter;
   r->opts.delimiter = opts->delimiter;
   r->opts.encoding = NULL; /* kept in r->encoding */
+  r->opts.keep_titles = opts->keep_titles;
   r->opts.has_default_season = opts->has_default_season;
   r->opts.default_season = opts->default_season;
   if (opts->default_show != NULL && !epcal__has_visible(opts->default_show)) {
@@ -1234,6 +1236,10 @@ epcal_status epcal_reader_next(epcal_reader *r, const epcal_episode **out,
                             err);
     if (st != EPCAL_OK) {
       return st;
+    }
+    if (!r->opts.keep_titles && r->ep.title != NULL) {
+      /* The title is a cell of r->cells: cleaned in place. */
+      r->ep.title = epcal__title_clean((char *)r->ep.title);
     }
     r->ep.file = r->name;
     r->ep.line = r->raw_line;

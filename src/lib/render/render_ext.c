@@ -111,6 +111,15 @@ static epcal_status setup(epcal__render_ext *x,
                          "-PT30M, -PT1H30M or -P1D",
                          opts->alarms[i]);
     }
+    /* RFC 5545 reads an unsigned offset as after the start: PT30M rings
+     * half an hour into the episode, which nobody writing it means. */
+    char first = opts->alarms[i][0];
+    if (secs != 0 && first != '+' && first != '-') {
+      return epcal__fail(err, EPCAL_EUSAGE, NULL, 0, 0,
+                         "alarm \"%s\" has no sign: write -%s for a reminder "
+                         "before the start (+%s: after it)",
+                         opts->alarms[i], opts->alarms[i], opts->alarms[i]);
+    }
     x->n_alarms++;
   }
 
