@@ -73,7 +73,7 @@ _epcal() {
         --past-days|--future-days|--wait|--timezone|--runtime|--alarm|\
         --summary|--description|--category|--calendar-description|\
         --refresh|--color|--url|--listen|--token|--max-connections|\
-        --timeout)
+        --timeout|--max-removed)
             return 0 ;;
     esac
 
@@ -81,7 +81,8 @@ _epcal() {
     case $cmd in
         generate)
             opts="-o --output --calendar-name --previous --split --output-dir
-                --prune --wait --progress --threads $filters
+                --prune --wait --progress --threads --force --allow-shrink
+                --max-removed $filters
                 --timezone --runtime --all-day --alarm --summary --description
                 --category --calendar-description --refresh --color --url
                 -v --verbose -h --help" ;;

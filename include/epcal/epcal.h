@@ -302,7 +302,8 @@ typedef struct epcal_previous epcal_previous;
  * Loads the previous feed at `path`. A file that does not exist is the
  * first run: EPCAL_OK with *out = NULL. A file that is not a well-formed
  * calendar gives EPCAL_EDATA (callers warn and treat it as absent); an
- * unreadable one EPCAL_EIO.
+ * unreadable one EPCAL_EIO; anything but a regular file (a FIFO or device,
+ * which could block or never end) EPCAL_EUSAGE, without waiting.
  */
 epcal_status epcal_previous_load(epcal_previous **out, const char *path,
                                  epcal_error *err);
@@ -448,13 +449,61 @@ size_t epcal_slug(const char *text, char *buf, size_t cap);
 
 typedef struct epcal_output epcal_output;
 
+/** What an output path names (see epcal_output_resolve()). */
+typedef enum epcal_output_kind {
+  EPCAL_OUTPUT_STDOUT, /**< "-", NULL, or the file standard output is */
+  EPCAL_OUTPUT_FILE,   /**< a regular file, or nothing yet: replaced
+                            atomically */
+  EPCAL_OUTPUT_STREAM  /**< a character device, FIFO or socket: written
+                            straight through */
+} epcal_output_kind;
+
 /**
- * Opens an output. `path` NULL or "-" means standard output; anything else
- * is a file replaced atomically. Either way nothing reaches the target
- * before epcal_output_commit(): bytes are spooled to a temporary file (in
- * the target's directory for a file, so the final step is a rename).
- * Returns EPCAL_OK or EPCAL_EIO.
+ * Tells what `path` names once symlinks are followed. *kind: standard
+ * output ("-", NULL, or a path that is the file standard output already
+ * writes to, such as /dev/stdout); a regular file or a path that does not
+ * exist yet (*file: the path of the file to replace, the end of any chain
+ * of symlinks, so that a symlink is kept and the file it points to is
+ * replaced in its own directory); or a character device, FIFO or socket
+ * (*file: `path`). *file is malloc'd (NULL for standard output); the
+ * caller frees it. Returns EPCAL_OK, EPCAL_EUSAGE for a directory, a
+ * block device or a symlink loop, or EPCAL_ENOMEM. Out-parameters are
+ * written only on success.
  */
+epcal_status epcal_output_resolve(const char *path, epcal_output_kind *kind,
+                                  char **file, epcal_error *err);
+
+/** Flags of epcal_output_open_flags(). */
+enum {
+  /** Replace an existing file even when it is not an iCalendar feed. */
+  EPCAL_OUTPUT_FORCE = 1,
+  /**
+   * Do not follow a symlink at `path` (it is replaced by the new file, as
+   * rename(2) does), and refuse anything but a regular file or nothing:
+   * for paths inside a tree epcal owns (split output).
+   */
+  EPCAL_OUTPUT_NOFOLLOW = 2
+};
+
+/**
+ * Opens an output on `path`, as epcal_output_resolve() classifies it.
+ * Standard output: bytes are spooled to a private temporary file and
+ * copied out by epcal_output_commit(), so a failed run prints no half
+ * feed. A file: a temporary file in the target's directory, renamed over
+ * it on commit (a target whose bytes would not change is left alone); an
+ * existing target that is not an iCalendar feed (its first bytes, after
+ * an optional UTF-8 byte-order mark, are not BEGIN:VCALENDAR) is refused
+ * with EPCAL_EUSAGE unless `flags` has EPCAL_OUTPUT_FORCE; an empty file
+ * counts as a feed. A character device, FIFO or socket: written straight
+ * through as bytes come (nothing can be atomic there), no temporary file;
+ * opening a FIFO waits for a reader, and a signal that interrupts the
+ * wait fails the open. Returns EPCAL_OK, EPCAL_EUSAGE, EPCAL_EIO or
+ * EPCAL_ENOMEM.
+ */
+epcal_status epcal_output_open_flags(epcal_output **out, const char *path,
+                                     unsigned flags, epcal_error *err);
+
+/** epcal_output_open_flags() with no flags. */
 epcal_status epcal_output_open(epcal_output **out, const char *path,
                                epcal_error *err);
 
@@ -482,6 +531,37 @@ unsigned long epcal_output_remove_stale(const char *target);
  * and the target is left as it was. NULL is a no-op.
  */
 void epcal_output_free(epcal_output *o);
+
+/* ------------------------------------------------------------------ shrink */
+
+/**
+ * How many of a feed's events one regeneration may remove. An upstream
+ * failure that truncates the input must not wipe every subscriber's
+ * calendar: a run (or a server reload) that would remove more than this
+ * is refused and the old feed kept.
+ */
+typedef struct epcal_shrink_policy {
+  bool allow;        /**< never refuse (--allow-shrink) */
+  bool set;          /**< max_removed is given; else the default rule */
+  unsigned long max_removed; /**< events, or a percentage when `percent` */
+  bool percent;      /**< max_removed is a percentage (0-100) */
+} epcal_shrink_policy;
+
+/**
+ * True when removing `removed` of `previous` events breaks `policy`. The
+ * default rule (policy NULL or not `set`): more than half of the previous
+ * events, and at least 10. A percentage P refuses removed > P% of
+ * previous; a count N refuses removed > N. Pure; thread-safe.
+ */
+bool epcal_shrink_refused(unsigned long previous, unsigned long removed,
+                          const epcal_shrink_policy *policy);
+
+/**
+ * Parses a --max-removed value, "N" or "P%" (P from 0 to 100), into
+ * *policy (max_removed, percent and set). Returns 0, or -1 (policy
+ * untouched) when it is not one of those forms.
+ */
+int epcal_shrink_policy_parse(const char *text, epcal_shrink_policy *policy);
 
 /* --------------------------------------------------------------- generate */
 
@@ -540,6 +620,15 @@ typedef struct epcal_generate_options {
    * and statistics are the same.
    */
   unsigned threads;
+  /**
+   * The shrink guard (see epcal_shrink_refused()): a run that would remove
+   * more of the previous feed's events than this allows fails with
+   * EPCAL_EDATA before anything is published (with split output: when any
+   * feed would, no feed is replaced). Zeroed: the default rule. A previous
+   * feed more than 32 times the size of the inputs (and over 64 MiB) is
+   * refused the same way, unread; `allow` replaces it without reading it.
+   */
+  epcal_shrink_policy shrink;
 } epcal_generate_options;
 
 /** What a run did. */
@@ -568,37 +657,6 @@ typedef struct epcal_generate_stats {
 epcal_status epcal_generate(const epcal_generate_options *opts,
                             epcal_write_fn write, void *ctx,
                             epcal_generate_stats *stats, epcal_error *err);
-
-/* ------------------------------------------------------------------ shrink */
-
-/**
- * How many of a feed's events one regeneration may remove. An upstream
- * failure that truncates the input must not wipe every subscriber's
- * calendar: a run (or a server reload) that would remove more than this
- * is refused and the old feed kept.
- */
-typedef struct epcal_shrink_policy {
-  bool allow;        /**< never refuse (--allow-shrink) */
-  bool set;          /**< max_removed is given; else the default rule */
-  unsigned long max_removed; /**< events, or a percentage when `percent` */
-  bool percent;      /**< max_removed is a percentage (0-100) */
-} epcal_shrink_policy;
-
-/**
- * True when removing `removed` of `previous` events breaks `policy`. The
- * default rule (policy NULL or not `set`): more than half of the previous
- * events, and at least 10. A percentage P refuses removed > P% of
- * previous; a count N refuses removed > N. Pure; thread-safe.
- */
-bool epcal_shrink_refused(unsigned long previous, unsigned long removed,
-                          const epcal_shrink_policy *policy);
-
-/**
- * Parses a --max-removed value, "N" or "P%" (P from 0 to 100), into
- * *policy (max_removed, percent and set). Returns 0, or -1 (policy
- * untouched) when it is not one of those forms.
- */
-int epcal_shrink_policy_parse(const char *text, epcal_shrink_policy *policy);
 
 /* ------------------------------------------------------------------- split */
 
@@ -635,10 +693,13 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
 typedef struct epcal_lock epcal_lock;
 
 /**
- * Takes the exclusive lock that serialises runs writing `target` (a hidden
- * `.NAME.lock` file beside it, flock(2)), waiting up to `wait_seconds`.
- * Returns EPCAL_OK, EPCAL_ELOCKED when another run still holds it, or
- * EPCAL_EIO. The lock ends with epcal_lock_release() or the process.
+ * Takes the exclusive lock that serialises runs writing `target` (the
+ * file to replace, as epcal_output_resolve() gives it), waiting up to
+ * `wait_seconds`. It is flock(2) on the target itself when it exists, else
+ * on its directory, so no lock file is made. Returns EPCAL_OK,
+ * EPCAL_ELOCKED when another run still holds it, or EPCAL_EIO (also when
+ * a signal the caller handles interrupts the wait). The lock ends with
+ * epcal_lock_release() or the process.
  */
 epcal_status epcal_lock_acquire(epcal_lock **out, const char *target,
                                 double wait_seconds, epcal_error *err);

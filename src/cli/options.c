@@ -202,6 +202,18 @@ static int add_season(const row *r, epcal_cli_opts *o, void *field,
   return 0;
 }
 
+/* --max-removed: "N" events or "P%" (epcal_shrink_policy_parse()). */
+static int set_max_removed(const row *r, epcal_cli_opts *o, void *field,
+                           const char *arg, char *msg, size_t cap) {
+  (void)r, (void)o;
+  if (epcal_shrink_policy_parse(arg, field) != 0) {
+    snprintf(msg, cap, "use a number of events N or a percentage P%% "
+                       "(0-100%%)");
+    return -1;
+  }
+  return 0;
+}
+
 static int set_date(const row *r, epcal_cli_opts *o, void *field,
                     const char *arg, char *msg, size_t cap) {
   (void)r, (void)o;
@@ -345,7 +357,10 @@ static const row rows[EPCAL_CLI_N_OPTIONS] = {
                           NULL, NULL,
                           "write FILE atomically (default: standard "
                           "output);\n"
-                          "an unchanged feed is left untouched"},
+                          "an unchanged feed is left untouched; through\n"
+                          "a symlink, the file it points to is replaced;\n"
+                          "a device, FIFO or socket is written straight\n"
+                          "through; a directory or an input is refused"},
     [EPCAL_CLI_SPLIT] = {"split", 0, "season|show", set_choice, AT(split), 0, 0,
                          split_choices, NULL,
                          "one feed per season or per show, written to\n"
@@ -369,6 +384,19 @@ static const row rows[EPCAL_CLI_N_OPTIONS] = {
                         "wait for another run writing the same output,\n"
                         "e.g. PT5M or 300 (default 0: fail at once with\n"
                         "status 5)"},
+    [EPCAL_CLI_FORCE] = {"force", 0, NULL, set_flag, AT(force), 0, 0, NULL,
+                         NULL,
+                         "replace FILE even if it is not an iCalendar\n"
+                         "feed (default: such a file is left alone)"},
+    [EPCAL_CLI_ALLOW_SHRINK] = {"allow-shrink", 0, NULL, set_flag,
+                                AT(shrink.allow), 0, 0, NULL, NULL,
+                                "publish even when the feed would lose more\n"
+                                "than half of its events (default: refused\n"
+                                "when 10 or more would go, exit 1)"},
+    [EPCAL_CLI_MAX_REMOVED] = {"max-removed", 0, "N|P%", set_max_removed,
+                               AT(shrink), 0, 0, NULL, NULL,
+                               "refuse only when more than N events (or P%)\n"
+                               "would be removed"},
     [EPCAL_CLI_FORMAT] = {"format", 0, "FMT", set_choice, AT(format), 0, 0,
                           format_choices, NULL, "table (default), csv or json"},
     [EPCAL_CLI_LISTEN] = {"listen", 0, "ADDR:PORT", set_text, AT(listen), 0, 0,

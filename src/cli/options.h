@@ -61,6 +61,9 @@ typedef enum epcal_cli_opt_id {
   EPCAL_CLI_PRUNE,
   EPCAL_CLI_PREVIOUS,
   EPCAL_CLI_WAIT,
+  EPCAL_CLI_FORCE,
+  EPCAL_CLI_ALLOW_SHRINK,
+  EPCAL_CLI_MAX_REMOVED,
   /* How a list is printed (list). */
   EPCAL_CLI_FORMAT,
   /* The server (serve). */
@@ -131,6 +134,8 @@ typedef struct epcal_cli_opts {
   bool prune;
   const char *previous;
   epcal_cli_duration wait;
+  bool force;                 /* replace an -o file that is not a feed */
+  epcal_shrink_policy shrink; /* --allow-shrink, --max-removed */
   int progress; /* index into "auto", "always", "never" */
   long threads; /* 0: auto */
   bool verbose;

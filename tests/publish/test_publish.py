@@ -69,9 +69,8 @@ def rows(n, season=1, start_day=1):
 
 
 def no_temporaries(d, name="feed.ics"):
-    left = [f for f in os.listdir(d)
-            if f.startswith("." + name + ".") and not f.endswith(".lock")]
-    assert not left, f"temporary files left behind: {left}"
+    left = [f for f in os.listdir(d) if f.startswith("." + name + ".")]
+    assert not left, f"temporary or lock files left behind: {left}"
 
 
 # ---------------------------------------------------------------- checks
@@ -253,8 +252,7 @@ def wait_for_temporary(d, name, proc, old=(), limit=60):
     end = time.time() + limit
     while time.time() < end and proc.poll() is None:
         for f in os.listdir(d):
-            if (f.startswith("." + name + ".") and not f.endswith(".lock")
-                    and f not in old):
+            if f.startswith("." + name + ".") and f not in old:
                 if os.path.getsize(os.path.join(d, f)) > 1 << 20:
                     return True
         time.sleep(0.01)
@@ -542,7 +540,7 @@ def test_split_interleaved_input_reopens_finished_feeds(d):
         for r, _, fs in os.walk(out):
             for f in fs:
                 path = os.path.join(r, f)
-                assert (not f.startswith(".") or f.endswith(".lock") or
+                assert (not f.startswith(".") or
                         f == ".epcal-feeds"), f"temporary file left: {path}"
                 got[os.path.relpath(path, out)] = read(path)
         return got
@@ -582,6 +580,532 @@ def test_split_interleaved_input_reopens_finished_feeds(d):
     assert changed != want.pop("show/season-500.ics")
     assert b"SEQUENCE:1" in changed and b"T500.3" not in changed
     assert got == want
+
+
+# ------------------------------------------------- targets (issue 14)
+
+def listing(d):
+    return sorted(os.listdir(d))
+
+
+def feed_bytes(csv):
+    return run("generate", csv, env={"SOURCE_DATE_EPOCH": "1"}).stdout
+
+
+def test_device_as_output_is_written_through(d):
+    """-o a character device (a private null device, never the system's)
+    writes to it: the node stays a device, nothing is made beside it, and
+    no previous feed is read from it. A symlink to it likewise."""
+    csv = f"{d}/in.csv"
+    write(csv, HEADER + rows(3))
+    out = f"{d}/out"
+    os.mkdir(out)
+    null = f"{out}/null"
+    try:
+        os.mknod(null, 0o666 | 0o020000, os.makedev(1, 3))
+    except PermissionError:
+        SKIPPED.append("device as output (cannot mknod here)")
+        return
+    os.symlink("null", f"{out}/stdout")
+    for target in (null, f"{out}/stdout"):
+        p = run("generate", "-v", csv, "-o", target)
+        assert b"3 new" in p.stderr, p.stderr
+        st = os.lstat(null)
+        assert (st.st_mode & 0o170000) == 0o020000, oct(st.st_mode)
+        assert os.path.islink(f"{out}/stdout")
+        assert listing(out) == ["null", "stdout"], listing(out)
+
+
+def test_fifo_as_output_streams(d):
+    """-o a FIFO streams the feed into it (no temporary file, no lock file,
+    no previous feed read from it); the FIFO stays a FIFO. With no reader
+    the run waits for one, and SIGTERM ends the wait."""
+    csv = f"{d}/in.csv"
+    write(csv, HEADER + rows(2000))
+    want = feed_bytes(csv)
+    out = f"{d}/out"
+    os.mkdir(out)
+    fifo = f"{out}/fifo"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([EPCAL, "generate", csv, "-o", fifo],
+                            env=dict(os.environ, SOURCE_DATE_EPOCH="1"),
+                            stderr=subprocess.PIPE)
+    # Read without blocking, so that a run that never writes cannot hang
+    # the test.
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    got, end = b"", time.time() + 60
+    try:
+        while time.time() < end:
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except BlockingIOError:
+                chunk = None
+            if chunk:
+                got += chunk
+            elif proc.poll() is not None:
+                break
+            else:
+                time.sleep(0.01)
+    finally:
+        os.close(fd)
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.wait(timeout=60) == 0, proc.stderr.read()
+    assert got == want, (len(got), len(want))
+    assert listing(out) == ["fifo"] and os.path.exists(fifo)
+    assert (os.lstat(fifo).st_mode & 0o170000) == 0o010000
+    # No reader: a signal ends the wait, as it ends any other part.
+    proc = subprocess.Popen([EPCAL, "generate", csv, "-o", fifo],
+                            stderr=subprocess.PIPE)
+    time.sleep(0.5)
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == -signal.SIGTERM
+    assert listing(out) == ["fifo"]
+
+
+def test_socket_as_output_is_written_through(d):
+    """-o a Unix stream socket connects to it and streams the feed."""
+    import socket
+    import threading
+    csv = f"{d}/in.csv"
+    write(csv, HEADER + rows(500))
+    want = feed_bytes(csv)
+    out = f"{d}/out"
+    os.mkdir(out)
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(f"{out}/sock")
+    srv.listen(1)
+    srv.settimeout(60)
+    got = []
+
+    def serve():
+        conn, _ = srv.accept()
+        conn.settimeout(60)
+        data = b""
+        while True:
+            chunk = conn.recv(1 << 16)
+            if not chunk:
+                break
+            data += chunk
+        got.append(data)
+        conn.close()
+
+    t = threading.Thread(target=serve)
+    t.start()
+    try:
+        run("generate", csv, "-o", f"{out}/sock",
+            env={"SOURCE_DATE_EPOCH": "1"})
+    finally:
+        t.join(timeout=60)
+        srv.close()
+    assert got == [want], [len(g) for g in got]
+    assert listing(out) == ["sock"]
+
+
+def test_standard_output_through_a_symlink(d):
+    """A path that leads to the file standard output already is (here a
+    private link to /proc/self/fd/1, like /dev/stdout) is standard output:
+    into a pipe the feed arrives, and into a file redirected by the shell
+    it is written there, not renamed over it."""
+    csv = f"{d}/in.csv"
+    write(csv, HEADER + rows(5))
+    want = feed_bytes(csv)
+    link = f"{d}/stdout"
+    os.symlink("/proc/self/fd/1", link)
+    p = subprocess.run([EPCAL, "generate", csv, "-o", link], timeout=60,
+                       capture_output=True,
+                       env=dict(os.environ, SOURCE_DATE_EPOCH="1"))
+    assert p.returncode == 0 and p.stdout == want, p.stderr
+    with open(f"{d}/log.txt", "wb") as f:
+        f.write(b"a log, not a feed\n")
+    with open(f"{d}/log.txt", "ab") as f:
+        run("generate", csv, "-o", link, env={"SOURCE_DATE_EPOCH": "1"},
+            stdout=f)
+    assert read(f"{d}/log.txt") == b"a log, not a feed\n" + want
+    assert os.path.islink(link)
+
+
+def test_symlink_target_is_replaced_in_its_own_directory(d):
+    """-o a symlink: the file it points to is replaced atomically in its
+    own directory (the link stays a link), a dangling link's target is
+    created, and nothing is left in either directory."""
+    csv = f"{d}/in.csv"
+    pub, real = f"{d}/pub", f"{d}/real"
+    os.mkdir(pub)
+    os.mkdir(real)
+    os.symlink("../real/feed.ics", f"{pub}/feed.ics")
+    write(csv, HEADER + rows(3))
+    run("generate", csv, "-o", f"{pub}/feed.ics")  # dangling: created
+    assert os.path.islink(f"{pub}/feed.ics")
+    assert len(events(f"{real}/feed.ics")) == 3
+    ino = os.stat(f"{real}/feed.ics").st_ino
+    write(csv, HEADER + rows(4))
+    run("generate", csv, "-o", f"{pub}/feed.ics")
+    assert os.path.islink(f"{pub}/feed.ics")
+    assert len(events(f"{real}/feed.ics")) == 4
+    assert os.stat(f"{real}/feed.ics").st_ino != ino  # renamed into place
+    assert listing(pub) == ["feed.ics"] and listing(real) == ["feed.ics"]
+
+
+def test_directory_as_output_is_a_usage_error(d):
+    csv = f"{d}/in.csv"
+    write(csv, HEADER + rows(3))
+    os.mkdir(f"{d}/feeds")
+    p = run("generate", csv, "-o", f"{d}/feeds", check_code=2)
+    assert b"is a directory" in p.stderr, p.stderr
+    assert listing(f"{d}/feeds") == []
+
+
+def test_output_naming_an_input_is_refused(d):
+    """-o naming one of the inputs (by name, through a symlink, through a
+    hard link, or standard input) is a usage error; the CSV is intact."""
+    csv = f"{d}/in.csv"
+    text = HEADER + rows(3)
+    write(csv, text)
+    os.symlink("in.csv", f"{d}/link.csv")
+    os.link(csv, f"{d}/hard.csv")
+    for args in ([csv, "-o", csv], [f"{d}/other.csv", csv, "-o",
+                                    f"{d}/link.csv"],
+                 [csv, "-o", f"{d}/hard.csv"]):
+        if "other.csv" in args[0]:
+            write(args[0], HEADER + rows(1, season=2))
+        p = run("generate", *args, check_code=2)
+        assert b"is the input" in p.stderr, p.stderr
+        assert read(csv).decode() == text
+    with open(csv, "rb") as f:
+        p = run("generate", "-o", csv, stdin=f, check_code=2)
+    assert read(csv).decode() == text
+    assert sorted(listing(d)) == ["hard.csv", "in.csv", "link.csv",
+                                  "other.csv"], listing(d)
+
+
+def test_only_feeds_are_replaced(d):
+    """An existing target that is not an iCalendar feed is left alone
+    (exit 2) unless --force; an empty file, or a feed after a byte-order
+    mark, is replaced."""
+    csv, out = f"{d}/in.csv", f"{d}/notes.txt"
+    write(csv, HEADER + rows(3))
+    write(out, "my notes\n")
+    p = run("generate", csv, "-o", out, check_code=2)
+    assert b"not an iCalendar feed" in p.stderr and b"--force" in p.stderr
+    assert read(out) == b"my notes\n"
+    assert listing(d) == ["in.csv", "notes.txt"], listing(d)
+    run("generate", "--force", csv, "-o", out)
+    assert len(events(out)) == 3
+    write(out, "")
+    run("generate", csv, "-o", out)
+    assert len(events(out)) == 3
+    data = read(out)
+    with open(out, "wb") as f:
+        f.write(b"\xef\xbb\xbf" + data.replace(b"Title 2", b"Old title"))
+    run("generate", csv, "-o", out)
+    assert read(out).startswith(b"BEGIN:VCALENDAR")
+
+
+def test_empty_input_is_an_error_not_an_empty_calendar(d):
+    """No header record (0 bytes, blank lines, empty standard input) is a
+    data error naming the input; the previous feed stays. A header with no
+    rows is still a valid empty calendar."""
+    csv, out = f"{d}/in.csv", f"{d}/feed.ics"
+    write(csv, HEADER + rows(3))
+    run("generate", csv, "-o", out)
+    old = read(out)
+    for text in ("", "\n\n\r\n", "\ufeff"):
+        write(csv, text)
+        p = run("generate", csv, "-o", out, check_code=1)
+        assert re.search(rb"in.csv: no header row", p.stderr), p.stderr
+        assert read(out) == old
+    for stdin in (b"", b"\n"):
+        p = run("generate", "-o", out, input=stdin, check_code=1)
+        assert b"-: no header row" in p.stderr, p.stderr
+        assert read(out) == old
+    assert listing(d) == ["feed.ics", "in.csv"], listing(d)
+    # With --split too: nothing in the tree changes.
+    write(csv, HEADER + rows(3))
+    run("generate", "--split", "season", "--output-dir", f"{d}/site", csv)
+    site = {f: read(f"{d}/site/{f}") for f in ("index.json",
+                                               "show/season-01.ics")}
+    write(csv, "")
+    p = run("generate", "--split", "season", "--output-dir", f"{d}/site",
+            csv, check_code=1)
+    assert b"in.csv: no header row" in p.stderr, p.stderr
+    assert {f: read(f"{d}/site/{f}") for f in site} == site
+    write(csv, HEADER)
+    p = run("generate", "--allow-shrink", csv, "-o", out)
+    assert len(events(out)) == 0
+    assert b"no episodes selected" in p.stderr
+
+
+def test_previous_must_be_a_regular_file(d):
+    """--previous naming a FIFO (no writer) or a device is a usage error at
+    once: nothing waits, nothing is read without end."""
+    csv = f"{d}/in.csv"
+    write(csv, HEADER + rows(3))
+    fifo = f"{d}/fifo"
+    os.mkfifo(fifo)
+    nodes = [fifo]
+    try:
+        os.mknod(f"{d}/zero", 0o666 | 0o020000, os.makedev(1, 5))
+        nodes.append(f"{d}/zero")
+    except PermissionError:
+        SKIPPED.append("device as --previous (cannot mknod here)")
+    for node in nodes:
+        p = subprocess.run([EPCAL, "generate", csv, "--previous", node,
+                            "-o", f"{d}/feed.ics"], timeout=30,
+                           capture_output=True)
+        assert p.returncode == 2, (node, p.returncode, p.stderr)
+        assert b"must be a regular file" in p.stderr, p.stderr
+    assert not os.path.exists(f"{d}/feed.ics")
+
+
+def test_oversized_previous_feed_is_refused(d):
+    """A previous feed far larger than the input (over 32 times, and over
+    64 MiB) is not read: refused as a likely truncated input, or with
+    --allow-shrink replaced without change tracking."""
+    csv, out = f"{d}/in.csv", f"{d}/feed.ics"
+    write(csv, HEADER + rows(3))
+    run("generate", csv, "-o", out)
+    data = read(out)
+    with open(out, "r+b") as f:  # a sparse 65 MiB feed
+        f.truncate(65 << 20)
+    p = run("generate", csv, "-o", out, check_code=1)
+    assert b"cut short" in p.stderr and b"--allow-shrink" in p.stderr
+    assert os.path.getsize(out) == 65 << 20
+    p = run("generate", "--allow-shrink", csv, "-o", out)
+    assert b"previous feed not read" in p.stderr, p.stderr
+    assert len(events(out)) == 3
+    assert len(read(out)) < 2 * len(data)
+
+
+def test_shrink_guard(d):
+    """A run that would remove more than half of the feed's events (and at
+    least 10) is refused with the counts; the feed stays. --allow-shrink
+    and --max-removed let it through."""
+    csv, out = f"{d}/in.csv", f"{d}/feed.ics"
+    write(csv, HEADER + rows(30))
+    run("generate", csv, "-o", out)
+    old = read(out)
+    write(csv, HEADER + rows(5))
+    p = run("generate", csv, "-o", out, check_code=1)
+    assert (b"feed.ics: this run would remove 25 of the feed's 30 events "
+            b"(more than half)") in p.stderr, p.stderr
+    assert b"--allow-shrink" in p.stderr
+    assert read(out) == old
+    assert listing(d) == ["feed.ics", "in.csv"], listing(d)
+    p = run("generate", "--max-removed", "20", csv, "-o", out, check_code=1)
+    assert b"(more than 20)" in p.stderr, p.stderr
+    for bad in ("150%", "ten", "-1"):
+        p = run("generate", "--max-removed", bad, csv, "-o", out,
+                check_code=2)
+        assert b"invalid --max-removed" in p.stderr, p.stderr
+    p = run("generate", "--max-removed", "90%", "-v", csv, "-o", out)
+    assert b"25 removed" in p.stderr, p.stderr
+    write(csv, HEADER + rows(30))
+    run("generate", csv, "-o", out)
+    write(csv, HEADER + rows(5))
+    p = run("generate", "--allow-shrink", "-v", csv, "-o", out)
+    assert b"25 removed" in p.stderr, p.stderr
+    assert len(events(out)) == 5
+    # Fewer than 10 removed is never refused by default.
+    write(csv, HEADER + rows(14))
+    run("generate", csv, "-o", out)
+    write(csv, HEADER + rows(5))
+    run("generate", csv, "-o", out)
+    assert len(events(out)) == 5
+
+
+def test_rolling_window_never_trips_the_shrink_guard(d):
+    """A 30-day --past-days window, run once a day for 60 days over a
+    daily show, a weekly one and a 10-episode binge drop: events leave the
+    window every day (the binge all at once) and the guard never trips.
+    Nor in a feed of a 12-episode binge and a weekly show, where the binge
+    leaving the window is most of the feed: episodes the window leaves out
+    are still in the input, so they are not what the guard counts."""
+    csv, out = f"{d}/in.csv", f"{d}/feed.ics"
+    binge_csv, binge_out = f"{d}/binge.csv", f"{d}/binge.ics"
+    day0 = 1704067200  # 2024-01-01
+    lines = [HEADER]
+    for i in range(1, 151):  # daily, 2023-12-01 on
+        lines.append(f"Daily,1,{i},{time.strftime('%Y-%m-%d', time.gmtime(day0 + (i - 32) * 86400))},D{i},\n")
+    for i in range(1, 23):
+        lines.append(f"Weekly,1,{i},{time.strftime('%Y-%m-%d', time.gmtime(day0 + (7 * i - 30) * 86400))},W{i},\n")
+    for i in range(1, 11):
+        lines.append(f"Binge,1,{i},2024-01-10,B{i},\n")
+    write(csv, "".join(lines))
+    write(binge_csv, HEADER + "".join(
+        line.replace("Binge,1,10,", "Binge,1,11,") for line in lines
+        if line.startswith(("Weekly,", "Binge,"))) +
+        "Binge,1,12,2024-01-10,B12,\nBinge,1,10,2024-01-10,B10,\n")
+    removed_total = {out: 0, binge_out: 0}
+    for day in range(60):
+        now = day0 + day * 86400 + 3600
+        for i, o in ((csv, out), (binge_csv, binge_out)):
+            p = run("generate", "-v", "--past-days", "30", "--future-days",
+                    "7", i, "-o", o, env={"SOURCE_DATE_EPOCH": str(now),
+                                          "TZ": "UTC"})
+            m = re.search(rb"(\d+) removed", p.stderr)
+            removed_total[o] += int(m.group(1))
+            if day == 40 and o == binge_out:
+                # The day the binge left: 12 of the feed's 15 events.
+                assert b"12 removed" in p.stderr, p.stderr
+    assert removed_total[out] >= 60, removed_total  # the window did move
+    assert removed_total[binge_out] >= 12, removed_total
+    assert listing(d) == ["binge.csv", "binge.ics", "feed.ics", "in.csv"], \
+        listing(d)
+
+
+def test_shrink_guard_counts_only_what_left_the_input(d):
+    """Events a changed filter leaves out are still in the input: they
+    leave the feed (counted as removed) but do not trip the guard; the same
+    rows gone from the input do. Also with a uid column (other UIDs)."""
+    for head, make in (
+            (HEADER, lambda i: f"Show,1,{i},2023-03-{i:02d},T{i},\n"),
+            ("uid,show,season,episode,air_date,title\n",
+             lambda i: f"id;{i},Show,1,{i},2023-03-{i:02d},T{i}\n")):
+        csv, out = f"{d}/in.csv", f"{d}/feed.ics"
+        if os.path.exists(out):
+            os.unlink(out)
+        write(csv, head + "".join(make(i) for i in range(1, 21)))
+        run("generate", csv, "-o", out)
+        p = run("generate", "-v", "--to", "2023-03-05", csv, "-o", out)
+        assert b"15 removed" in p.stderr, p.stderr
+        assert len(events(out)) == 5
+        run("generate", csv, "-o", out)
+        write(csv, head + "".join(make(i) for i in range(1, 6)))
+        p = run("generate", csv, "-o", out, check_code=1)
+        assert b"remove 15 of the feed's 20 events" in p.stderr, p.stderr
+
+
+def test_split_never_replaces_a_device_or_a_non_feed(d):
+    """A split feed's path holding a device (a private node) or a file that
+    is not a feed: the run fails (exit 2) naming it, and leaves it as it
+    was."""
+    csv, out = f"{d}/in.csv", f"{d}/site"
+    write(csv, HEADER + rows(3, season=1) + rows(3, season=2))
+    os.makedirs(f"{out}/show")
+    write(f"{out}/show/season-02.ics", "not a feed\n")
+    p = run("generate", "--split", "season", "--output-dir", out, csv,
+            check_code=2)
+    assert b"season-02.ics: is not an iCalendar feed" in p.stderr, p.stderr
+    assert read(f"{out}/show/season-02.ics") == b"not a feed\n"
+    os.unlink(f"{out}/show/season-02.ics")
+    try:
+        os.mknod(f"{out}/show/season-02.ics", 0o666 | 0o020000,
+                 os.makedev(1, 3))
+    except PermissionError:
+        SKIPPED.append("device in a split tree (cannot mknod here)")
+        return
+    p = run("generate", "--split", "season", "--output-dir", out, csv,
+            check_code=2)
+    assert b"season-02.ics: " in p.stderr and b"regular file" in p.stderr, \
+        p.stderr
+    st = os.lstat(f"{out}/show/season-02.ics")
+    assert (st.st_mode & 0o170000) == 0o020000
+
+
+def test_split_shrink_guard_is_all_or_nothing(d):
+    """With --split the rule holds per feed: when one feed would lose too
+    many events, no feed is replaced (not even the ones that changed
+    well), the message names the feed; --allow-shrink lets it through."""
+    csv, out = f"{d}/in.csv", f"{d}/site"
+    write(csv, HEADER + rows(20, season=1) + rows(20, season=2))
+    run("generate", "--split", "season", "--output-dir", out, csv)
+    before = {f: read(f"{out}/show/{f}") for f in listing(f"{out}/show")}
+    index = read(f"{out}/index.json")
+    write(csv, HEADER + rows(3, season=1) +
+          rows(20, season=2).replace("Title 4,", "Title 4 changed,"))
+    p = run("generate", "--split", "season", "--output-dir", out, csv,
+            check_code=1)
+    assert (b"show/season-01.ics: this run would remove 17 of the feed's 20 "
+            b"events") in p.stderr, p.stderr
+    assert {f: read(f"{out}/show/{f}") for f in listing(f"{out}/show")} == \
+        before
+    assert read(f"{out}/index.json") == index
+    assert listing(f"{out}/show") == ["season-01.ics", "season-02.ics"]
+    run("generate", "--allow-shrink", "--split", "season", "--output-dir",
+        out, csv)
+    assert len(events(f"{out}/show/season-01.ics")) == 3
+    assert b"Title 4 changed" in read(f"{out}/show/season-02.ics")
+
+
+def test_split_shrink_guard_with_reopened_feeds(d):
+    """More feeds than are kept live, rows interleaved: every feed is
+    finished after its first episode and reopened eleven times, so after
+    its first pass it looks as if it lost 11 of its 12 events. Only what
+    no pass rendered counts: the run goes through, and a feed that really
+    lost 11 is named."""
+    csv, out = f"{d}/in.csv", f"{d}/site"
+    n = 300
+
+    def text(lost=None):
+        return HEADER + "".join(
+            f"Show,{season},{ep},2024-{ep:02d}-{1 + season % 28:02d},T,\n"
+            for ep in range(1, 13) for season in range(1, n + 1)
+            if not (season == lost and ep > 1))
+
+    write(csv, text())
+    run("generate", "--split", "season", "--output-dir", out, csv)
+    p = run("generate", "-v", "--split", "season", "--output-dir", out, csv)
+    assert f"{n} feeds (0 changed".encode() in p.stderr, p.stderr
+    write(csv, text(lost=150))
+    p = run("generate", "--split", "season", "--output-dir", out, csv,
+            check_code=1)
+    assert (b"show/season-150.ics: this run would remove 11 of the feed's "
+            b"12 events") in p.stderr, p.stderr
+    assert b"feeds would shrink" not in p.stderr, p.stderr
+    assert len(events(f"{out}/show/season-150.ics")) == 12
+
+
+def test_no_file_beside_the_output(d):
+    """After a run, successful or not, the output's directory holds only
+    the feed: no lock file, no temporary file. Runs on one existing feed
+    still take turns (exit 5), and a run waits with --wait."""
+    csv, pub = f"{d}/in.csv", f"{d}/pub"
+    os.mkdir(pub)
+    out = f"{pub}/feed.ics"
+    write(csv, HEADER + rows(3))
+    run("generate", csv, "-o", out)
+    assert listing(pub) == ["feed.ics"], listing(pub)
+    write(csv, HEADER + rows(3) + "Show,1,9,2023-02-30,x,y\n")
+    run("generate", csv, "-o", out, check_code=1)
+    assert listing(pub) == ["feed.ics"], listing(pub)
+    big = big_input(d, 200000)
+    run("generate", "--allow-shrink", big, "-o", out)
+    first = subprocess.Popen([EPCAL, "generate", "--allow-shrink", big,
+                              "-o", out], stderr=subprocess.PIPE)
+    time.sleep(0.3)
+    second = subprocess.run([EPCAL, "generate", "--allow-shrink", big, "-o",
+                             out], timeout=300, capture_output=True)
+    if first.poll() is None:
+        assert second.returncode == 5, (second.returncode, second.stderr)
+    else:
+        SKIPPED.append("lock on an existing feed: the first run ended early")
+    # A signal ends a long wait for the lock, leaving nothing behind.
+    waiting = subprocess.Popen([EPCAL, "generate", "--wait", "600",
+                                "--allow-shrink", big, "-o", out],
+                               stderr=subprocess.PIPE)
+    time.sleep(0.5)
+    if first.poll() is None and waiting.poll() is None:
+        waiting.send_signal(signal.SIGTERM)
+        assert waiting.wait(timeout=30) == -signal.SIGTERM
+    else:
+        waiting.kill()
+        waiting.wait()
+        SKIPPED.append("signal during --wait: the first run ended early")
+    third = subprocess.run([EPCAL, "generate", "--wait", "120",
+                            "--allow-shrink", big, "-o", out], timeout=300,
+                           capture_output=True)
+    assert third.returncode == 0, third.stderr
+    assert first.wait() == 0
+    assert listing(pub) == ["feed.ics"], listing(pub)
+    run("generate", "--split", "season", "--output-dir", f"{d}/site", csv,
+        check_code=1)
+    write(csv, HEADER + rows(3))
+    run("generate", "--split", "season", "--output-dir", f"{d}/site", csv)
+    assert listing(f"{d}/site") == [".epcal-feeds", "index.html",
+                                    "index.json", "show"], \
+        listing(f"{d}/site")
 
 
 def test_split_selection_that_matches_nothing_publishes_nothing(d):

@@ -87,6 +87,15 @@ typedef struct kept_zones {
   epcal__zoneset *zones;
 } kept_zones;
 
+/* A feed whose previous events this run would remove too many of, so
+ * far (see shrink_note()): few or none in a normal run. */
+typedef struct shrinking {
+  uint64_t key;      /* zones_key() of the feed */
+  uint32_t feed;     /* its index */
+  uint32_t previous; /* events in its previous feed */
+  uint32_t removed;  /* of them, rendered by no pass yet */
+} shrinking;
+
 /* A feed being written. Live feeds form a list, most recently written
  * first, to finish the one written longest ago; those whose temporary
  * file is open form another, to close one when too many are open. */
@@ -124,6 +133,8 @@ typedef struct split {
   /* Previous events no feed rendered again (see finish()). */
   int64_t removed;
   epcal__keytab zones; /* of kept_zones */
+  epcal__keytab shrinking; /* of shrinking */
+  uint64_t prev_cap; /* epcal__previous_cap() of the inputs */
   live *current; /* the feed the renderer writes */
   live *newest, *oldest;
   size_t n_live;
@@ -575,12 +586,13 @@ static epcal_status live_new(split *s, uint32_t i, live **out,
                        "cannot create directory: %s", strerror(errno));
     }
     if (st == EPCAL_OK) {
-      st = epcal__previous_load_or_warn(s->opts, path, s->previous,
-                                        feed_salt(s, f), &g->prev, err);
+      st = epcal__previous_load_or_warn(s->opts, path, s->prev_cap,
+                                        s->previous, feed_salt(s, f),
+                                        &g->prev, err);
       f->flags |= g->prev != NULL ? FEED_HAD_PREV : 0;
     }
     if (st == EPCAL_OK) {
-      st = epcal_output_open(&g->out, path, err);
+      st = epcal_output_open_flags(&g->out, path, EPCAL_OUTPUT_NOFOLLOW, err);
     }
   } else {
     /* Back to a finished feed: on from the bytes before its closing. */
@@ -592,8 +604,9 @@ static epcal_status live_new(split *s, uint32_t i, live **out,
     }
     if (st == EPCAL_OK && (f->flags & FEED_HAD_PREV)) {
       /* Its events left the shared index when it was finished. */
-      st = epcal__previous_load_or_warn(s->opts, path, s->previous,
-                                        feed_salt(s, f), &g->prev, err);
+      st = epcal__previous_load_or_warn(s->opts, path, s->prev_cap,
+                                        s->previous, feed_salt(s, f),
+                                        &g->prev, err);
     }
     if (st == EPCAL_OK) {
       st = epcal__output_continue(&g->out, path, tmp, f->tail_at,
@@ -662,6 +675,85 @@ static epcal_status switch_to(split *s, live *g, epcal_error *err) {
   return EPCAL_OK;
 }
 
+/*
+ * The shrink guard, per feed. A feed's removed events are those of its
+ * previous feed that no pass rendered: after its first pass, those that
+ * pass did not render (`unseen`); a reopened feed's pass renders more of
+ * them, so the count only goes down. A feed that breaks the policy is
+ * remembered with its count; one that does not after a pass never will,
+ * so only the few that do cost memory. Returns false when out of memory.
+ */
+static bool shrink_note(split *s, uint32_t i, uint64_t previous,
+                        unsigned long unseen, bool again) {
+  uint64_t key = zones_key(i);
+  shrinking *k = epcal__keytab_find(&s->shrinking, key);
+  uint64_t removed;
+  if (!again) {
+    removed = unseen;
+  } else if (k == NULL) {
+    return true; /* within the policy after an earlier pass: still is */
+  } else {
+    /* This pass loaded all `previous` events again and left `unseen`;
+     * the others were rendered now. */
+    uint64_t now_seen = previous - unseen;
+    removed = k->removed > now_seen ? k->removed - now_seen : 0;
+  }
+  if (!epcal_shrink_refused((unsigned long)previous, (unsigned long)removed,
+                            &s->opts->shrink)) {
+    if (k != NULL) {
+      epcal__keytab_remove(&s->shrinking, key);
+    }
+    return true;
+  }
+  if (k == NULL) {
+    bool added;
+    k = epcal__keytab_put(&s->shrinking, key, &added);
+    if (k == NULL) {
+      return false;
+    }
+  }
+  k->feed = i;
+  k->previous = previous > UINT32_MAX ? UINT32_MAX : (uint32_t)previous;
+  k->removed = removed > UINT32_MAX ? UINT32_MAX : (uint32_t)removed;
+  return true;
+}
+
+typedef struct shrink_walk {
+  unsigned long feeds;
+  const shrinking *first; /* the feed that came first in the input */
+} shrink_walk;
+
+static void visit_shrinking(void *ctx, void *record) {
+  shrink_walk *w = ctx;
+  const shrinking *k = record;
+  w->feeds++;
+  if (w->first == NULL || k->feed < w->first->feed) {
+    w->first = k;
+  }
+}
+
+/* All or nothing: when any feed would lose too many of its events, no
+ * feed is replaced (a cron job then fails as a whole, and a person looks
+ * at the input), and the message names the first such feed. */
+static epcal_status shrink_check(const split *s, epcal_error *err) {
+  shrink_walk w = {0, NULL};
+  epcal__keytab_each(&s->shrinking, visit_shrinking, &w);
+  if (w.first == NULL) {
+    return EPCAL_OK;
+  }
+  char *path = feed_path(s, feed_at(s, w.first->feed));
+  epcal_status st =
+      epcal__shrink_check(&s->opts->shrink, path, w.first->previous,
+                          w.first->removed, err);
+  free(path);
+  if (st != EPCAL_OK && err != NULL && w.feeds > 1) {
+    size_t n = strlen(err->msg);
+    snprintf(err->msg + n, sizeof err->msg - n,
+             " (%lu feeds would shrink so; no feed is replaced)", w.feeds);
+  }
+  return st;
+}
+
 /* Closes g's calendar, compares it with its target and leaves only its
  * record: see the top of the file. */
 static epcal_status finish(split *s, live *g, epcal_error *err) {
@@ -705,8 +797,12 @@ static epcal_status finish(split *s, live *g, epcal_error *err) {
    * rendered them in none of its passes: each pass counts those it did
    * not render, so a reopened feed takes back one count of them all. */
   int64_t events = (int64_t)epcal__previous_view_events(g->prev);
-  s->removed += (int64_t)epcal__previous_drop_view(g->prev) -
-                ((f->flags & FEED_AGAIN) ? events : 0);
+  unsigned long unseen = epcal__previous_drop_view(g->prev);
+  s->removed += (int64_t)unseen - ((f->flags & FEED_AGAIN) ? events : 0);
+  if (!shrink_note(s, g->feed, (uint64_t)events, unseen,
+                   (f->flags & FEED_AGAIN) != 0)) {
+    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+  }
   f->tail_at = tail_at;
   if (changed) {
     epcal__output_temp_suffix(g->out, f->at.tmp);
@@ -853,6 +949,7 @@ static void free_kept_zones(void *ctx, void *record) {
 static void split_free(split *s) {
   epcal__keytab_each(&s->zones, free_kept_zones, NULL);
   epcal__keytab_free(&s->zones);
+  epcal__keytab_free(&s->shrinking);
   for (size_t c = 0; c < s->n_chunks; c++) {
     free(s->chunks[c]);
   }
@@ -893,6 +990,8 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
   s.so = so;
   s.max_open = MAX_OPEN;
   epcal__keytab_init(&s.zones, sizeof(kept_zones));
+  epcal__keytab_init(&s.shrinking, sizeof(shrinking));
+  s.prev_cap = epcal__previous_cap(opts);
   struct rlimit fds;
   if (getrlimit(RLIMIT_NOFILE, &fds) == 0 && fds.rlim_cur != RLIM_INFINITY &&
       fds.rlim_cur < SPARE_FDS + 2 * MAX_OPEN + 2) {
@@ -916,6 +1015,9 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
   /* Close every calendar still open. */
   while (st == EPCAL_OK && s.newest != NULL) {
     st = finish(&s, s.oldest, err);
+  }
+  if (st == EPCAL_OK) {
+    st = shrink_check(&s, err);
   }
   if (s.ren != NULL) {
     stats->events = epcal_renderer_events(s.ren);
@@ -1041,7 +1143,9 @@ static epcal_status text_open(text_out *t, const char *dir, const char *name,
   if (t->path == NULL) {
     return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
   }
-  epcal_status st = epcal_output_open(&t->out, t->path, err);
+  /* Not feeds, but epcal's own files in epcal's directory. */
+  epcal_status st = epcal_output_open_flags(
+      &t->out, t->path, EPCAL_OUTPUT_NOFOLLOW | EPCAL_OUTPUT_FORCE, err);
   if (st != EPCAL_OK) {
     return st;
   }
