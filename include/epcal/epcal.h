@@ -119,13 +119,35 @@ typedef long (*epcal_read_fn)(void *ctx, char *buf, size_t cap);
 
 /** How to read CSV. Zero-initialise, then set what you need. */
 typedef struct epcal_read_options {
-  char delimiter;          /**< 0: detect `,` `;` or TAB from the header */
+  char delimiter;          /**< 0: detect `,` `;` TAB or `|` from the header */
   const char *date_format; /**< strptime-style format for numeric dates */
   /**
    * Input encoding for iconv (e.g. "WINDOWS-1252", "LATIN1"); NULL or
-   * "UTF-8": the input must be valid UTF-8.
+   * "UTF-8": the input must be valid UTF-8, unless it starts with a UTF-16
+   * or UTF-32 byte-order mark, which selects that encoding.
    */
   const char *encoding;
+  /**
+   * Single-show tables: the show of every row when the header has no show
+   * column (a page about one show lists only its episodes). NULL: such a
+   * header is an error. Ignored when there is a show column. Copied.
+   */
+  const char *default_show;
+  /**
+   * Likewise the season of a row that gives none (no season column, no
+   * code): used when `has_default_season`.
+   */
+  bool has_default_season;
+  long default_season;
+  /**
+   * Explicit column names, "FIELD=HEADER" each (e.g. "air_date=Aired
+   * (UK)"): the header cell HEADER (case-insensitive, blanks around it
+   * trimmed) holds FIELD, whatever the built-in names say. FIELD is a
+   * column name epcal-csv(5) lists (show, season, episode, code, air_date,
+   * title, ...). Copied. See epcal_column_spec_check().
+   */
+  const char *const *columns;
+  size_t n_columns;
   /**
    * Keep titles as written. By default a title loses the wiki markup a
    * copied episode table carries: footnote marks at its end ("[a]",
@@ -134,6 +156,13 @@ typedef struct epcal_read_options {
    */
   bool keep_titles;
 } epcal_read_options;
+
+/**
+ * Checks a "FIELD=HEADER" column name (epcal_read_options.columns): FIELD
+ * must name a field epcal reads and HEADER must not be empty. Returns
+ * EPCAL_OK or EPCAL_EUSAGE with a message in err.
+ */
+epcal_status epcal_column_spec_check(const char *spec, epcal_error *err);
 
 /**
  * Parses a delimiter's name as people write it: "," ";" "|", or "tab"
@@ -562,6 +591,16 @@ typedef struct epcal_generate_options {
   void *warn_ctx;
   epcal_warn_fn note;   /**< optional: unscheduled rows (TBA, no date) */
   void *note_ctx;
+  /**
+   * Optional, without skip_invalid: every invalid row is reported here, in
+   * input order, and reading goes on to the end of the input, so one run
+   * names all of them; the run then fails with EPCAL_EDATA and `err` holds
+   * the first of them. Without it the first invalid row stops the run.
+   * Errors that end reading (a bad header, I/O, memory) are not reported
+   * here, only returned.
+   */
+  epcal_warn_fn error;
+  void *error_ctx;
   /**
    * Optional: checked between rows; when it becomes non-zero (a signal
    * handler sets it) the run stops with EPCAL_EIO "interrupted".

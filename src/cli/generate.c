@@ -32,7 +32,8 @@ static const epcal_cli_opt_id selection_rows[] = {
     EPCAL_CLI_NO_SPECIALS,    EPCAL_CLI_END};
 static const epcal_cli_opt_id input_rows[] = {
     EPCAL_CLI_DELIMITER, EPCAL_CLI_DATE_FORMAT, EPCAL_CLI_ENCODING,
-    EPCAL_CLI_KEEP_TITLES, EPCAL_CLI_SKIP_INVALID, EPCAL_CLI_END};
+    EPCAL_CLI_COLUMN,    EPCAL_CLI_KEEP_TITLES, EPCAL_CLI_SKIP_INVALID,
+    EPCAL_CLI_END};
 static const epcal_cli_opt_id run_rows[] = {
     EPCAL_CLI_PROGRESS, EPCAL_CLI_THREADS, EPCAL_CLI_VERBOSE, EPCAL_CLI_HELP,
     EPCAL_CLI_END};
@@ -52,7 +53,8 @@ static const epcal_cli_command command = {
     "air_time column gives a time).\n",
     sections,
     sizeof sections / sizeof sections[0],
-    NULL,
+    "Without --skip-invalid, every invalid row is reported (the first 20,\n"
+    "then how many more) and nothing is written.\n",
     "Exit status: 0 feed written (or unchanged); 1 invalid data, an empty\n"
     "input or a refused shrink (nothing written); 2 usage (also a target that\n"
     "is not a feed, a directory or an input); 3 input/output error; 4 feed\n"
@@ -199,6 +201,10 @@ int epcal_cli_generate(int argc, char **argv) {
   g.inputs = (const char *const *)argv + first;
   g.n_inputs = (size_t)(argc - first);
   g.warn = on_warning;
+  epcal_cli_errors invalid;
+  memset(&invalid, 0, sizeof invalid);
+  g.error = epcal_cli_errors_add;
+  g.error_ctx = &invalid;
   g.cancel = &epcal_cli_signal;
   if (a.verbose) {
     g.note = on_note;
@@ -269,7 +275,7 @@ int epcal_cli_generate(int argc, char **argv) {
       snprintf(err.file, sizeof err.file, "%s",
                a.output != NULL ? a.output : "-");
     }
-    epcal_cli_report(NULL, &err);
+    epcal_cli_errors_finish(&invalid, &err);
     code = epcal_cli_exit_code(st);
     goto done;
   }

@@ -253,6 +253,17 @@ static int set_date(const row *r, epcal_cli_opts *o, void *field,
   return 0;
 }
 
+/* FIELD=HEADER, checked by the library's rule. */
+static int add_column(const row *r, epcal_cli_opts *o, void *field,
+                      const char *arg, char *msg, size_t cap) {
+  epcal_error err;
+  if (epcal_column_spec_check(arg, &err) != EPCAL_OK) {
+    snprintf(msg, cap, "%s", err.msg);
+    return -1;
+  }
+  return add_text(r, o, field, arg, msg, cap);
+}
+
 static int set_delimiter(const row *r, epcal_cli_opts *o, void *field,
                          const char *arg, char *msg, size_t cap) {
   (void)r, (void)o, (void)msg, (void)cap;
@@ -270,9 +281,13 @@ static const char *const progress_choices[] = {"auto", "always", "never", NULL};
 /* Indexed by epcal_cli_opt_id. */
 static const row rows[EPCAL_CLI_N_OPTIONS] = {
     [EPCAL_CLI_SHOW] = {"show", 0, "NAME", add_text, AT(shows), 0, 0, NULL,
-                        NULL, "only this show (repeatable; case-insensitive)"},
+                        NULL,
+                        "only this show (repeatable; case-insensitive);\n"
+                        "one --show is also the show of every row of a\n"
+                        "table without a show column"},
     [EPCAL_CLI_SEASON] = {"season", 0, "N|N-M", add_season, 0, 0, 0, NULL, NULL,
-                          "only these seasons (repeatable)"},
+                          "only these seasons (repeatable); one --season N\n"
+                          "is also the season of rows that give none"},
     [EPCAL_CLI_FROM] = {"from", 0, "DATE", set_date, AT(from), 0, 0, NULL, NULL,
                         "only episodes on or after DATE"},
     [EPCAL_CLI_TO] = {"to", 0, "DATE", set_date, AT(to), 0, 0, NULL, NULL,
@@ -301,8 +316,12 @@ static const row rows[EPCAL_CLI_N_OPTIONS] = {
                                "date forms, e.g. %d/%m/%Y or %d-%b-%y"},
     [EPCAL_CLI_ENCODING] = {"encoding", 0, "NAME", set_text, AT(read.encoding),
                             0, 0, NULL, NULL,
-                            "input encoding, e.g. WINDOWS-1252 (default "
-                            "UTF-8)"},
+                            "input encoding, e.g. WINDOWS-1252 (default:\n"
+                            "UTF-8, or UTF-16/32 by its byte-order mark)"},
+    [EPCAL_CLI_COLUMN] = {"column", 0, "FIELD=HEADER", add_column, AT(columns),
+                          0, 0, NULL, NULL,
+                          "the column named HEADER holds FIELD, e.g.\n"
+                          "air_date='Aired (UK)' (repeatable)"},
     [EPCAL_CLI_KEEP_TITLES] = {"keep-titles", 0, NULL, set_flag,
                                AT(read.keep_titles), 0, 0, NULL, NULL,
                                "keep a wiki's footnote marks ([a]) and the\n"
@@ -484,9 +503,10 @@ bool epcal_cli_opts_init(epcal_cli_opts *o, int argc) {
   o->seasons = calloc(n, sizeof *o->seasons);
   o->alarms.v = calloc(n, sizeof *o->alarms.v);
   o->categories.v = calloc(n, sizeof *o->categories.v);
+  o->columns.v = calloc(n, sizeof *o->columns.v);
   o->owned = calloc(n, sizeof *o->owned);
   return o->shows.v != NULL && o->seasons != NULL && o->alarms.v != NULL &&
-         o->categories.v != NULL && o->owned != NULL;
+         o->categories.v != NULL && o->columns.v != NULL && o->owned != NULL;
 }
 
 void epcal_cli_opts_free(epcal_cli_opts *o) {
@@ -494,6 +514,7 @@ void epcal_cli_opts_free(epcal_cli_opts *o) {
   free(o->seasons);
   free(o->alarms.v);
   free(o->categories.v);
+  free(o->columns.v);
   for (size_t i = 0; i < o->n_owned; i++) {
     free(o->owned[i]);
   }
@@ -635,6 +656,15 @@ int epcal_cli_parse(const epcal_cli_command *cmd, int argc, char **argv,
   o->render.n_categories = o->categories.n;
   o->render.refresh =
       o->refresh.given && o->refresh.seconds > 0 ? o->refresh.text : NULL;
+  o->read.columns = o->columns.v;
+  o->read.n_columns = o->columns.n;
+  /* A table copied from a page about one show has no show column: one
+   * --show names it (with several, which one a row is about cannot be
+   * known). Likewise one --season N for rows that give no season. */
+  o->read.default_show = o->shows.n == 1 ? o->shows.v[0] : NULL;
+  o->read.has_default_season =
+      o->n_seasons == 1 && o->seasons[0].first == o->seasons[0].last;
+  o->read.default_season = o->n_seasons == 1 ? o->seasons[0].first : 0;
   *first = optind;
   return -1;
 }

@@ -37,6 +37,7 @@ typedef enum epcal_cli_opt_id {
   EPCAL_CLI_DELIMITER,
   EPCAL_CLI_DATE_FORMAT,
   EPCAL_CLI_ENCODING,
+  EPCAL_CLI_COLUMN,
   EPCAL_CLI_KEEP_TITLES,
   EPCAL_CLI_SKIP_INVALID,
   /* Events. */
@@ -116,7 +117,11 @@ typedef struct epcal_cli_opts {
   epcal_cli_date from, to;
   long past_days, future_days; /* -1: not given */
   bool premieres_only, finales_only, no_specials;
-  epcal_read_options read; /* date_format, encoding borrowed from argv */
+  /* date_format, encoding borrowed from argv; once parsing is done,
+   * columns point into `columns`, and one --show (--season N) is the
+   * default show (season) of a table without that column. */
+  epcal_read_options read;
+  epcal_cli_texts columns; /* --column FIELD=HEADER */
   bool skip_invalid;
   /* Events and feed metadata. render.alarms and render.categories point
    * into the lists below once parsing is done; render.refresh is the

@@ -177,6 +177,13 @@ static bool regular_file(const char *path) {
   return rc == 0 && S_ISREG(st.st_mode);
 }
 
+/* The invalid rows of a run that reports them all (opts->error): the first
+ * is what the run fails with, once every input has been read. */
+typedef struct invalid_rows {
+  unsigned long count;
+  epcal_error first;
+} invalid_rows;
+
 /* Reads one input to its end, rendering what the selection keeps. */
 static epcal_status run_input(const epcal_generate_options *opts,
                               const char *path, epcal__seen *seen,
@@ -184,7 +191,8 @@ static epcal_status run_input(const epcal_generate_options *opts,
                               epcal_selection_audit *audit,
                               epcal__emit_fn emit, epcal__prefetch_fn prefetch,
                               epcal__left_out_fn left_out, void *emit_ctx,
-                              epcal_generate_stats *stats, epcal_error *err) {
+                              epcal_generate_stats *stats,
+                              invalid_rows *invalid, epcal_error *err) {
   epcal_reader *rd;
   epcal_status st = epcal_reader_open(&rd, path, &opts->read, err);
   if (st != EPCAL_OK) {
@@ -207,8 +215,11 @@ static epcal_status run_input(const epcal_generate_options *opts,
     return epcal__fail(err, EPCAL_ENOMEM, path, 0, 0, "out of memory");
   }
   epcal__readahead *ra;
-  st = epcal__readahead_start(&ra, rd, regular_file(path), opts->skip_invalid,
-                              prefetch != NULL, opts->threads, err);
+  /* Reporting every invalid row reads past them, as skipping does. */
+  bool collect = !opts->skip_invalid && opts->error != NULL;
+  st = epcal__readahead_start(&ra, rd, regular_file(path),
+                              opts->skip_invalid || collect, prefetch != NULL,
+                              opts->threads, err);
   if (st != EPCAL_OK) {
     epcal_reader_free(rd);
     return st;
@@ -256,6 +267,18 @@ static epcal_status run_input(const epcal_generate_options *opts,
         prefix_message(&row_err, "skipped row: ");
         opts->warn(opts->warn_ctx, &row_err);
       }
+      continue;
+    }
+    /* Without skipping, an invalid row fails the run, but only once every
+     * row has been read, so that one run names all of them. The rows
+     * after it are still rendered (into output that will not be
+     * published), since the renderer too may refuse a row. */
+    if (st == EPCAL_EDATA && collect &&
+        (row->kind != EPCAL__ROW_ERROR || row->skippable)) {
+      if (invalid->count++ == 0) {
+        invalid->first = row_err;
+      }
+      opts->error(opts->error_ctx, &row_err);
       continue;
     }
     if (st != EPCAL_OK) {
@@ -321,9 +344,17 @@ epcal_status epcal__pipeline_run_with(const epcal_generate_options *opts,
   if (st == EPCAL_OK) {
     st = epcal_selection_audit_new(&audit, &opts->select, err);
   }
+  invalid_rows invalid;
+  memset(&invalid, 0, sizeof invalid);
   for (size_t i = 0; i < n_inputs && st == EPCAL_OK; i++) {
     st = run_input(opts, inputs[i], seen, finales, audit, emit, prefetch,
-                   left_out, emit_ctx, stats, err);
+                   left_out, emit_ctx, stats, &invalid, err);
+  }
+  if (st == EPCAL_OK && invalid.count > 0) {
+    st = EPCAL_EDATA;
+    if (err != NULL) {
+      *err = invalid.first;
+    }
   }
   /* A named show or season that matched nothing: nothing is published
    * (the caller commits only on success). */

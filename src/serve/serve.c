@@ -49,7 +49,8 @@ static const epcal_cli_opt_id selection_rows[] = {
     EPCAL_CLI_SHOW, EPCAL_CLI_SEASON, EPCAL_CLI_END};
 static const epcal_cli_opt_id input_rows[] = {
     EPCAL_CLI_DELIMITER, EPCAL_CLI_DATE_FORMAT, EPCAL_CLI_ENCODING,
-    EPCAL_CLI_KEEP_TITLES, EPCAL_CLI_SKIP_INVALID, EPCAL_CLI_END};
+    EPCAL_CLI_COLUMN, EPCAL_CLI_KEEP_TITLES, EPCAL_CLI_SKIP_INVALID,
+    EPCAL_CLI_END};
 static const epcal_cli_opt_id run_rows[] = {EPCAL_CLI_HELP, EPCAL_CLI_END};
 
 static const epcal_cli_section sections[] = {

@@ -27,12 +27,14 @@ typedef struct epcal__event_rules {
  * NUL-terminated and writable) into *ep, whose strings point into `data`.
  * Fails with EPCAL_EDATA placed at the offending cell. `text_ok`: the
  * record's bytes are known to be valid UTF-8 without NUL, so its cells
- * (pieces of it) need no check of their own.
+ * (pieces of it) need no check of their own. From `opts`: the date format,
+ * and the show and season of a row that gives none (default_show,
+ * default_season); the episode's show may point at opts->default_show.
  */
 epcal_status epcal__row_convert(const epcal__place *place,
                                 const epcal__header *h, char *data,
                                 const size_t *off, const size_t *len, size_t n,
-                                bool text_ok, const char *date_format,
+                                bool text_ok, const epcal_read_options *opts,
                                 const epcal__event_rules *rules,
                                 epcal_episode *ep, epcal_error *err);
 
