@@ -1029,6 +1029,35 @@ def test_split_shrink_guard_is_all_or_nothing(d):
     assert b"Title 4 changed" in read(f"{out}/show/season-02.ics")
 
 
+def test_prune_is_under_the_shrink_guard(d):
+    """--prune after a truncated input would delete the feeds of every show
+    the input lost, which no per-feed count sees: the feeds it would
+    remove count with their events, and a run that would remove most of
+    what is published is refused with nothing removed or replaced. Losing
+    one show of twelve goes through; --allow-shrink lets the big one."""
+    out = f"{d}/site"
+    full = split_input(f"{d}/full.csv", 12, episodes=2)
+    run("generate", "--split", "season", "--output-dir", out, "--prune", full)
+    before, _ = tree(out)
+    assert len([f for f in before if f.endswith(".ics")]) == 12
+    cut = split_input(f"{d}/cut.csv", 2, episodes=2)
+    p = run("generate", "--split", "season", "--output-dir", out, "--prune",
+            cut, check_code=1)
+    assert b"--prune would remove 10 feeds (20 events)" in p.stderr, p.stderr
+    assert b"20 of the 24 events" in p.stderr, p.stderr
+    assert tree(out)[0] == before
+    # Without --prune nothing is removed, so nothing is refused.
+    run("generate", "--split", "season", "--output-dir", out, cut)
+    run("generate", "--split", "season", "--output-dir", out, "--prune", full)
+    eleven = split_input(f"{d}/eleven.csv", 11, episodes=2)
+    run("generate", "--split", "season", "--output-dir", out, "--prune",
+        eleven)
+    assert len([f for f in tree(out)[0] if f.endswith(".ics")]) == 11
+    run("generate", "--split", "season", "--output-dir", out, "--prune",
+        "--allow-shrink", cut)
+    assert len([f for f in tree(out)[0] if f.endswith(".ics")]) == 2
+
+
 def test_split_shrink_guard_with_reopened_feeds(d):
     """More feeds than are kept live, rows interleaved: every feed is
     finished after its first episode and reopened eleven times, so after

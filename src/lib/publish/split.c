@@ -133,6 +133,7 @@ typedef struct split {
   uint32_t last; /* 1 + the feed of the last episode */
   /* Previous events no feed rendered again (see finish()). */
   int64_t removed;
+  uint64_t prev_events; /* events of the previous feeds this run wrote */
   epcal__keytab zones; /* of kept_zones */
   epcal__keytab shrinking; /* of shrinking */
   uint64_t prev_cap; /* epcal__previous_cap() of the inputs */
@@ -957,6 +958,9 @@ static epcal_status finish(split *s, live *g, epcal_error *err) {
    * not render, so a reopened feed takes back one count of them all. */
   int64_t events = (int64_t)epcal__previous_view_events(g->prev);
   unsigned long unseen = epcal__previous_drop_view(g->prev);
+  if (!(f->flags & FEED_AGAIN)) {
+    s->prev_events += (uint64_t)events;
+  }
   s->removed += (int64_t)unseen - ((f->flags & FEED_AGAIN) ? events : 0);
   if (!shrink_note(s, g->feed, (uint64_t)events, unseen,
                    (f->flags & FEED_AGAIN) != 0)) {
@@ -1030,6 +1034,7 @@ static epcal_status write_index(const split *s, const uint32_t *order,
  * so->prune, removes those this run did not write, else keeps them in
  * s->kept for the new index. */
 static epcal_status prune(split *s, unsigned long *removed, epcal_error *err);
+static epcal_status prune_guard(split *s, epcal_error *err);
 static void remove_legacy_manifest(const char *dir);
 
 /* Renames every changed feed's temporary file over its target. */
@@ -1191,6 +1196,9 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
   }
   if (st == EPCAL_OK) {
     st = shrink_check(&s, err);
+  }
+  if (st == EPCAL_OK && so->prune) {
+    st = prune_guard(&s, err);
   }
   if (s.ren != NULL) {
     stats->events = epcal_renderer_events(s.ren);
@@ -1628,6 +1636,106 @@ static void legacy_each(prune_walk *w) {
   }
   free(line);
   fclose(f);
+}
+
+/*
+ * The shrink guard over pruning: a truncated input would otherwise have
+ * --prune delete every feed of the shows it lost, which no per-feed count
+ * sees. The feeds prune would remove count with their events (their
+ * BEGIN:VEVENT lines), added to what the rewritten feeds lose; the rule is
+ * the one a single feed follows, over everything published.
+ */
+static uint64_t feed_events(int dir_fd, const char *rel) {
+  static const char mark[] = "\nBEGIN:VEVENT";
+  const size_t m = sizeof mark - 1;
+  const char *name;
+  bool own;
+  int dfd = feed_dir(dir_fd, rel, &name, &own);
+  int fd = dfd >= 0 ? openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+                                            O_NOCTTY | O_CLOEXEC)
+                    : -1;
+  if (own && dfd >= 0) {
+    close(dfd);
+  }
+  struct stat sb;
+  uint64_t n = 0;
+  if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+    /* The last m - 1 bytes of a chunk stay for the next, so a mark cut by
+     * a chunk's end is still found. */
+    char buf[65536];
+    size_t have = 0;
+    ssize_t got;
+    while ((got = read(fd, buf + have, sizeof buf - have)) > 0) {
+      have += (size_t)got;
+      const char *p = buf, *end = buf + have;
+      while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL &&
+             (size_t)(end - p) >= m) {
+        n += memcmp(p, mark, m) == 0;
+        p++;
+      }
+      size_t keep = have < m - 1 ? have : m - 1;
+      memmove(buf, buf + have - keep, keep);
+      have = keep;
+    }
+  }
+  if (fd >= 0) {
+    close(fd);
+  }
+  return n;
+}
+
+typedef struct prune_count {
+  split *s;
+  int dir_fd;
+  unsigned long feeds;
+  uint64_t events;
+} prune_count;
+
+static bool count_prunable(void *ctx, const char *show, const char *rel) {
+  (void)show;
+  prune_count *c = ctx;
+  if (epcal__feed_path_ok(rel) && !written_now(c->s, rel) &&
+      feed_exists(c->dir_fd, rel)) {
+    c->feeds++;
+    c->events += feed_events(c->dir_fd, rel);
+  }
+  return true;
+}
+
+static epcal_status prune_guard(split *s, epcal_error *err) {
+  const epcal_split_options *so = s->so;
+  const epcal_shrink_policy *policy = &s->opts->shrink;
+  if (policy->allow) {
+    return EPCAL_OK;
+  }
+  char *index = join(so->dir, "index.json");
+  if (index == NULL) {
+    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+  }
+  prune_count c = {s, open(so->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), 0, 0};
+  if (c.dir_fd >= 0) {
+    epcal__index_paths_each(index, count_prunable, &c);
+    close(c.dir_fd);
+  }
+  free(index);
+  if (c.feeds == 0) {
+    return EPCAL_OK;
+  }
+  uint64_t lost = s->removed > 0 ? (uint64_t)s->removed : 0;
+  uint64_t previous = s->prev_events + c.events;
+  uint64_t removed = lost + c.events;
+  if (!epcal_shrink_refused((unsigned long)previous, (unsigned long)removed,
+                            policy)) {
+    return EPCAL_OK;
+  }
+  return epcal__fail(
+      err, EPCAL_EDATA, so->dir, 0, 0,
+      "--prune would remove %lu feeds (%llu events), and this run %llu "
+      "events of the feeds it rewrites: %llu of the %llu events published. "
+      "Is the input cut short? Nothing is replaced or removed; "
+      "--allow-shrink (or --max-removed N|P%%) lets such a run through",
+      c.feeds, (unsigned long long)c.events, (unsigned long long)lost,
+      (unsigned long long)removed, (unsigned long long)previous);
 }
 
 static epcal_status prune(split *s, unsigned long *removed, epcal_error *err) {
