@@ -73,7 +73,7 @@ http {
   server {
     listen 127.0.0.1:$nginx_port;
     root $work/feeds;
-    include $root/contrib/nginx/epcal-feeds.conf;
+    include $root/contrib/nginx/epcal-feeds.conf.in;
   }
 }
 CONF

@@ -33,7 +33,7 @@ case $libdir in "$prefix"/*) ;; *) fail "libdir $libdir is outside $prefix" ;; e
 for f in "$prefix/bin/epcal" "$prefix/libexec/epcal/epcal-serve" \
          "$includedir/epcal/epcal.h" \
          "$libdir/libepcal.a" "$libdir/libepcal.so" "$libdir/libepcal.so.0" \
-         "$prefix/share/man/man1/epcal.1" "$prefix/share/man/man5/epcal-csv.5" \
+         "$prefix/share/man/man1/epcal.1.gz" "$prefix/share/man/man5/epcal-csv.5.gz" \
          "$prefix/share/bash-completion/completions/epcal"; do
   [ -e "$f" ] || fail "not installed: ${f#"$prefix"/}"
 done

@@ -20,8 +20,8 @@
  *   test_memory EPCAL_BINARY
  *
  * The peak is each child's ru_maxrss (wait4). Sanitizer builds inflate
- * memory many times over: there the runs are checked but the bound is not
- * (exit 77, which CTest reports as skipped).
+ * memory many times over: there the test is skipped at once (exit 77,
+ * which CTest reports as skipped). Nothing is left in $TMPDIR.
  */
 #define _DEFAULT_SOURCE   /* wait4: the child's own peak */
 #define _XOPEN_SOURCE 700 /* nftw */
@@ -212,6 +212,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: test_memory EPCAL_BINARY\n");
     return 2;
   }
+#if defined(EPCAL_SANITIZED)
+  /* A sanitizer's shadow memory and quarantine make a peak RSS mean
+   * nothing, and these runs take minutes there; every path they take runs
+   * under the sanitizers in the other tests, on smaller inputs. */
+  (void)argv;
+  printf("sanitizer build: skipped (peak RSS is not measurable)\n");
+  return SKIP;
+#endif
   signal(SIGPIPE, SIG_IGN);
   const char *tmp = getenv("TMPDIR");
   char dir[4096];
@@ -232,15 +240,13 @@ int main(int argc, char **argv) {
   long resplit = split >= 0 ? run(argv[1], input, feed, 200000, RESPLIT) : -1;
   long regen =
       resplit >= 0 ? run(argv[1], input, feed, REGEN_ROWS, REGENERATE) : -1;
-  rmdir(dir);
+  /* The whole directory: a run leaves its output's lock file
+   * (.feed.ics.lock) beside the feed. */
+  nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
   if (piped < 0 || small < 0 || file < 0 || split_small < 0 || split < 0 ||
       resplit < 0 || regen < 0) {
     return 1;
   }
-#if defined(EPCAL_SANITIZED)
-  printf("sanitizer build: peak RSS not checked\n");
-  return SKIP;
-#else
   if (piped > BOUND_KB || file > BOUND_KB || split > BOUND_KB ||
       resplit > BOUND_KB) {
     fprintf(stderr, "FAIL: peak RSS over %ld KB\n", BOUND_KB);
@@ -266,5 +272,4 @@ int main(int argc, char **argv) {
     return 1;
   }
   return 0;
-#endif
 }

@@ -490,6 +490,13 @@ def t_shared_options():
     """serve reads its options as generate does: --encoding, durations as
     RFC 5545 or as seconds, and messages that start with "epcal:"."""
     d = tempfile.mkdtemp(prefix="epcal-serve-shared-")
+    try:
+        shared_options_in(d)
+    finally:
+        shutil.rmtree(d)
+
+
+def shared_options_in(d):
     csv = os.path.join(d, "w.csv")
     with open(csv, "wb") as f:
         f.write("show,season,episode,air_date,title\n"
@@ -520,7 +527,6 @@ def t_shared_options():
               what in p.stderr and
               p.stderr.endswith(b"Try 'epcal serve --help'.\n"),
               f"serve {args}: exit {p.returncode}, {p.stderr!r}")
-    shutil.rmtree(d)
 
 
 def t_reload_and_invalid_edit():

@@ -4,12 +4,14 @@
 - the service is a hardened oneshot: ProtectSystem=strict, and
   ReadWritePaths= names exactly the directories its `-o` files go to;
 - the timer starts it hourly;
-- every ExecStart= line, with its paths moved into a scratch directory,
-  runs with the built epcal, exits 0, and writes a feed `epcal check`
-  judges clean;
+- every ExecStart= line names the installed command by the configured
+  bindir, and, with its paths moved into a scratch directory, runs with
+  the built epcal, exits 0, and writes a feed `epcal check` judges clean;
+- the crontab line names it by its full path too (cron's PATH is
+  /usr/bin:/bin) and runs the same way;
 - `systemd-analyze verify` accepts both units, when it is installed.
 
-Usage: test_systemd_units.py EPCAL SOURCE_DIR
+Usage: test_systemd_units.py EPCAL SOURCE_DIR CONFIGURED_CONTRIB_DIR BINDIR
 """
 import os
 import shlex
@@ -39,9 +41,11 @@ def directives(path):
 
 
 def main():
-    epcal, src = sys.argv[1:3]
+    epcal, src, configured, bindir = sys.argv[1:5]
+    installed = os.path.join(bindir, "epcal")
     unit_dir = os.path.join(src, "contrib", "systemd")
-    service = directives(os.path.join(unit_dir, "epcal-feeds.service"))
+    service_path = os.path.join(configured, "systemd", "epcal-feeds.service")
+    service = directives(service_path)
     timer = directives(os.path.join(unit_dir, "epcal-feeds.timer"))
     sv = dict(service)
     check(sv.get("Type") == "oneshot", "service is not Type=oneshot")
@@ -53,11 +57,16 @@ def main():
     check(("WantedBy", "timers.target") in timer, "timer is not installable")
 
     execs = [shlex.split(v) for k, v in service if k == "ExecStart"]
+    with open(os.path.join(configured, "cron", "epcal-feeds.crontab")) as f:
+        cron = [shlex.split(l)[5:] for l in f
+                if l.strip() and not l.startswith("#")]
+    check(len(cron) == 1 and cron[0][:1] == [installed],
+          f"the crontab line does not run {installed}: {cron}")
     check(len(execs) >= 1, "no ExecStart=")
     rw = set(sv.get("ReadWritePaths", "").split())
     outputs = []
     for argv in execs:
-        check(argv[:2] == ["/usr/bin/epcal", "generate"],
+        check(argv[:2] == [installed, "generate"],
               f"ExecStart is not epcal generate: {argv}")
         check("-o" in argv, f"ExecStart without -o: {argv}")
         if "-o" in argv:
@@ -72,10 +81,10 @@ def main():
     tmp = tempfile.mkdtemp(prefix="epcal-units-")
     try:
         sample = os.path.join(src, "data", "sample-shows.csv")
-        for argv in execs:
+        for argv in execs + cron:
             moved = []
             for a in argv:
-                if a == "/usr/bin/epcal":
+                if a == installed:
                     a = epcal
                 elif a.startswith("/"):
                     a = tmp + a
@@ -98,11 +107,11 @@ def main():
         # --man=no: the man pages are not installed where it looks; the
         # binary is not at /usr/bin here, so that complaint is expected.
         p = subprocess.run([analyze, "verify", "--man=no",
-                            os.path.join(unit_dir, "epcal-feeds.service"),
+                            service_path,
                             os.path.join(unit_dir, "epcal-feeds.timer")],
                            capture_output=True, text=True)
         noise = [l for l in (p.stdout + p.stderr).splitlines()
-                 if l and "/usr/bin/epcal is not executable" not in l]
+                 if l and f"{installed} is not executable" not in l]
         check(noise == [], "systemd-analyze verify: " + "\n".join(noise))
 
     if failures:
