@@ -27,8 +27,8 @@
 
 /* More query parameters than this is not a calendar app: 400. */
 #define MAX_PARAMS 16
-/* The page is small; the cap only guards against a pathological catalog. */
-#define MAX_PAGE_BYTES ((size_t)64 * 1024 * 1024)
+/* The most shows one "my shows" feed names (?shows=a,b,...). */
+#define MAX_SHOWS 50
 
 /* Marks a request whose handler ran, for serve_http_completed(). */
 static char request_marker;
@@ -187,52 +187,109 @@ static const char *link_host(const request *r) {
   return h;
 }
 
-/* Called with the lock held; releases it. */
+typedef struct page_job {
+  serve_page page;
+} page_job;
+
+static epcal_status render_page(void *ctx, int64_t now, serve_buf *out,
+                                epcal_error *err) {
+  (void)now;
+  page_job *j = ctx;
+  if (serve_page_render(&j->page, out) != 0) {
+    epcal_error_clear(err);
+    err->code = EPCAL_ENOMEM;
+    snprintf(err->msg, sizeof err->msg, "page too large");
+    return EPCAL_ENOMEM;
+  }
+  return EPCAL_OK;
+}
+
+static void release_entry(void *cls) { serve_entry_release(cls); }
+
+/* Called with the lock held; releases it. The page is cached like a feed,
+ * under its query, the link host and the day (it lists what comes up). */
 static enum MHD_Result answer_page(request *r, const serve_query *q,
                                    epcal_date today) {
   serve_server *s = r->srv;
-  serve_buf filters, body;
+  serve_buf filters, key;
   serve_buf_init(&filters, 1024);
-  serve_buf_init(&body, MAX_PAGE_BYTES);
+  serve_buf_init(&key, 4096);
   serve_query_format(q, &filters);
   unsigned long gen = serve_source_generation(s->source);
   if (s->upcoming.generation != gen ||
       epcal_date_cmp(s->upcoming.today, today) != 0) {
     serve_upcoming_collect(s->source, today, s->cfg.upcoming, &s->upcoming);
   }
-  serve_page p = {serve_source_catalog(s->source),
-                  &s->upcoming,
-                  link_host(r),
-                  filters.data != NULL ? filters.data : "",
-                  s->cfg.token != NULL ? q->token : NULL,
-                  s->cfg.calendar_name};
-  int rc = serve_page_render(&p, &body);
+  const char *host = link_host(r);
+  const char *token = s->cfg.token != NULL ? q->token : NULL;
+  page_job job = {{serve_source_catalog(s->source), &s->upcoming, host,
+                   filters.data != NULL ? filters.data : "", token,
+                   s->cfg.calendar_name, q->search,
+                   q->page > 0 ? (unsigned long)q->page : 1,
+                   s->cfg.max_feed_events}};
+  serve_buf_printf(&key, "page:%04d%02d%02d?%s&host=%s&page=%lu&q=",
+                   today.year, today.month, today.day, job.page.query, host,
+                   job.page.page);
+  if (q->search != NULL) {
+    serve_buf_puts(&key, q->search);
+  }
+  if (token != NULL) {
+    serve_buf_puts(&key, "&token=");
+    serve_buf_puts(&key, token);
+  }
+  serve_entry *e = NULL;
+  epcal_error err;
+  epcal_error_clear(&err);
+  epcal_status st = key.failed ? EPCAL_ENOMEM
+                               : serve_cache_get(s->cache, key.data, gen, 0, 0,
+                                                 false, render_page, &job, &e,
+                                                 &err);
+  bool gz = st == EPCAL_OK &&
+            serve_gzip_accepted(header(r, MHD_HTTP_HEADER_ACCEPT_ENCODING)) &&
+            serve_cache_gzip(s->cache, e) == 0;
   pthread_mutex_unlock(&s->lock);
   serve_buf_free(&filters);
-  size_t len = 0;
-  char *html = rc == 0 ? serve_buf_take(&body, &len) : NULL;
-  serve_buf_free(&body);
-  if (html == NULL) {
+  serve_buf_free(&key);
+  if (st != EPCAL_OK) {
     return fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "page too large");
   }
+  bool not_modified = serve_not_modified(
+      header(r, MHD_HTTP_HEADER_IF_NONE_MATCH), NULL, e->etag, e->etag_gz,
+      INT64_MAX);
+  size_t len = gz ? e->gz_len : e->len;
   struct MHD_Response *resp =
-      MHD_create_response_from_buffer(len, html, MHD_RESPMEM_MUST_FREE);
+      MHD_create_response_from_buffer_with_free_callback_cls(
+          len, gz ? e->gz : e->body, release_entry, e);
   if (resp == NULL) {
-    free(html);
+    serve_entry_release(e);
     return MHD_NO;
   }
-  MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                          "text/html; charset=utf-8");
-  /* The page lists today's upcoming episodes and may embed the token. */
+  if (!not_modified) {
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "text/html; charset=utf-8");
+    if (gz) {
+      MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+    }
+  }
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG,
+                          gz ? e->etag_gz : e->etag);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+  /* The page lists today's upcoming episodes and may embed the token:
+   * revalidated on every view (a 304 costs little). */
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
   MHD_add_response_header(resp, "Content-Security-Policy",
-                          "default-src 'none'; style-src 'unsafe-inline'");
+                          "default-src 'none'; style-src 'unsafe-inline'; "
+                          "form-action 'self'");
   MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-  return respond(r, MHD_HTTP_OK, resp, len);
+  return respond(r, not_modified ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK, resp,
+                 len);
 }
 
 typedef struct feed_job {
-  const serve_source *src;
+  const serve_catalog *cat;
+  const serve_rows *rows;
+  const epcal_read_options *read;
+  bool content_stamp; /* DTSTAMP from the rows, not from `now` */
   const epcal_selection *sel;
   const char *name;
   serve_feed_extras extras;
@@ -273,7 +330,8 @@ static epcal_status render_feed(void *ctx, int64_t now, serve_buf *out,
   }
   j->extras.previous = prev;
   epcal_status st =
-      serve_feed_render(j->src, j->sel, j->name, now, &j->extras, out, err);
+      serve_feed_render(j->cat, j->rows, j->read, j->sel, j->name,
+                        j->content_stamp ? -1 : now, &j->extras, out, err);
   epcal_previous_free(prev);
   j->extras.previous = NULL;
   if (st == EPCAL_OK && j->state_dir != NULL) {
@@ -297,8 +355,6 @@ static epcal_status render_feed(void *ctx, int64_t now, serve_buf *out,
   return st;
 }
 
-static void release_entry(void *cls) { serve_entry_release(cls); }
-
 static void validators(struct MHD_Response *resp, const serve_server *s,
                        const serve_entry *e, bool gz) {
   char date[30], cc[64];
@@ -307,9 +363,128 @@ static void validators(struct MHD_Response *resp, const serve_server *s,
            s->cfg.token != NULL ? "private" : "public", s->cfg.refresh);
   MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG,
                           gz ? e->etag_gz : e->etag);
-  MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, date);
+  /* With content stamps nothing gives a time that moves forward with every
+   * change and agrees between instances: the ETag alone validates. */
+  if (!s->cfg.content_stamps) {
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, date);
+  }
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cc);
   MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+}
+
+static int cmp_show_ptr(const void *a, const void *b) {
+  const serve_show *const *x = a, *const *y = b;
+  return strcmp((*x)->slug, (*y)->slug);
+}
+
+/*
+ * ?shows=a,b,c: the shows, sorted by slug and without repeats, so that the
+ * same set names the same feed in any order. Returns 0, or an HTTP status
+ * with a message.
+ */
+static unsigned parse_shows(const serve_catalog *cat, const char *list,
+                            const serve_show **out, size_t *n, char *msg,
+                            size_t cap) {
+  *n = 0;
+  const char *p = list;
+  while (*p != '\0') {
+    size_t len = strcspn(p, ",");
+    if (len > 0) {
+      char slug[SERVE_SLUG_MAX + 8];
+      if (len >= sizeof slug) {
+        snprintf(msg, cap, "no show named '%.40s...' here (see /)", p);
+        return MHD_HTTP_NOT_FOUND;
+      }
+      memcpy(slug, p, len);
+      slug[len] = '\0';
+      const serve_show *show = serve_catalog_find(cat, slug);
+      if (show == NULL) {
+        char q[64];
+        size_t k = 0;
+        for (const char *c = slug; *c != '\0' && k < 40; c++) {
+          q[k++] = (*c >= 0x20 && *c < 0x7f && *c != '\'') ? *c : '?';
+        }
+        q[k] = '\0';
+        snprintf(msg, cap,
+                 "no show '%s' here: shows= takes the names in the shows' "
+                 "addresses (/NAME.ics), see /",
+                 q);
+        return MHD_HTTP_NOT_FOUND;
+      }
+      bool seen = false;
+      for (size_t i = 0; i < *n && !seen; i++) {
+        seen = out[i] == show;
+      }
+      if (!seen) {
+        if (*n == MAX_SHOWS) {
+          snprintf(msg, cap,
+                   "too many shows in one feed (at most %d): split them "
+                   "over several feeds",
+                   MAX_SHOWS);
+          return MHD_HTTP_BAD_REQUEST;
+        }
+        out[(*n)++] = show;
+      }
+    }
+    p += len;
+    if (*p == ',') {
+      p++;
+    }
+  }
+  if (*n == 0) {
+    snprintf(msg, cap, "shows= names no show (shows=NAME,NAME: the names in "
+                       "the shows' addresses)");
+    return MHD_HTTP_BAD_REQUEST;
+  }
+  qsort(out, *n, sizeof *out, cmp_show_ptr);
+  return 0;
+}
+
+/*
+ * The rows of the feed a request names: a show, a season, several shows,
+ * everything, each within the date window of `sel`. Returns 0, or an HTTP
+ * status with a message (413 past the server's limit on one feed).
+ */
+static unsigned feed_rows(const serve_server *s, const serve_catalog *cat,
+                          const serve_route *route, const serve_show **shows,
+                          size_t n_shows, const epcal_selection *sel,
+                          serve_rows *rows, char *msg, size_t cap) {
+  int32_t from = sel->has_from ? (int32_t)epcal_date_to_days(sel->from)
+                               : INT32_MIN;
+  int32_t to = sel->has_to ? (int32_t)epcal_date_to_days(sel->to) : INT32_MAX;
+  size_t max = s->cfg.max_feed_events > 0 ? s->cfg.max_feed_events : SIZE_MAX;
+  bool over = false;
+  int rc = 0;
+  if (route->kind == SERVE_ROUTE_SHOW || route->kind == SERVE_ROUTE_SEASON) {
+    rc = serve_rows_add_show(cat, route->show,
+                             route->kind == SERVE_ROUTE_SHOW, route->season,
+                             from, to, max, rows, &over);
+  } else if (n_shows > 0) {
+    for (size_t i = 0; i < n_shows && rc == 0; i++) {
+      rc = serve_rows_add_show(cat, shows[i], true, 0, from, to, max, rows,
+                               &over);
+    }
+  } else if (serve_catalog_count_window(cat, from, to) > max) {
+    over = true;
+    rc = -1;
+  } else {
+    rc = serve_rows_add_window(cat, from, to, max, rows, &over);
+  }
+  if (over) {
+    snprintf(msg, cap,
+             "this feed would hold more than %lu events, the most one feed "
+             "of this server holds: subscribe to single shows (/NAME.ics, "
+             "listed at /), to a few with /calendar.ics?shows=NAME,NAME, or "
+             "narrow it with future_days=N and past_days=N",
+             s->cfg.max_feed_events);
+    return MHD_HTTP_CONTENT_TOO_LARGE;
+  }
+  if (rc != 0) {
+    snprintf(msg, cap, "out of memory");
+    return MHD_HTTP_SERVICE_UNAVAILABLE;
+  }
+  serve_rows_sort(rows);
+  return 0;
 }
 
 /* Called with the lock held (the route borrows from the catalog, which a
@@ -317,10 +492,41 @@ static void validators(struct MHD_Response *resp, const serve_server *s,
 static enum MHD_Result answer_feed(request *r, serve_route *route,
                                    const serve_query *q, epcal_date today) {
   serve_server *s = r->srv;
+  const serve_catalog *cat = serve_source_catalog(s->source);
   epcal_selection sel;
   memset(&sel, 0, sizeof sel);
   serve_route_select(route, &sel);
   serve_query_select(q, today, &sel);
+  char msg[600];
+  const serve_show *shows[MAX_SHOWS];
+  size_t n_shows = 0;
+  if (q->shows != NULL) {
+    unsigned bad = MHD_HTTP_BAD_REQUEST;
+    if (route->kind != SERVE_ROUTE_ALL) {
+      snprintf(msg, sizeof msg,
+               "shows= is for /calendar.ics, not for one show's feed");
+    } else {
+      bad = parse_shows(cat, q->shows, shows, &n_shows, msg, sizeof msg);
+    }
+    if (bad != 0) {
+      pthread_mutex_unlock(&s->lock);
+      return fail(r, bad, "%s", msg);
+    }
+  }
+  if (q->search != NULL || q->page > 0) {
+    pthread_mutex_unlock(&s->lock);
+    return fail(r, MHD_HTTP_BAD_REQUEST,
+                "%s is for the page at /, not for a feed",
+                q->search != NULL ? "q=" : "page=");
+  }
+  serve_rows rows = {NULL, 0, 0};
+  unsigned bad = feed_rows(s, cat, route, shows, n_shows, &sel, &rows, msg,
+                           sizeof msg);
+  if (bad != 0) {
+    pthread_mutex_unlock(&s->lock);
+    serve_rows_free(&rows);
+    return fail(r, bad, "%s", msg);
+  }
 
   /* The key: canonical route and filters, plus the dates a window
    * resolved to today, so "the last 7 days" is rendered anew each day. */
@@ -339,10 +545,21 @@ static enum MHD_Result answer_feed(request *r, serve_route *route,
     serve_buf_printf(&key, "@to=%04d%02d%02d", sel.to.year, sel.to.month,
                      sel.to.day);
   }
-  serve_route_calendar_name(route, s->cfg.calendar_name, &name);
-  serve_route_filename(route, &file);
+  if (n_shows > 0) {
+    /* One feed for the set: its name lists the shows, in slug order. */
+    serve_buf_puts(&key, "@shows=");
+    for (size_t i = 0; i < n_shows; i++) {
+      serve_buf_printf(&key, "%s%s", i > 0 ? "," : "", shows[i]->slug);
+      serve_buf_printf(&name, "%s%s", i > 0 ? ", " : "", shows[i]->name);
+    }
+    serve_buf_puts(&file, "my-shows.ics");
+  } else {
+    serve_route_calendar_name(route, s->cfg.calendar_name, &name);
+    serve_route_filename(route, &file);
+  }
   if (key.failed || name.failed || file.failed) {
     pthread_mutex_unlock(&s->lock);
+    serve_rows_free(&rows);
     serve_buf_free(&key);
     serve_buf_free(&name);
     serve_buf_free(&file);
@@ -351,7 +568,12 @@ static enum MHD_Result answer_feed(request *r, serve_route *route,
 
   bool want_gz =
       serve_gzip_accepted(header(r, MHD_HTTP_HEADER_ACCEPT_ENCODING));
-  feed_job job = {s->source, &sel, name.data,
+  feed_job job = {cat,
+                  &rows,
+                  serve_source_read_options(s->source),
+                  s->cfg.content_stamps,
+                  &sel,
+                  name.data,
                   {&s->cfg.render, q->all_day == 1,
                    q->alarm >= 0 ? q->alarm : -1, NULL},
                   s->cfg.state_dir, key.data};
@@ -360,10 +582,12 @@ static enum MHD_Result answer_feed(request *r, serve_route *route,
   epcal_error_clear(&err);
   epcal_status st =
       serve_cache_get(s->cache, key.data, serve_source_generation(s->source),
-                      serve_source_time(s->source), s->cfg.fixed_stamp,
+                      serve_source_time(s->source),
+                      s->cfg.content_stamps ? 0 : s->cfg.fixed_stamp,
                       s->cfg.state_dir != NULL, render_feed, &job, &e, &err);
   bool gz = st == EPCAL_OK && want_gz && serve_cache_gzip(s->cache, e) == 0;
   pthread_mutex_unlock(&s->lock);
+  serve_rows_free(&rows);
   serve_buf_free(&key);
   serve_buf_free(&name);
   if (st != EPCAL_OK) {
@@ -376,7 +600,8 @@ static enum MHD_Result answer_feed(request *r, serve_route *route,
   bool not_modified =
       serve_not_modified(header(r, MHD_HTTP_HEADER_IF_NONE_MATCH),
                          header(r, MHD_HTTP_HEADER_IF_MODIFIED_SINCE), e->etag,
-                         e->etag_gz, e->modified);
+                         e->etag_gz,
+                         s->cfg.content_stamps ? INT64_MAX : e->modified);
   unsigned status = not_modified ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK;
   /* The response borrows the cached bytes; its reference keeps them
    * alive even if a reload replaces the entry meanwhile. A 304 borrows

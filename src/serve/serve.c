@@ -31,11 +31,16 @@ static const char usage_text[] =
     "  /                        a page with every show and season and their\n"
     "                           subscribe links\n"
     "  /calendar.ics            every episode\n"
+    "  /calendar.ics?shows=A,B  the shows A and B (their SHOW names)\n"
     "  /SHOW.ics                one show\n"
     "  /SHOW/season-N.ics       one season\n"
     "Feed parameters: past_days=N, future_days=N, premieres_only=true,\n"
     "specials=false, all_day=true, alarm=MINUTES (a reminder before each\n"
-    "episode).\n"
+    "episode). The page takes q=TEXT (search) and page=N.\n"
+    "SHOW is the show's slug, or its slug and a hash of its name when\n"
+    "another show has that slug: the paths 'epcal generate --split' writes.\n"
+    "DTSTAMP comes from each feed's own rows (or SOURCE_DATE_EPOCH), so\n"
+    "every instance serving the same data sends the same bytes.\n"
     "A changed FILE is picked up on the next request; an invalid one is\n"
     "reported and the last good data stays in service.\n"
     "\n"
@@ -56,7 +61,12 @@ static const char usage_text[] =
     "      --state DIR          keep each feed's last bytes in DIR, so an\n"
     "                           unchanged event keeps its DTSTAMP and\n"
     "                           SEQUENCE, and a changed one gets SEQUENCE+1,\n"
-    "                           across reloads and restarts\n"
+    "                           across reloads and restarts; and the shows'\n"
+    "                           paths (DIR/index.json), so a show keeps its\n"
+    "                           path when others are added\n"
+    "      --max-feed-events N  the most events one feed holds (default\n"
+    "                           50000; 0: no limit); a larger one is refused\n"
+    "                           with 413 and what to ask for instead\n"
     "\n"
     "Feeds (as for 'epcal generate'):\n"
     "      --calendar-name NAME name of /calendar.ics (default: Episodes)\n"
@@ -203,7 +213,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
 typedef struct serve_args {
   const char *listen;
   const char *token;
-  long refresh, max_conn, timeout, threads;
+  long refresh, max_conn, timeout, threads, max_events;
   const char **shows;
   size_t n_shows;
   epcal_season_range *seasons;
@@ -241,6 +251,7 @@ static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
     OPT_CALDESC,
     OPT_COLOR,
     OPT_URL,
+    OPT_MAX_EVENTS,
   };
   static const struct option longopts[] = {
       {"listen", required_argument, NULL, OPT_LISTEN},
@@ -266,6 +277,7 @@ static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
       {"calendar-description", required_argument, NULL, OPT_CALDESC},
       {"color", required_argument, NULL, OPT_COLOR},
       {"url", required_argument, NULL, OPT_URL},
+      {"max-feed-events", required_argument, NULL, OPT_MAX_EVENTS},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   opterr = 0;
@@ -355,6 +367,9 @@ static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
     case OPT_URL:
       cfg->render.url = optarg;
       break;
+    case OPT_MAX_EVENTS:
+      target = &a->max_events, min = 0, max = 100000000;
+      break;
     case 'h':
       fputs(usage_text, stdout);
       return 0;
@@ -405,6 +420,7 @@ int epcal_serve_main(int argc, char **argv) {
   a.max_conn = 256;
   a.timeout = 30;
   a.threads = 2;
+  a.max_events = 50000;
   serve_server *s = calloc(1, sizeof *s);
   a.shows = calloc((size_t)argc + 1, sizeof *a.shows);
   a.seasons = calloc((size_t)argc + 1, sizeof *a.seasons);
@@ -414,6 +430,7 @@ int epcal_serve_main(int argc, char **argv) {
   int fd = -1;
   struct MHD_Daemon *d = NULL;
   bool locked = false;
+  char *stems_index = NULL; /* --state: DIR/index.json */
   if (s == NULL || a.shows == NULL || a.seasons == NULL || a.alarms == NULL ||
       a.categories == NULL) {
     fputs("epcal serve: out of memory\n", stderr);
@@ -471,6 +488,20 @@ int epcal_serve_main(int argc, char **argv) {
   if (sde != NULL && *sde != '\0') {
     s->cfg.fixed_stamp = epcal_now();
   }
+  /* Otherwise, without --state, DTSTAMP comes from each feed's rows: the
+   * same data gives the same bytes on every instance behind a balancer. */
+  s->cfg.content_stamps = s->cfg.fixed_stamp < 0 && s->cfg.state_dir == NULL;
+  s->cfg.max_feed_events = (unsigned long)a.max_events;
+  if (s->cfg.state_dir != NULL) {
+    size_t n = strlen(s->cfg.state_dir) + sizeof "/index.json";
+    stems_index = malloc(n);
+    if (stems_index == NULL) {
+      fputs("epcal serve: out of memory\n", stderr);
+      goto done;
+    }
+    snprintf(stems_index, n, "%s/index.json", s->cfg.state_dir);
+  }
+  a.src.stems_index = stems_index;
 
   a.src.paths = (const char *const *)argv + optind;
   a.src.n_paths = (size_t)(argc - optind);
@@ -581,6 +612,7 @@ done:
     }
     free(s);
   }
+  free(stems_index);
   free(a.shows);
   free(a.seasons);
   free(a.alarms);

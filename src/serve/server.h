@@ -19,6 +19,10 @@ typedef struct serve_config {
   long refresh;              /* Cache-Control max-age, seconds */
   const char *calendar_name; /* of /calendar.ics */
   int64_t fixed_stamp;       /* SOURCE_DATE_EPOCH for DTSTAMP, or -1 */
+  /* Neither SOURCE_DATE_EPOCH nor --state: each feed's DTSTAMP comes from
+   * its own rows (serve_feed_content_stamp), so that instances agree. */
+  bool content_stamps;
+  unsigned long max_feed_events; /* --max-feed-events: 413 past it; 0: none */
   char host[300];            /* bound "address:port", when Host is unusable */
   size_t upcoming;           /* episodes listed under "Coming up" */
   const char *state_dir;     /* --state: each feed's last bytes, or NULL */

@@ -35,11 +35,9 @@ typedef struct fingerprint {
 } fingerprint;
 
 typedef struct snapshot {
-  char **bytes;
-  size_t *lens;
   fingerprint *fps;
-  serve_catalog *catalog;
-  int64_t newest; /* newest mtime, seconds */
+  serve_catalog *catalog; /* owns the snapshot file the rows are read from */
+  int64_t newest;         /* newest mtime, seconds */
 } snapshot;
 
 struct serve_source {
@@ -68,103 +66,91 @@ static bool same_fingerprint(const fingerprint *a, const fingerprint *b) {
          a->mtime.tv_nsec == b->mtime.tv_nsec;
 }
 
-static void snapshot_free(snapshot *snap, size_t n) {
+static void snapshot_free(snapshot *snap) {
   if (snap == NULL) {
     return;
   }
-  for (size_t i = 0; snap->bytes != NULL && i < n; i++) {
-    free(snap->bytes[i]);
-  }
-  free(snap->bytes);
-  free(snap->lens);
   free(snap->fps);
   serve_catalog_free(snap->catalog);
   free(snap);
 }
 
-/* Reads the whole file; its fingerprint comes from the open descriptor, so
- * it describes exactly the bytes read. */
-static epcal_status read_whole(const char *path, size_t budget, char **bytes,
-                               size_t *len, fingerprint *fp, epcal_error *err) {
-  int fd = open(path, O_RDONLY);
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) != 0) {
-    int e = errno;
-    if (fd >= 0) {
-      close(fd);
-    }
-    epcal_error_clear(err);
-    err->code = EPCAL_EIO;
-    snprintf(err->file, sizeof err->file, "%s", path);
-    snprintf(err->msg, sizeof err->msg, "cannot open: %s", strerror(e));
-    return EPCAL_EIO;
-  }
-  size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
-  char *buf = cap <= budget + 1 ? malloc(cap) : NULL;
-  size_t n = 0;
-  epcal_status status = buf != NULL ? EPCAL_OK : EPCAL_ENOMEM;
-  while (status == EPCAL_OK) {
-    if (n == cap) {
-      /* The file grew while being read (or is not a regular file). */
-      size_t ncap = cap * 2;
-      char *p = ncap <= budget + 1 ? realloc(buf, ncap) : NULL;
-      if (p == NULL) {
-        status = EPCAL_ENOMEM;
-        break;
-      }
-      buf = p;
-      cap = ncap;
-    }
-    ssize_t got = read(fd, buf + n, cap - n);
-    if (got < 0 && errno == EINTR) {
-      continue;
-    }
-    if (got < 0) {
-      int e = errno;
-      epcal_error_clear(err);
-      err->code = EPCAL_EIO;
-      snprintf(err->file, sizeof err->file, "%s", path);
-      snprintf(err->msg, sizeof err->msg, "cannot read: %s", strerror(e));
-      status = EPCAL_EIO;
-      break;
-    }
-    if (got == 0) {
-      break;
-    }
-    n += (size_t)got;
-  }
-  close(fd);
-  if (status == EPCAL_ENOMEM) {
-    epcal_error_clear(err);
-    err->code = EPCAL_ENOMEM;
-    snprintf(err->file, sizeof err->file, "%s", path);
-    snprintf(err->msg, sizeof err->msg,
-             "too large to serve (all inputs together are limited to %zu "
-             "bytes) or out of memory",
-             budget);
-  }
-  if (status != EPCAL_OK) {
-    free(buf);
-    return status;
-  }
-  *bytes = buf;
-  *len = n;
-  *fp = fingerprint_of(&st);
-  return EPCAL_OK;
+static epcal_status io_error(epcal_error *err, const char *path,
+                             const char *what, int e) {
+  epcal_error_clear(err);
+  err->code = EPCAL_EIO;
+  snprintf(err->file, sizeof err->file, "%s", path != NULL ? path : "");
+  snprintf(err->msg, sizeof err->msg, "%s: %s", what, strerror(e));
+  return EPCAL_EIO;
 }
 
-typedef struct mem_reader {
-  const char *p;
-  size_t left;
-} mem_reader;
+/*
+ * A private, unlinked file for a load's copy of the inputs: in TMPDIR (or
+ * /tmp). Feeds are read back from it, never from the inputs, which may be
+ * edited in place at any time.
+ */
+static int open_snapshot(epcal_error *err) {
+  const char *dir = getenv("TMPDIR");
+  if (dir == NULL || *dir == '\0') {
+    dir = "/tmp";
+  }
+#ifdef O_TMPFILE
+  int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    return fd;
+  }
+#endif
+  char path[4096];
+  snprintf(path, sizeof path, "%s/epcal-serve-XXXXXX", dir);
+  int tfd = mkstemp(path);
+  if (tfd < 0) {
+    io_error(err, dir, "cannot create the data snapshot", errno);
+    return -1;
+  }
+  unlink(path);
+  return tfd;
+}
 
-static long mem_read(void *ctx, char *buf, size_t cap) {
-  mem_reader *m = ctx;
-  size_t n = m->left < cap ? m->left : cap;
-  memcpy(buf, m->p, n);
-  m->p += n;
-  m->left -= n;
-  return (long)n;
+/* Reads an input and appends what it read to the snapshot, so that the
+ * snapshot holds exactly the bytes that were parsed. */
+typedef struct copy_reader {
+  int in, out;
+  const char *path;
+  size_t budget; /* bytes all inputs may still take */
+  uint64_t copied;
+  int error;     /* errno of a failed read or write */
+  bool too_large;
+} copy_reader;
+
+static long copy_read(void *ctx, char *buf, size_t cap) {
+  copy_reader *r = ctx;
+  ssize_t got;
+  do {
+    got = read(r->in, buf, cap);
+  } while (got < 0 && errno == EINTR);
+  if (got < 0) {
+    r->error = errno;
+    return -1;
+  }
+  if ((size_t)got > r->budget) {
+    r->too_large = true;
+    errno = EFBIG;
+    return -1;
+  }
+  r->budget -= (size_t)got;
+  for (size_t done = 0; done < (size_t)got;) {
+    ssize_t w = write(r->out, buf + done, (size_t)got - done);
+    if (w < 0 && errno == EINTR) {
+      continue;
+    }
+    if (w < 0) {
+      r->error = errno;
+      return -1;
+    }
+    done += (size_t)w;
+  }
+  r->copied += (uint64_t)got;
+  return (long)got;
 }
 
 /* The command line's --show/--season, applied to scheduled and unscheduled
@@ -186,62 +172,162 @@ static bool base_matches(const serve_source_options *o,
   return found;
 }
 
-/* Runs every episode of a snapshot through fn; with `log_skipped`, invalid
- * rows skipped under --skip-invalid are reported on standard error. */
-static epcal_status each_episode(const serve_source_options *o,
-                                 const snapshot *snap, bool log_skipped,
-                                 serve_episode_fn fn, void *ctx,
-                                 epcal_error *err) {
-  for (size_t i = 0; i < o->n_paths; i++) {
-    mem_reader m = {snap->bytes[i], snap->lens[i]};
-    epcal_reader *rd;
-    epcal_status st =
-        epcal_reader_open_fn(&rd, mem_read, &m, o->paths[i], &o->read, err);
-    if (st != EPCAL_OK) {
-      return st;
+/*
+ * Reads input `i` through a copy into the snapshot and indexes its rows;
+ * invalid rows skipped under --skip-invalid are reported on standard
+ * error.
+ */
+static epcal_status load_input(const serve_source_options *o, size_t i,
+                               int snap_fd, uint64_t base, size_t *budget,
+                               serve_catalog *cat, fingerprint *fp,
+                               epcal_error *err) {
+  const char *path = o->paths[i];
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    int e = errno;
+    if (fd >= 0) {
+      close(fd);
     }
-    for (;;) {
-      const epcal_episode *ep;
-      epcal_error row_err;
-      st = epcal_reader_next(rd, &ep, &row_err);
-      if (st == EPCAL_EDATA && o->skip_invalid &&
-          epcal_reader_columns(rd) > 0) {
-        if (log_skipped) {
-          fprintf(stderr, "epcal: %s:%lu:%lu: warning: skipped row: %s\n",
-                  row_err.file, row_err.line, row_err.column, row_err.msg);
-        }
-        continue;
-      }
-      if (st != EPCAL_OK) {
-        if (err != NULL) {
-          *err = row_err;
-        }
-        break;
-      }
-      if (ep == NULL) {
-        break;
-      }
-      if (base_matches(o, ep) && fn(ctx, ep) != 0) {
+    return io_error(err, path, "cannot open", e);
+  }
+  copy_reader cr = {fd, snap_fd, path, *budget, 0, 0, false};
+  epcal_reader *rd;
+  epcal_status st2 =
+      epcal_reader_open_fn(&rd, copy_read, &cr, path, &o->read, err);
+  if (st2 != EPCAL_OK) {
+    close(fd);
+    return st2;
+  }
+  bool header = false;
+  for (;;) {
+    const epcal_episode *ep;
+    epcal_error row_err;
+    st2 = epcal_reader_next(rd, &ep, &row_err);
+    if (st2 == EPCAL_EDATA && o->skip_invalid &&
+        epcal_reader_columns(rd) > 0) {
+      fprintf(stderr, "epcal: %s:%lu:%lu: warning: skipped row: %s\n",
+              row_err.file, row_err.line, row_err.column, row_err.msg);
+      continue;
+    }
+    if (st2 != EPCAL_OK) {
+      *err = row_err;
+      break;
+    }
+    if (ep == NULL) {
+      break;
+    }
+    uint64_t off, hoff;
+    size_t len, hlen;
+    if (!header) {
+      header = true;
+      if (!epcal_reader_header_span(rd, &hoff, &hlen) ||
+          serve_catalog_add_input(cat, path, base, hlen) != 0) {
+        st2 = EPCAL_ENOMEM;
         break;
       }
     }
-    epcal_reader_free(rd);
-    if (st != EPCAL_OK) {
-      return st;
+    if (!base_matches(o, ep)) {
+      continue;
+    }
+    if (!epcal_reader_row_span(rd, &off, &len) ||
+        serve_catalog_add(cat, ep, base + off, len) != 0) {
+      st2 = EPCAL_ENOMEM;
+      break;
     }
   }
+  epcal_reader_free(rd);
+  close(fd);
+  if (cr.too_large) {
+    epcal_error_clear(err);
+    err->code = EPCAL_ENOMEM;
+    snprintf(err->file, sizeof err->file, "%s", path);
+    snprintf(err->msg, sizeof err->msg,
+             "too large to serve (all inputs together are limited to %zu "
+             "bytes)",
+             o->max_bytes);
+    return EPCAL_ENOMEM;
+  }
+  if (cr.error != 0) {
+    return io_error(err, path, "cannot read or keep a copy", cr.error);
+  }
+  if (st2 == EPCAL_ENOMEM) {
+    epcal_error_clear(err);
+    err->code = EPCAL_ENOMEM;
+    snprintf(err->msg, sizeof err->msg, "out of memory");
+  }
+  if (st2 != EPCAL_OK) {
+    return st2;
+  }
+  *budget = cr.budget;
+  *fp = fingerprint_of(&st);
   return EPCAL_OK;
 }
 
-typedef struct catalog_fill {
-  serve_catalog *catalog;
-  bool failed; /* out of memory */
-} catalog_fill;
+/* The stems an earlier run gave (--state: its index.json), for
+ * serve_catalog_finish. */
+static bool previous_stems(void *ctx, serve_stems_fn fn, void *fnctx) {
+  const serve_source_options *o = ctx;
+  return o->stems_index == NULL || epcal_stems_each(o->stems_index, fn, fnctx);
+}
 
-static int add_to_catalog(void *ctx, const epcal_episode *ep) {
-  catalog_fill *f = ctx;
-  f->failed = serve_catalog_add(f->catalog, ep) != 0;
-  return f->failed ? -1 : 0;
+/* JSON string content (without quotes). */
+static void json_text(FILE *f, const char *s) {
+  for (; *s != '\0'; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') {
+      fprintf(f, "\\%c", c);
+    } else if (c < 0x20) {
+      fprintf(f, "\\u%04x", c);
+    } else {
+      fputc(c, f);
+    }
+  }
+}
+
+/* --state: DIR/index.json names every show's stem, in split's format, so
+ * that a restart or a reload gives each show the path it had. */
+static void write_stems(const serve_source_options *o,
+                        const serve_catalog *cat) {
+  if (o->stems_index == NULL) {
+    return;
+  }
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (f == NULL) {
+    return;
+  }
+  fputs("{\"feeds\": [\n", f);
+  size_t n = serve_catalog_count(cat);
+  for (size_t i = 0; i < n; i++) {
+    const serve_show *s = serve_catalog_show(cat, i);
+    fputs("  {\"name\": \"", f);
+    json_text(f, s->name);
+    fputs("\", \"show\": \"", f);
+    json_text(f, s->name);
+    fprintf(f, "\", \"path\": \"%s.ics\"}%s\n", s->slug,
+            i + 1 < n ? "," : "");
+  }
+  fputs("]}\n", f);
+  fclose(f);
+  epcal_output *out;
+  epcal_error err;
+  epcal_status st = epcal_output_open(&out, o->stems_index, &err);
+  if (st == EPCAL_OK) {
+    if (epcal_output_write(out, text, len) != 0) {
+      st = EPCAL_EIO;
+      snprintf(err.msg, sizeof err.msg, "%s", strerror(errno));
+    } else {
+      st = epcal_output_commit(out, NULL, &err);
+    }
+    epcal_output_free(out);
+  }
+  if (st != EPCAL_OK) {
+    fprintf(stderr, "epcal serve: %s: cannot keep the shows' paths: %s\n",
+            o->stems_index, err.msg);
+  }
+  free(text);
 }
 
 static epcal_status load(const serve_source_options *o, snapshot **out,
@@ -251,36 +337,39 @@ static epcal_status load(const serve_source_options *o, snapshot **out,
   if (snap == NULL) {
     goto fail;
   }
-  snap->bytes = calloc(o->n_paths, sizeof *snap->bytes);
-  snap->lens = calloc(o->n_paths, sizeof *snap->lens);
   snap->fps = calloc(o->n_paths, sizeof *snap->fps);
-  snap->catalog = serve_catalog_new();
-  if (snap->bytes == NULL || snap->lens == NULL || snap->fps == NULL ||
-      snap->catalog == NULL) {
+  if (snap->fps == NULL) {
+    goto fail;
+  }
+  int fd = open_snapshot(err);
+  if (fd < 0) {
+    st = EPCAL_EIO;
+    goto done;
+  }
+  snap->catalog = serve_catalog_new(fd);
+  if (snap->catalog == NULL) {
     goto fail;
   }
   size_t budget = o->max_bytes;
+  uint64_t base = 0;
   for (size_t i = 0; i < o->n_paths; i++) {
-    st = read_whole(o->paths[i], budget, &snap->bytes[i], &snap->lens[i],
-                    &snap->fps[i], err);
+    size_t before = budget;
+    st = load_input(o, i, fd, base, &budget, snap->catalog, &snap->fps[i],
+                    err);
     if (st != EPCAL_OK) {
       goto done;
     }
-    budget -= snap->lens[i];
+    base += before - budget;
     int64_t t = (int64_t)snap->fps[i].mtime.tv_sec;
     if (t > snap->newest) {
       snap->newest = t;
     }
   }
-  catalog_fill fill = {snap->catalog, false};
-  st = each_episode(o, snap, true, add_to_catalog, &fill, err);
-  if (st != EPCAL_OK) {
-    goto done;
-  }
   st = EPCAL_ENOMEM;
-  if (fill.failed || serve_catalog_finish(snap->catalog) != 0) {
+  if (serve_catalog_finish(snap->catalog, previous_stems, (void *)o) != 0) {
     goto fail;
   }
+  write_stems(o, snap->catalog);
   *out = snap;
   return EPCAL_OK;
 fail:
@@ -288,7 +377,7 @@ fail:
   err->code = EPCAL_ENOMEM;
   snprintf(err->msg, sizeof err->msg, "out of memory");
 done:
-  snapshot_free(snap, o->n_paths);
+  snapshot_free(snap);
   return st;
 }
 
@@ -364,7 +453,7 @@ bool serve_source_refresh(serve_source *s, int64_t now_ms) {
   free(fps);
   free(s->bad);
   s->bad = NULL;
-  snapshot_free(s->current, n);
+  snapshot_free(s->current);
   s->current = snap;
   s->generation++;
   if (snap->newest > s->time) {
@@ -380,22 +469,21 @@ const serve_catalog *serve_source_catalog(const serve_source *s) {
   return s->current->catalog;
 }
 
+const epcal_read_options *serve_source_read_options(const serve_source *s) {
+  return &s->opts.read;
+}
+
 unsigned long serve_source_generation(const serve_source *s) {
   return s->generation;
 }
 
 int64_t serve_source_time(const serve_source *s) { return s->time; }
 
-epcal_status serve_source_each(const serve_source *s, serve_episode_fn fn,
-                               void *ctx, epcal_error *err) {
-  return each_episode(&s->opts, s->current, false, fn, ctx, err);
-}
-
 void serve_source_free(serve_source *s) {
   if (s == NULL) {
     return;
   }
-  snapshot_free(s->current, s->opts.n_paths);
+  snapshot_free(s->current);
   free(s->bad);
   free(s);
 }

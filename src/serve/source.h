@@ -1,9 +1,11 @@
 /*
  * The input CSV files, as the server last read them successfully.
  *
- * Every (re)load reads each file whole into memory, validates every row and
- * builds the catalog; feeds are then rendered from those bytes, not from
- * the files. So a file that is being rewritten, or that was edited into
+ * Every (re)load reads each file once, copying its bytes into a private
+ * snapshot file as it validates every row, and builds the catalogue (an
+ * index of where each row is in the snapshot); feeds are then rendered
+ * from the snapshot, not from the files, and the bytes are not kept in
+ * memory. So a file that is being rewritten, or that was edited into
  * something invalid, never reaches a subscriber: the last good data stays
  * in service until a valid edit replaces it.
  *
@@ -30,6 +32,9 @@ typedef struct serve_source_options {
   size_t n_seasons;
   bool skip_invalid; /* skip invalid rows (logged once per load) */
   size_t max_bytes;  /* cap on all inputs together */
+  /* --state: DIR/index.json, where the shows' stems are kept (split's
+   * format), read before and written after every load; NULL: none. */
+  const char *stems_index;
 } serve_source_options;
 
 typedef struct serve_source serve_source;
@@ -48,21 +53,15 @@ bool serve_source_refresh(serve_source *s, int64_t now_ms);
 
 const serve_catalog *serve_source_catalog(const serve_source *s);
 
+/* The options the data is read with (to read rows back). */
+const epcal_read_options *serve_source_read_options(const serve_source *s);
+
 /* Counts successful loads: 1 after open, +1 per reload. */
 unsigned long serve_source_generation(const serve_source *s);
 
 /* The newest modification time of the inputs, in seconds since the epoch,
  * never smaller than it was at an earlier load. */
 int64_t serve_source_time(const serve_source *s);
-
-/* Called for each episode; returns 0 to go on, non-zero to stop. */
-typedef int (*serve_episode_fn)(void *ctx, const epcal_episode *ep);
-
-/* Calls `fn` for every valid episode of the loaded data that the command
- * line's selection keeps, scheduled or not, in input order. Returns EPCAL_OK
- * or the reader's error (not expected: the data was validated on load). */
-epcal_status serve_source_each(const serve_source *s, serve_episode_fn fn,
-                               void *ctx, epcal_error *err);
 
 void serve_source_free(serve_source *s);
 
