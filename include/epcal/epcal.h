@@ -505,6 +505,37 @@ epcal_status epcal_generate(const epcal_generate_options *opts,
                             epcal_write_fn write, void *ctx,
                             epcal_generate_stats *stats, epcal_error *err);
 
+/* ------------------------------------------------------------------ shrink */
+
+/**
+ * How many of a feed's events one regeneration may remove. An upstream
+ * failure that truncates the input must not wipe every subscriber's
+ * calendar: a run (or a server reload) that would remove more than this
+ * is refused and the old feed kept.
+ */
+typedef struct epcal_shrink_policy {
+  bool allow;        /**< never refuse (--allow-shrink) */
+  bool set;          /**< max_removed is given; else the default rule */
+  unsigned long max_removed; /**< events, or a percentage when `percent` */
+  bool percent;      /**< max_removed is a percentage (0-100) */
+} epcal_shrink_policy;
+
+/**
+ * True when removing `removed` of `previous` events breaks `policy`. The
+ * default rule (policy NULL or not `set`): more than half of the previous
+ * events, and at least 10. A percentage P refuses removed > P% of
+ * previous; a count N refuses removed > N. Pure; thread-safe.
+ */
+bool epcal_shrink_refused(unsigned long previous, unsigned long removed,
+                          const epcal_shrink_policy *policy);
+
+/**
+ * Parses a --max-removed value, "N" or "P%" (P from 0 to 100), into
+ * *policy (max_removed, percent and set). Returns 0, or -1 (policy
+ * untouched) when it is not one of those forms.
+ */
+int epcal_shrink_policy_parse(const char *text, epcal_shrink_policy *policy);
+
 /* ------------------------------------------------------------------- split */
 
 /** What one feed of a split holds. */

@@ -1,11 +1,11 @@
 /* The pipeline, end to end: read -> select -> render, one row at a time. */
 #include "error.h"
-#include "finales.h"
+#include "select/finales.h"
 #include "pipeline.h"
-#include "previous.h"
+#include "render/previous.h"
 #include "readahead.h"
-#include "render.h"
-#include "seen.h"
+#include "render/render.h"
+#include "select/seen.h"
 
 #include <stdarg.h>
 #include <stdio.h>

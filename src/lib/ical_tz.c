@@ -1,6 +1,7 @@
 #include "ical_tz.h"
 
-#include "date.h"
+#include "read/date.h"
+#include "render/icsout.h"
 
 #include <libical/ical.h>
 

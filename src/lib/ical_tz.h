@@ -8,7 +8,13 @@
 #ifndef EPCAL_ICAL_TZ_H
 #define EPCAL_ICAL_TZ_H
 
-#include "icsout.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The renderer's content-line writer (render/icsout.h), only pointed to
+ * here: the read stage looks zones up without seeing the render stage. */
+struct epcal__icsout;
 
 /* A zone: borrowed from libical's table, valid for the process's life. */
 typedef struct epcal__zone epcal__zone;
@@ -58,7 +64,7 @@ bool epcal__zoneset_add(epcal__zoneset *s, const epcal__zone *z, int64_t from,
  * folded again through `o` (libical 3.0's folding can corrupt CRLF).
  * Returns false when out of memory.
  */
-bool epcal__zoneset_write(const epcal__zoneset *s, epcal__icsout *o);
+bool epcal__zoneset_write(const epcal__zoneset *s, struct epcal__icsout *o);
 
 void epcal__zoneset_free(epcal__zoneset *s);
 

@@ -160,3 +160,22 @@ void epcal__keytab_each(const epcal__keytab *t,
     }
   }
 }
+
+uint64_t epcal__hash64(const char *s, size_t n) {
+  const uint64_t k = 0x9E3779B97F4A7C15ULL;
+  uint64_t h = 0x243F6A8885A308D3ULL ^ (n * k);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    h = (h ^ w) * k;
+    h ^= h >> 29;
+  }
+  uint64_t tail = 0;
+  memcpy(&tail, s + i, n - i);
+  h = (h ^ tail) * k;
+  h ^= h >> 32;
+  h *= 0xD6E8FEB86659FD93ULL;
+  h ^= h >> 32;
+  return h != 0 ? h : 1; /* 0 marks an empty slot */
+}

@@ -56,4 +56,8 @@ void epcal__keytab_prefetch(const epcal__keytab *t, uint64_t key);
 void epcal__keytab_each(const epcal__keytab *t,
                         void (*fn)(void *ctx, void *record), void *ctx);
 
+/* A fast 64-bit hash of s[0, n), word at a time. Not cryptographic: it
+ * tells "same bytes" from "changed bytes" and spreads keys in tables. */
+uint64_t epcal__hash64(const char *s, size_t n);
+
 #endif

@@ -4,11 +4,11 @@
 #include "readahead.h"
 
 #include "error.h"
-#include "previous.h"
-#include "reader.h"
-#include "seen.h"
-#include "uid.h"
-#include "utf8.h"
+#include "keytab.h" /* epcal__hash64 */
+#include "read/reader.h"
+#include "select/seen.h"
+#include "render/uid.h"
+#include "read/utf8.h"
 
 #include <pthread.h>
 #include <sched.h>

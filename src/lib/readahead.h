@@ -18,7 +18,7 @@
 #define EPCAL_READAHEAD_H
 
 #include "epcal/epcal.h"
-#include "seen.h"
+#include "select/seen.h"
 
 typedef struct epcal__readahead epcal__readahead;
 

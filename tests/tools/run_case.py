@@ -119,7 +119,7 @@ def main():
             if "OUTPUT" in args:
                 if read(out_path) != sentinel:
                     fail("the previous output file was changed")
-                # The lock file stays by design (see src/lib/lock.c).
+                # The lock file stays by design (see src/lib/publish/lock.c).
                 left = sorted(f for f in os.listdir(scratch)
                               if f != ".feed.ics.lock")
                 if left != ["feed.ics"]:

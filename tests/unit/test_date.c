@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "date.h"
+#include "read/date.h"
 
 static void expect_date(const char *text, int y, int m, int d) {
   epcal_date out = {0, 0, 0};

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "ical_oracle.h"
-#include "icsout.h"
+#include "render/icsout.h"
 
 /* One character of each UTF-8 width. */
 static const char *const glyph[5] = {NULL, "a", "\xC3\xA9", "\xE2\x82\xAC",

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "icsout.h"
+#include "render/icsout.h"
 
 /* ------------------------------------------------------------ reference */
 

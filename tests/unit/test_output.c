@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "epcal/epcal.h"
-#include "output.h"
+#include "publish/output.h"
 
 #define WINDOW (256 * 1024) /* output.c's comparison window */
 

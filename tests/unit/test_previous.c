@@ -17,7 +17,8 @@
 #include <unistd.h>
 
 #include "epcal/epcal.h"
-#include "previous.h"
+#include "keytab.h"
+#include "render/previous.h"
 
 enum { EVENTS = 20000 };
 

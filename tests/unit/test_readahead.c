@@ -20,9 +20,10 @@
 #include <unistd.h>
 
 #include "epcal/epcal.h"
-#include "previous.h"
+#include "keytab.h"
+#include "render/previous.h"
 #include "readahead.h"
-#include "seen.h"
+#include "select/seen.h"
 
 /* A growing string. */
 typedef struct text {

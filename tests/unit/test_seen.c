@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "seen.h"
+#include "select/seen.h"
 
 /* Episode i: mostly numbers a season's set holds, every 5th numbered
  * above 63 and every 7th with a uid of its own (both kept as tags). */

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "previous.h" /* epcal__hash64 */
-#include "stems.h"
+#include "keytab.h" /* epcal__hash64 */
+#include "publish/stems.h"
 
 /* The stems this run's shows have, for the `taken` callback. */
 typedef struct run_stems {

@@ -14,12 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "color.h"
-#include "date.h"
+#include "render/color.h"
+#include "read/date.h"
 #include "ical_oracle.h"
 #include "ical_tz.h"
-#include "template.h"
-#include "timeparse.h"
+#include "render/template.h"
+#include "read/timeparse.h"
 
 /* Seconds since the epoch of a wall-clock or UTC time. */
 static int64_t at(int y, int mo, int d, int h, int mi) {

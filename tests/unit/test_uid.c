@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "epcal/epcal.h"
-#include "uid.h"
+#include "render/uid.h"
 
 static epcal_episode episode(const char *show, long season, long number) {
   epcal_episode e;

@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "utf8.h"
+#include "read/utf8.h"
 
 /* RFC 3629, section 4: the byte ranges of each well-formed sequence. */
 static size_t reference(const unsigned char *s, size_t n) {

@@ -9,7 +9,7 @@
  */
 #include "check_lines.h"
 
-#include "utf8.h"
+#include "read/utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>

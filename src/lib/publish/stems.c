@@ -4,7 +4,7 @@
 #include "stems.h"
 
 #include "epcal/epcal.h"
-#include "previous.h" /* epcal__hash64 */
+#include "keytab.h" /* epcal__hash64 */
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 #include "header.h"
 
-#include "reader.h"
+#include "place.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -105,7 +105,7 @@ int epcal__field_lookup(const char *cell, size_t len) {
   return -1;
 }
 
-epcal_status epcal__header_map(epcal__header *h, epcal_reader *r,
+epcal_status epcal__header_map(epcal__header *h, const epcal__place *place,
                                const char *data, const size_t *off,
                                const size_t *len, size_t n, epcal_error *err) {
   for (int f = 0; f < EPCAL__F_COUNT; f++) {
@@ -119,8 +119,8 @@ epcal_status epcal__header_map(epcal__header *h, epcal_reader *r,
     }
     int first = h->col[f];
     if (first >= 0) {
-      return epcal__reader_fail_at(
-          r, err, i, 0,
+      return epcal__place_fail(
+          place, err, i, 0,
           "columns \"%s\" (column %d) and \"%s\" (column %zu) both mean %s; "
           "rename or remove one",
           data + off[first], first + 1, data + off[i], i + 1,
@@ -129,20 +129,20 @@ epcal_status epcal__header_map(epcal__header *h, epcal_reader *r,
     h->col[f] = (int)i;
   }
   if (h->col[EPCAL__F_SHOW] < 0) {
-    return epcal__reader_fail_at(
-        r, err, 0, 0,
+    return epcal__place_fail(
+        place, err, 0, 0,
         "missing required column \"show\" (also read as series, show name, "
         "program)");
   }
   if (h->col[EPCAL__F_DATE] < 0) {
-    return epcal__reader_fail_at(
-        r, err, 0, 0,
+    return epcal__place_fail(
+        place, err, 0, 0,
         "missing required column \"air_date\" (also read as date, "
         "release date, airdate, premiere)");
   }
   if (h->col[EPCAL__F_CODE] < 0 && h->col[EPCAL__F_EPISODE] < 0) {
-    return epcal__reader_fail_at(
-        r, err, 0, 0,
+    return epcal__place_fail(
+        place, err, 0, 0,
         "missing required column \"episode\" (with \"season\"), or \"code\" "
         "holding 2x01 or S02E01");
   }

@@ -11,7 +11,7 @@
  */
 #include "uid.h"
 
-#include "utf8.h"
+#include "read/utf8.h"
 
 #include <stdio.h>
 #include <string.h>

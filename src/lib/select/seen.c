@@ -1,7 +1,6 @@
 #include "seen.h"
 
 #include "keytab.h"
-#include "previous.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -286,19 +286,13 @@ static size_t raw_field_byte(const epcal_reader *r, size_t k, size_t at) {
   return i;
 }
 
-epcal_status epcal__reader_fail_at(epcal_reader *r, epcal_error *err,
+/* The reader's epcal__place: header and row conversion report through it. */
+static epcal_status reader_fail_at(const void *ctx, epcal_error *err,
                                    size_t field, size_t byte,
-                                   const char *fmt, ...) {
-  if (err == NULL) {
-    return EPCAL_EDATA;
-  }
+                                   const char *msg) {
+  const epcal_reader *r = ctx;
   unsigned long line, column;
   raw_place(r, raw_field_byte(r, field, byte), &line, &column);
-  char msg[sizeof err->msg];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
   return epcal__fail(err, EPCAL_EDATA, r->name, line, column, "%s", msg);
 }
 
@@ -901,8 +895,9 @@ epcal_status epcal_reader_next(epcal_reader *r, const epcal_episode **out,
     if (!r->row_done) {
       continue; /* finished */
     }
+    const epcal__place place = {reader_fail_at, r};
     if (!r->have_header) {
-      st = epcal__header_map(&r->header, r, (const char *)r->cells.data,
+      st = epcal__header_map(&r->header, &place, (const char *)r->cells.data,
                              r->cell_off, r->cell_len, r->n_cells, err);
       if (st != EPCAL_OK) {
         /* Without a header no row can be read: stop here. */
@@ -920,7 +915,7 @@ epcal_status epcal_reader_next(epcal_reader *r, const epcal_episode **out,
     bool text_ok =
         epcal__utf8_valid_prefix(raw_data(r), r->raw_len) == r->raw_len &&
         memchr(raw_data(r), '\0', r->raw_len) == NULL;
-    st = epcal__row_convert(r, &r->header, r->cells.data, r->cell_off,
+    st = epcal__row_convert(&place, &r->header, r->cells.data, r->cell_off,
                             r->cell_len, r->n_cells, text_ok, r->date_format,
                             &r->ep, err);
     if (st != EPCAL_OK) {

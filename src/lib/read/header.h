@@ -4,6 +4,7 @@
 #define EPCAL_HEADER_H
 
 #include "epcal/epcal.h"
+#include "place.h"
 
 typedef enum epcal__field {
   EPCAL__F_SHOW,
@@ -37,7 +38,7 @@ typedef struct epcal__header {
  * Fails with EPCAL_EDATA, placed at the offending cell, when a required
  * column is missing or two columns mean the same field.
  */
-epcal_status epcal__header_map(epcal__header *h, epcal_reader *r,
+epcal_status epcal__header_map(epcal__header *h, const epcal__place *place,
                                const char *data, const size_t *off,
                                const size_t *len, size_t n, epcal_error *err);
 

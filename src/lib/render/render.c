@@ -6,14 +6,15 @@
  * with the number of events. The calendar's header and footer are written
  * around the stream.
  */
-#include "date.h"
+#include "read/date.h"
 #include "error.h"
+#include "keytab.h"
 #include "icsout.h"
 #include "previous.h"
 #include "render_ext.h"
 #include "render.h"
 #include "uid.h"
-#include "utf8.h"
+#include "read/utf8.h"
 
 #include <errno.h>
 #include <stdio.h>

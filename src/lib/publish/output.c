@@ -19,7 +19,8 @@
 #include "output.h"
 
 #include "error.h"
-#include "previous.h"
+#include "keytab.h"
+#include "render/previous.h"
 
 #include <errno.h>
 #include <dirent.h>

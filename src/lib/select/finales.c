@@ -1,7 +1,7 @@
 #include "finales.h"
 
 #include "error.h"
-#include "previous.h"
+#include "keytab.h" /* epcal__hash64 */
 
 #include <stdlib.h>
 #include <string.h>

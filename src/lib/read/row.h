@@ -11,11 +11,11 @@
  * record's bytes are known to be valid UTF-8 without NUL, so its cells
  * (pieces of it) need no check of their own.
  */
-epcal_status epcal__row_convert(epcal_reader *r, const epcal__header *h,
-                                char *data, const size_t *off,
-                                const size_t *len, size_t n, bool text_ok,
-                                const char *date_format, epcal_episode *ep,
-                                epcal_error *err);
+epcal_status epcal__row_convert(const epcal__place *place,
+                                const epcal__header *h, char *data,
+                                const size_t *off, const size_t *len, size_t n,
+                                bool text_ok, const char *date_format,
+                                epcal_episode *ep, epcal_error *err);
 
 /*
  * Reads the optional timing columns (air_time, timezone, runtime, status)
@@ -23,8 +23,8 @@ epcal_status epcal__row_convert(epcal_reader *r, const epcal__header *h,
  * EPCAL_EDATA placed at the offending cell (an unknown zone, a malformed
  * time).
  */
-epcal_status epcal__row_timing(epcal_reader *r, const epcal__header *h,
-                               char *const *cell, epcal_episode *e,
-                               epcal_error *err);
+epcal_status epcal__row_timing(const epcal__place *place,
+                               const epcal__header *h, char *const *cell,
+                               epcal_episode *e, epcal_error *err);
 
 #endif

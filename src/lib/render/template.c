@@ -2,7 +2,7 @@
 
 #include "error.h"
 
-#include "utf8.h"
+#include "read/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>

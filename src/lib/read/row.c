@@ -2,7 +2,7 @@
 
 #include "date.h"
 #include "error.h"
-#include "reader.h"
+#include "place.h"
 #include "utf8.h"
 
 #include <ctype.h>
@@ -87,15 +87,15 @@ static bool looks_like_code(const char *s) {
   return false;
 }
 
-epcal_status epcal__row_convert(epcal_reader *r, const epcal__header *h,
-                                char *data, const size_t *off,
-                                const size_t *len, size_t n, bool text_ok,
-                                const char *date_format, epcal_episode *ep,
-                                epcal_error *err) {
+epcal_status epcal__row_convert(const epcal__place *place,
+                                const epcal__header *h, char *data,
+                                const size_t *off, const size_t *len, size_t n,
+                                bool text_ok, const char *date_format,
+                                epcal_episode *ep, epcal_error *err) {
   for (size_t i = h->n_columns; i < n; i++) {
     if (len[i] != 0) {
-      return epcal__reader_fail_at(
-          r, err, i, 0,
+      return epcal__place_fail(
+          place, err, i, 0,
           "row has %zu fields but the header has %zu (does a field with "
           "a delimiter lack its quotes?)",
           n, h->n_columns);
@@ -115,8 +115,8 @@ epcal_status epcal__row_convert(epcal_reader *r, const epcal__header *h,
     }
     size_t bad = epcal__utf8_valid_prefix(data + off[c], len[c]);
     if (bad != len[c]) {
-      return epcal__reader_fail_at(
-          r, err, (size_t)c, bad,
+      return epcal__place_fail(
+          place, err, (size_t)c, bad,
           "invalid UTF-8 (byte 0x%02X) in %s (for a Windows export, try "
           "--encoding WINDOWS-1252)",
           (unsigned char)data[off[c] + bad],
@@ -126,8 +126,8 @@ epcal_status epcal__row_convert(epcal_reader *r, const epcal__header *h,
      * short (or empty a required one). It mostly means UTF-16 input. */
     const char *nul = memchr(data + off[c], '\0', len[c]);
     if (nul != NULL) {
-      return epcal__reader_fail_at(
-          r, err, (size_t)c, (size_t)(nul - (data + off[c])),
+      return epcal__place_fail(
+          place, err, (size_t)c, (size_t)(nul - (data + off[c])),
           "NUL byte in %s (is the file UTF-16?); convert the file to UTF-8",
           epcal__field_name((epcal__field)f));
     }
@@ -137,12 +137,12 @@ epcal_status epcal__row_convert(epcal_reader *r, const epcal__header *h,
   epcal_episode e;
   memset(&e, 0, sizeof e);
   if (cell[EPCAL__F_SHOW] == NULL) {
-    return epcal__reader_fail_at(r, err, (size_t)h->col[EPCAL__F_SHOW], 0,
-                                 "show is empty");
+    return epcal__place_fail(place, err, (size_t)h->col[EPCAL__F_SHOW], 0,
+                             "show is empty");
   }
   if (!epcal__has_visible(cell[EPCAL__F_SHOW])) {
-    return epcal__reader_fail_at(r, err, (size_t)h->col[EPCAL__F_SHOW], 0,
-                                 "show has only control characters");
+    return epcal__place_fail(place, err, (size_t)h->col[EPCAL__F_SHOW], 0,
+                             "show has only control characters");
   }
   e.show = cell[EPCAL__F_SHOW];
 
@@ -152,10 +152,9 @@ epcal_status epcal__row_convert(epcal_reader *r, const epcal__header *h,
   bool have_number = false;
   if (cell[EPCAL__F_CODE] != NULL) {
     if (!parse_code(cell[EPCAL__F_CODE], &e.season, &e.number)) {
-      return epcal__reader_fail_at(
-          r, err, (size_t)h->col[EPCAL__F_CODE], 0,
-          "episode code \"%s\" is not like 2x01 or S02E01",
-          cell[EPCAL__F_CODE]);
+      return epcal__place_fail(place, err, (size_t)h->col[EPCAL__F_CODE], 0,
+                               "episode code \"%s\" is not like 2x01 or S02E01",
+                               cell[EPCAL__F_CODE]);
     }
     have_season = have_number = true;
   }
@@ -163,35 +162,35 @@ epcal_status epcal__row_convert(epcal_reader *r, const epcal__header *h,
   if (!have_number && epi != NULL) {
     if (looks_like_code(epi)) {
       if (!parse_code(epi, &e.season, &e.number)) {
-        return epcal__reader_fail_at(
-            r, err, (size_t)h->col[EPCAL__F_EPISODE], 0,
+        return epcal__place_fail(
+            place, err, (size_t)h->col[EPCAL__F_EPISODE], 0,
             "episode \"%s\" is neither a number nor a code like 2x01 or "
             "S02E01",
             epi);
       }
       have_season = true;
     } else if (!parse_count(epi, &e.number)) {
-      return epcal__reader_fail_at(r, err, (size_t)h->col[EPCAL__F_EPISODE],
-                                   0, "episode \"%s\" is not a number", epi);
+      return epcal__place_fail(place, err, (size_t)h->col[EPCAL__F_EPISODE], 0,
+                               "episode \"%s\" is not a number", epi);
     }
     have_number = true;
   }
   if (!have_number) {
     int c = h->col[EPCAL__F_CODE] >= 0 ? h->col[EPCAL__F_CODE]
                                        : h->col[EPCAL__F_EPISODE];
-    return epcal__reader_fail_at(r, err, (size_t)c, 0,
-                                 "episode number is empty");
+    return epcal__place_fail(place, err, (size_t)c, 0,
+                             "episode number is empty");
   }
   const char *sea = cell[EPCAL__F_SEASON];
   if (sea != NULL) {
     long season;
     if (!parse_count(sea, &season)) {
-      return epcal__reader_fail_at(r, err, (size_t)h->col[EPCAL__F_SEASON], 0,
-                                   "season \"%s\" is not a number", sea);
+      return epcal__place_fail(place, err, (size_t)h->col[EPCAL__F_SEASON], 0,
+                               "season \"%s\" is not a number", sea);
     }
     if (have_season && season != e.season) {
-      return epcal__reader_fail_at(
-          r, err, (size_t)h->col[EPCAL__F_SEASON], 0,
+      return epcal__place_fail(
+          place, err, (size_t)h->col[EPCAL__F_SEASON], 0,
           "season %ld disagrees with the episode code's season %ld", season,
           e.season);
     }
@@ -201,8 +200,8 @@ epcal_status epcal__row_convert(epcal_reader *r, const epcal__header *h,
   if (!have_season) {
     int c = h->col[EPCAL__F_SEASON] >= 0 ? h->col[EPCAL__F_SEASON]
                                          : h->col[EPCAL__F_EPISODE];
-    return epcal__reader_fail_at(
-        r, err, (size_t)c, 0,
+    return epcal__place_fail(
+        place, err, (size_t)c, 0,
         "season is missing (give a season column, or a code like 2x01)");
   }
 
@@ -212,8 +211,8 @@ epcal_status epcal__row_convert(epcal_reader *r, const epcal__header *h,
   } else {
     epcal_error derr;
     if (epcal_date_parse(date, date_format, &e.date, &derr) != EPCAL_OK) {
-      return epcal__reader_fail_at(r, err, (size_t)h->col[EPCAL__F_DATE], 0,
-                                   "%s", derr.msg);
+      return epcal__place_fail(place, err, (size_t)h->col[EPCAL__F_DATE], 0,
+                               "%s", derr.msg);
     }
     e.scheduled = true;
   }
@@ -228,13 +227,13 @@ epcal_status epcal__row_convert(epcal_reader *r, const epcal__header *h,
      * output and make two different uids one. */
     for (const char *p = e.uid; *p != '\0'; p++) {
       if ((unsigned char)*p < 0x20 || *p == 0x7F) {
-        return epcal__reader_fail_at(r, err, (size_t)h->col[EPCAL__F_UID],
-                                     (size_t)(p - e.uid),
-                                     "uid contains a control character");
+        return epcal__place_fail(place, err, (size_t)h->col[EPCAL__F_UID],
+                                 (size_t)(p - e.uid),
+                                 "uid contains a control character");
       }
     }
   }
-  epcal_status st = epcal__row_timing(r, h, cell, &e, err);
+  epcal_status st = epcal__row_timing(place, h, cell, &e, err);
   if (st != EPCAL_OK) {
     return st;
   }

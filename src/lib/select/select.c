@@ -1,5 +1,5 @@
 /* select: pure predicates over episodes. No I/O. */
-#include "date.h"
+#include "read/date.h"
 #include "error.h"
 
 #include <ctype.h>

@@ -36,10 +36,6 @@ _Static_assert(sizeof(epcal__prev_event) == 24,
 
 #define EPCAL__SEQUENCE_MAX ((1u << 29) - 1)
 
-/* A fast 64-bit hash of s[0, n), word at a time. Not cryptographic: it
- * tells "same bytes" from "changed bytes" and spreads keys in tables. */
-uint64_t epcal__hash64(const char *s, size_t n);
-
 /* Starts loading the slot of `uid_hash` (p may be NULL). */
 void epcal__previous_prefetch(const epcal_previous *p, uint64_t uid_hash);
 

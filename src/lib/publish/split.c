@@ -22,13 +22,13 @@
  * once.
  */
 #define _GNU_SOURCE /* sync(), syncfs(), fopencookie(), qsort_r() */
-#include "date.h"
+#include "read/date.h"
 #include "error.h"
 #include "keytab.h"
 #include "output.h"
 #include "pipeline.h"
-#include "previous.h"
-#include "render.h"
+#include "render/previous.h"
+#include "render/render.h"
 #include "stems.h"
 
 #include <errno.h>

@@ -1,10 +1,10 @@
 #include "render_ext.h"
 
 #include "color.h"
-#include "date.h"
+#include "read/date.h"
 #include "error.h"
-#include "timeparse.h"
-#include "utf8.h"
+#include "read/timeparse.h"
+#include "read/utf8.h"
 
 #include <stdlib.h>
 #include <string.h>

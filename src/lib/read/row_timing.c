@@ -3,7 +3,7 @@
 #include "row.h"
 
 #include "ical_tz.h"
-#include "reader.h"
+#include "place.h"
 #include "timeparse.h"
 
 #include <ctype.h>
@@ -44,9 +44,9 @@ static const struct {
     {"canceled", EPCAL_EVENT_STATUS_CANCELLED},
 };
 
-epcal_status epcal__row_timing(epcal_reader *r, const epcal__header *h,
-                               char *const *cell, epcal_episode *e,
-                               epcal_error *err) {
+epcal_status epcal__row_timing(const epcal__place *place,
+                               const epcal__header *h, char *const *cell,
+                               epcal_episode *e, epcal_error *err) {
   const char *t = cell[EPCAL__F_AIR_TIME];
   if (t != NULL) {
     switch (epcal__time_parse(t, &e->time, &e->utc)) {
@@ -54,21 +54,21 @@ epcal_status epcal__row_timing(epcal_reader *r, const epcal__header *h,
       e->timed = true;
       break;
     case EPCAL__TIME_SYNTAX:
-      return epcal__reader_fail_at(
-          r, err, (size_t)h->col[EPCAL__F_AIR_TIME], 0,
+      return epcal__place_fail(
+          place, err, (size_t)h->col[EPCAL__F_AIR_TIME], 0,
           "air_time \"%s\" is not a 24-hour time like 21:00 or 21:00:30 "
           "(Z at the end for UTC)",
           t);
     case EPCAL__TIME_RANGE:
-      return epcal__reader_fail_at(r, err, (size_t)h->col[EPCAL__F_AIR_TIME], 0,
-                                   "air_time \"%s\" is not a time of day", t);
+      return epcal__place_fail(place, err, (size_t)h->col[EPCAL__F_AIR_TIME], 0,
+                               "air_time \"%s\" is not a time of day", t);
     }
   }
   const char *z = cell[EPCAL__F_TIMEZONE];
   if (z != NULL) {
     if (epcal__zone_find(z) == NULL) {
-      return epcal__reader_fail_at(
-          r, err, (size_t)h->col[EPCAL__F_TIMEZONE], 0,
+      return epcal__place_fail(
+          place, err, (size_t)h->col[EPCAL__F_TIMEZONE], 0,
           "unknown time zone \"%s\" (use an IANA name such as "
           "America/New_York)",
           z);
@@ -77,10 +77,10 @@ epcal_status epcal__row_timing(epcal_reader *r, const epcal__header *h,
   }
   const char *rt = cell[EPCAL__F_RUNTIME];
   if (rt != NULL && !parse_runtime(rt, &e->runtime)) {
-    return epcal__reader_fail_at(r, err, (size_t)h->col[EPCAL__F_RUNTIME], 0,
-                                 "runtime \"%s\" is not a number of minutes "
-                                 "from 1 to 100000",
-                                 rt);
+    return epcal__place_fail(place, err, (size_t)h->col[EPCAL__F_RUNTIME], 0,
+                             "runtime \"%s\" is not a number of minutes "
+                             "from 1 to 100000",
+                             rt);
   }
   const char *st = cell[EPCAL__F_STATUS];
   if (st != NULL) {
@@ -90,8 +90,8 @@ epcal_status epcal__row_timing(epcal_reader *r, const epcal__header *h,
       i++;
     }
     if (i == n) {
-      return epcal__reader_fail_at(
-          r, err, (size_t)h->col[EPCAL__F_STATUS], 0,
+      return epcal__place_fail(
+          place, err, (size_t)h->col[EPCAL__F_STATUS], 0,
           "status \"%s\" is not confirmed, tentative or cancelled", st);
     }
     e->status = statuses[i].status;
