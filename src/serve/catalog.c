@@ -1,3 +1,5 @@
+#define _GNU_SOURCE /* qsort_r */
+
 #include "catalog.h"
 
 #include <errno.h>
@@ -29,7 +31,7 @@ struct serve_catalog {
   size_t last_hit; /* rows usually come grouped by show */
 
   /* Dated rows, in input (= snapshot) order. */
-  uint64_t *pos;
+  uint32_t *pos; /* the snapshot is smaller than 4 GiB */
   uint32_t *len;
   int32_t *day;
   uint32_t *gid; /* while loading: each row's season */
@@ -160,6 +162,9 @@ static serve_show *find_or_add_show(serve_catalog *c, const char *name) {
 /* The global index of `show`'s season `number`, added when new; -1 when out
  * of memory. */
 static long find_or_add_season(serve_catalog *c, serve_show *s, long number) {
+  if (number < 0 || number > INT32_MAX) {
+    return -1; /* not from the reader, which allows six digits */
+  }
   for (size_t i = s->n_seasons; i > 0; i--) {
     if (c->seasons[s->seasons[i - 1]].number == number) {
       return (long)s->seasons[i - 1];
@@ -174,7 +179,7 @@ static long find_or_add_season(serve_catalog *c, serve_show *s, long number) {
   }
   serve_season *se = &c->seasons[c->n_seasons];
   memset(se, 0, sizeof *se);
-  se->number = number;
+  se->number = (int32_t)number;
   s->seasons[s->n_seasons++] = (uint32_t)c->n_seasons;
   return (long)c->n_seasons++;
 }
@@ -196,7 +201,7 @@ static bool grow_rows(serve_catalog *c) {
     return false;
   }
   size_t cap = c->cap_rows > 0 ? c->cap_rows * 2 : 1024;
-  uint64_t *pos = realloc(c->pos, cap * sizeof *pos);
+  uint32_t *pos = realloc(c->pos, cap * sizeof *pos);
   if (pos != NULL) {
     c->pos = pos;
   }
@@ -229,11 +234,11 @@ int serve_catalog_add(serve_catalog *c, const epcal_episode *ep, uint64_t pos,
     se->pending++;
     return 0;
   }
-  if (len > UINT32_MAX || !grow_rows(c)) {
+  if (pos > UINT32_MAX || len > UINT32_MAX - pos || !grow_rows(c)) {
     return -1;
   }
   int32_t d = (int32_t)epcal_date_to_days(ep->date);
-  c->pos[c->n_rows] = pos;
+  c->pos[c->n_rows] = (uint32_t)pos;
   c->len[c->n_rows] = (uint32_t)len;
   c->day[c->n_rows] = d;
   c->gid[c->n_rows] = (uint32_t)g;
@@ -278,38 +283,54 @@ static void sort_shows(uint32_t *a, uint32_t *tmp, size_t n,
   memcpy(a, tmp, n * sizeof *a);
 }
 
-/* Stable sort of row numbers by a 32-bit key: two counting passes of 16
- * bits (linear; a million rows in a few milliseconds). */
-static bool radix_rows(uint32_t *ids, size_t n, const uint32_t *key_of_row,
-                       const int32_t *signed_key) {
-  uint32_t *tmp = malloc((n > 0 ? n : 1) * sizeof *tmp);
-  size_t *count = malloc(65537 * sizeof *count);
-  if (tmp == NULL || count == NULL) {
-    free(tmp);
-    free(count);
+/*
+ * The date index: row numbers by date, input order within a day. A
+ * counting sort over the days from the first to the last, in one pass and
+ * no scratch array (which would raise the peak of a reload, when two
+ * catalogues are alive); a catalogue spread over more days than it has
+ * rows (and over 65,536) falls back to qsort.
+ */
+static int cmp_date(const void *a, const void *b, void *ctx) {
+  const int32_t *day = ctx;
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  if (day[x] != day[y]) {
+    return day[x] < day[y] ? -1 : 1;
+  }
+  return x < y ? -1 : x > y;
+}
+
+static bool date_index(serve_catalog *c) {
+  size_t n = c->n_rows;
+  if (n == 0) {
+    return true;
+  }
+  int32_t lo = c->day[0], hi = c->day[0];
+  for (size_t i = 1; i < n; i++) {
+    lo = c->day[i] < lo ? c->day[i] : lo;
+    hi = c->day[i] > hi ? c->day[i] : hi;
+  }
+  size_t span = (size_t)((int64_t)hi - lo) + 1;
+  if (span > n && span > 65536) {
+    for (size_t i = 0; i < n; i++) {
+      c->by_date[i] = (uint32_t)i;
+    }
+    qsort_r(c->by_date, n, sizeof *c->by_date, cmp_date, c->day);
+    return true;
+  }
+  uint32_t *start = calloc(span + 1, sizeof *start);
+  if (start == NULL) {
     return false;
   }
-  for (int shift = 0; shift < 32; shift += 16) {
-    memset(count, 0, 65537 * sizeof *count);
-    for (size_t i = 0; i < n; i++) {
-      uint32_t k = key_of_row != NULL
-                       ? key_of_row[ids[i]]
-                       : (uint32_t)signed_key[ids[i]] ^ 0x80000000u;
-      count[((k >> shift) & 0xFFFF) + 1]++;
-    }
-    for (size_t b = 0; b < 65536; b++) {
-      count[b + 1] += count[b];
-    }
-    for (size_t i = 0; i < n; i++) {
-      uint32_t k = key_of_row != NULL
-                       ? key_of_row[ids[i]]
-                       : (uint32_t)signed_key[ids[i]] ^ 0x80000000u;
-      tmp[count[(k >> shift) & 0xFFFF]++] = ids[i];
-    }
-    memcpy(ids, tmp, n * sizeof *ids);
+  for (size_t i = 0; i < n; i++) {
+    start[c->day[i] - lo + 1]++;
   }
-  free(tmp);
-  free(count);
+  for (size_t d = 0; d < span; d++) {
+    start[d + 1] += start[d];
+  }
+  for (size_t i = 0; i < n; i++) {
+    c->by_date[start[c->day[i] - lo]++] = (uint32_t)i;
+  }
+  free(start);
   return true;
 }
 
@@ -464,11 +485,10 @@ int serve_catalog_finish(serve_catalog *c,
   }
   size_t n = c->n_rows;
   c->group = malloc((n > 0 ? n : 1) * sizeof *c->group);
-  c->by_date = malloc((n > 0 ? n : 1) * sizeof *c->by_date);
   c->by_name = malloc((c->n_shows + 1) * sizeof *c->by_name);
   c->by_slug = malloc((c->n_shows + 1) * sizeof *c->by_slug);
   uint32_t *tmp = malloc((c->n_shows + 1) * sizeof *tmp);
-  if (c->group == NULL || c->by_date == NULL || c->by_name == NULL ||
+  if (c->group == NULL || c->by_name == NULL ||
       c->by_slug == NULL || tmp == NULL) {
     free(tmp);
     return -1;
@@ -495,10 +515,8 @@ int serve_catalog_finish(serve_catalog *c,
   }
   free(c->gid);
   c->gid = NULL;
-  for (size_t i = 0; i < n; i++) {
-    c->by_date[i] = (uint32_t)i;
-  }
-  return radix_rows(c->by_date, n, NULL, c->day) ? 0 : -1;
+  c->by_date = malloc((n > 0 ? n : 1) * sizeof *c->by_date);
+  return c->by_date != NULL && date_index(c) ? 0 : -1;
 }
 
 /* --------------------------------------------------------------- lookups */
@@ -777,7 +795,8 @@ epcal_status serve_catalog_read(const serve_catalog *c, const uint32_t *rows,
     size_t j = i;
     size_t run = c->len[rows[i]];
     while (j + 1 < n && rows[j + 1] == rows[j] + 1 &&
-           c->pos[rows[j + 1]] == c->pos[rows[j]] + c->len[rows[j]] &&
+           (uint64_t)c->pos[rows[j + 1]] ==
+               (uint64_t)c->pos[rows[j]] + c->len[rows[j]] &&
            input_of(c, rows[j + 1]) == in) {
       j++;
       run += c->len[rows[j]];

@@ -6,9 +6,10 @@
  * reads them, into one private snapshot file (unlinked: nobody else can
  * change it, so an input edited in place never reaches a subscriber before
  * it is valid) and tells the catalogue where each dated row lies in it.
- * Per row the catalogue keeps 24 bytes: its place and length in the
- * snapshot, its date, its position in its season's list and in the date
- * index (a million rows: 24 MB). Per show: its name, stem and seasons; per
+ * Per row the catalogue keeps 20 bytes: its place and length in the
+ * snapshot (which is at most 4 GiB: the loader caps the inputs at 1 GiB),
+ * its date, its place in its season's list and in the date index (a
+ * million rows: 20 MB). Per show: its name, stem and seasons; per
  * season: counts, dates and where its rows are listed. A feed reads back
  * (pread) and parses only the rows it shows.
  *
@@ -31,7 +32,7 @@
 #define SERVE_SLUG_MAX EPCAL_STEM_MAX
 
 typedef struct serve_season {
-  long number;           /* 0: specials */
+  int32_t number;        /* 0: specials (the reader allows 6 digits) */
   uint32_t events;       /* scheduled episodes */
   uint32_t pending;      /* episodes without a date yet */
   int32_t first, last;   /* days since 1970 (epcal_date_to_days), events > 0 */

@@ -152,7 +152,8 @@ static void show_rows(serve_buf *b, const serve_page *p, const serve_show *s) {
   serve_buf_puts(b, "</tr>\n<tr class=\"seasons\"><td colspan=\"4\">");
   for (size_t k = 0; k < s->n_seasons; k++) {
     const serve_season *se = serve_show_season_at(p->catalog, s, k);
-    snprintf(path, sizeof path, "/%s/season-%ld.ics", s->slug, se->number);
+    snprintf(path, sizeof path, "/%s/season-%ld.ics", s->slug,
+             (long)se->number);
     serve_buf_puts(b, "<a class=\"subscribe\" href=\"webcal://");
     html(b, p->host);
     target(b, p, path);
@@ -165,7 +166,7 @@ static void show_rows(serve_buf *b, const serve_page *p, const serve_show *s) {
     if (se->number == 0) {
       serve_buf_puts(b, "\">Specials</a> ");
     } else {
-      serve_buf_printf(b, "\">Season %ld</a> ", se->number);
+      serve_buf_printf(b, "\">Season %ld</a> ", (long)se->number);
     }
   }
   serve_buf_puts(b, "</td></tr>\n");

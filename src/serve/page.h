@@ -9,7 +9,7 @@
 #include "upcoming.h"
 
 /* Shows on one page: with their seasons, a page stays far below 200 KB. */
-#define SERVE_PAGE_SHOWS 40
+#define SERVE_PAGE_SHOWS 25
 
 typedef struct serve_page {
   const serve_catalog *catalog;

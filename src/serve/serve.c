@@ -6,6 +6,9 @@
 
 #include <errno.h>
 #include <getopt.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -413,6 +416,14 @@ static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
 }
 
 int epcal_serve_main(int argc, char **argv) {
+#if defined(__GLIBC__)
+  /* The catalogue's arrays (megabytes each) are made at every reload and
+   * the old ones freed: a fixed mmap threshold keeps them out of the heap,
+   * so freeing returns them to the system and growing them is a mremap,
+   * not a copy. (glibc otherwise raises the threshold to the size of the
+   * first big block freed, and RSS stays at the reload's peak.) */
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
   serve_args a;
   memset(&a, 0, sizeof a);
   a.listen = "127.0.0.1:8080";
