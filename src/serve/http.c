@@ -274,9 +274,12 @@ static enum MHD_Result answer_page(request *r, const serve_query *q,
   MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG,
                           gz ? e->etag_gz : e->etag);
   MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
-  /* The page lists today's upcoming episodes and may embed the token:
-   * revalidated on every view (a 304 costs little). */
-  MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+  /* The page lists today's upcoming episodes: a minute old at most. One
+   * that embeds the token is no cache's to keep, and revalidated on every
+   * view (a 304 costs little). */
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+                          token != NULL ? "private, no-cache"
+                                        : "public, max-age=60");
   MHD_add_response_header(resp, "Content-Security-Policy",
                           "default-src 'none'; style-src 'unsafe-inline'; "
                           "form-action 'self'");
