@@ -61,7 +61,7 @@ _epcal() {
         --past-days|--future-days|--wait|--timezone|--runtime|--alarm|\
         --summary|--description|--category|--calendar-description|\
         --refresh|--color|--url|--listen|--token|--max-connections|\
-        --timeout|--threads)
+        --timeout|--threads|--max-feed-events)
             return 0 ;;
     esac
 
@@ -79,7 +79,7 @@ _epcal() {
             opts="-q --quiet -v --verbose -h --help" ;;
         serve)
             opts="--listen --token --refresh --max-connections --timeout
-                --threads --state --calendar-name --show --season --delimiter
+                --threads --state --max-feed-events --calendar-name --show --season --delimiter
                 --date-format --skip-invalid --timezone --runtime --all-day
                 --alarm --summary --description --category
                 --calendar-description --color --url -h --help" ;;
