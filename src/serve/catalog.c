@@ -3,6 +3,7 @@
 #include "catalog.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ typedef struct input {
 } input;
 
 struct serve_catalog {
+  atomic_int refs;
   int fd; /* the snapshot */
   input *inputs;
   size_t n_inputs, cap_inputs;
@@ -61,6 +63,7 @@ serve_catalog *serve_catalog_new(int snapshot_fd) {
     }
     return NULL;
   }
+  atomic_init(&c->refs, 1);
   c->fd = snapshot_fd;
   c->n_slots = 64;
   c->slots = calloc(c->n_slots, sizeof *c->slots);
@@ -839,8 +842,13 @@ epcal_status serve_catalog_read(const serve_catalog *c, const uint32_t *rows,
   return st;
 }
 
+void serve_catalog_retain(serve_catalog *c) {
+  atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+}
+
 void serve_catalog_free(serve_catalog *c) {
-  if (c == NULL) {
+  if (c == NULL ||
+      atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1) {
     return;
   }
   for (size_t i = 0; i < c->n_shows; i++) {

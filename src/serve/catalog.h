@@ -19,6 +19,9 @@
  * an earlier index lists keep their stems.
  *
  * Built by one thread, then read-only: any number of threads may read it.
+ * Reference-counted, so that a response still being sent (or rendered off
+ * a lock) keeps the catalogue it reads from, and its snapshot, after a
+ * reload replaced it.
  */
 #ifndef EPCAL_SERVE_CATALOG_H
 #define EPCAL_SERVE_CATALOG_H
@@ -50,8 +53,9 @@ typedef struct serve_show {
 
 typedef struct serve_catalog serve_catalog;
 
-/* An empty catalogue reading rows from `snapshot_fd` (owned from now on:
- * closed by serve_catalog_free; -1 for none), or NULL when out of memory. */
+/* An empty catalogue, holding one reference, reading rows from
+ * `snapshot_fd` (owned from now on: closed with the catalogue; -1 for
+ * none), or NULL when out of memory. */
 serve_catalog *serve_catalog_new(int snapshot_fd);
 
 /* Starts input `name` (copied), whose header is the `header_len` bytes of
@@ -159,6 +163,11 @@ epcal_status serve_catalog_read(const serve_catalog *c, const uint32_t *rows,
                                 uint64_t *hash, serve_episode_fn fn, void *ctx,
                                 epcal_error *err);
 
+/* Takes a reference (thread-safe). */
+void serve_catalog_retain(serve_catalog *c);
+
+/* Drops a reference; the last one frees the catalogue and closes its
+ * snapshot (thread-safe). NULL is a no-op. */
 void serve_catalog_free(serve_catalog *c);
 
 #endif
