@@ -43,6 +43,7 @@ struct serve_catalog {
 
   uint32_t *by_name, *by_slug; /* show indexes */
   unsigned long events;
+  uint64_t digest;
 };
 
 static uint64_t hash_bytes(uint64_t h, const char *p, size_t n) {
@@ -572,6 +573,18 @@ const serve_season *serve_show_season(const serve_catalog *c,
 }
 
 unsigned long serve_catalog_events(const serve_catalog *c) { return c->events; }
+
+size_t serve_catalog_rows(const serve_catalog *c) { return c->n_rows; }
+
+int32_t serve_catalog_row_day(const serve_catalog *c, uint32_t id) {
+  return c->day[id];
+}
+
+uint64_t serve_catalog_digest(const serve_catalog *c) { return c->digest; }
+
+void serve_catalog_set_digest(serve_catalog *c, uint64_t digest) {
+  c->digest = digest;
+}
 
 bool serve_catalog_span(const serve_catalog *c, int32_t *first,
                         int32_t *last) {

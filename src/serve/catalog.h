@@ -104,6 +104,17 @@ const serve_season *serve_show_season_at(const serve_catalog *c,
 const serve_season *serve_show_season(const serve_catalog *c,
                                       const serve_show *show, long n);
 
+/* Dated rows (row numbers are 0 ... this - 1, in input order). */
+size_t serve_catalog_rows(const serve_catalog *c);
+
+/* The date of row `id`, in days since 1970. */
+int32_t serve_catalog_row_day(const serve_catalog *c, uint32_t id);
+
+/* A digest of every byte of the inputs (set by the loader): the same data
+ * gives the same digest on every instance. */
+uint64_t serve_catalog_digest(const serve_catalog *c);
+void serve_catalog_set_digest(serve_catalog *c, uint64_t digest);
+
 /* Dated events in every show. */
 unsigned long serve_catalog_events(const serve_catalog *c);
 

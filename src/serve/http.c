@@ -11,6 +11,7 @@
 #include "page.h"
 #include "query.h"
 #include "routes.h"
+#include "stream.h"
 #include "timeutil.h"
 
 #include <arpa/inet.h>
@@ -226,7 +227,7 @@ static enum MHD_Result answer_page(request *r, const serve_query *q,
                    filters.data != NULL ? filters.data : "", token,
                    s->cfg.calendar_name, q->search,
                    q->page > 0 ? (unsigned long)q->page : 1,
-                   s->cfg.max_feed_events}};
+                   s->cfg.stream_all ? 0 : s->cfg.max_feed_events}};
   serve_buf_printf(&key, "page:%04d%02d%02d?%s&host=%s&page=%lu&q=",
                    today.year, today.month, today.day, job.page.query, host,
                    job.page.page);
@@ -490,6 +491,72 @@ static unsigned feed_rows(const serve_server *s, const serve_catalog *cat,
   return 0;
 }
 
+/*
+ * The whole catalogue (or a window of it) past the feed limit: rendered
+ * while it is sent, never held in memory (stream.h). Called with the lock
+ * held; releases it. The stream holds its own reference to the catalogue.
+ */
+static enum MHD_Result answer_stream(request *r, const serve_query *q,
+                                     const epcal_selection *sel,
+                                     const char *key) {
+  serve_server *s = r->srv;
+  serve_catalog *cat = (serve_catalog *)serve_source_catalog(s->source);
+  epcal_render_options ro = s->cfg.render;
+  char alarm[32];
+  const char *alarms[1] = {alarm};
+  ro.all_day = ro.all_day || q->all_day == 1;
+  if (q->alarm >= 0) {
+    snprintf(alarm, sizeof alarm, "-PT%ldM", q->alarm);
+    ro.alarms = alarms;
+    ro.n_alarms = 1;
+  }
+  int32_t from = sel->has_from ? (int32_t)epcal_date_to_days(sel->from)
+                               : INT32_MIN;
+  int32_t to = sel->has_to ? (int32_t)epcal_date_to_days(sel->to) : INT32_MAX;
+  serve_stream *st =
+      serve_stream_new(cat, serve_source_read_options(s->source), sel, from,
+                       to, &ro, s->cfg.calendar_name, key);
+  pthread_mutex_unlock(&s->lock);
+  if (st == NULL) {
+    return fail(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+  }
+  const char *etag = serve_stream_etag(st);
+  bool not_modified = serve_not_modified(
+      header(r, MHD_HTTP_HEADER_IF_NONE_MATCH), NULL, etag, NULL, INT64_MAX);
+  struct MHD_Response *resp;
+  char tag[64];
+  snprintf(tag, sizeof tag, "%s", etag);
+  if (not_modified || r->head) {
+    serve_stream_free(st);
+    resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+  } else {
+    /* Chunks of 64 KiB; no Content-Length: sent chunked. */
+    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
+                                             serve_stream_read, st,
+                                             serve_stream_free);
+    if (resp == NULL) {
+      serve_stream_free(st);
+    }
+  }
+  if (resp == NULL) {
+    return MHD_NO;
+  }
+  if (!not_modified) {
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "text/calendar; charset=utf-8");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION,
+                            "inline; filename=\"calendar.ics\"");
+  }
+  char cc[64];
+  snprintf(cc, sizeof cc, "%s, max-age=%ld",
+           s->cfg.token != NULL ? "private" : "public", s->cfg.refresh);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, tag);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cc);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+  return respond(r, not_modified ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK, resp,
+                 0);
+}
+
 /* Called with the lock held (the route borrows from the catalog, which a
  * reload frees); releases it. */
 static enum MHD_Result answer_feed(request *r, serve_route *route,
@@ -525,6 +592,31 @@ static enum MHD_Result answer_feed(request *r, serve_route *route,
   serve_rows rows = {NULL, 0, 0};
   unsigned bad = feed_rows(s, cat, route, shows, n_shows, &sel, &rows, msg,
                            sizeof msg);
+  if (bad == MHD_HTTP_CONTENT_TOO_LARGE && route->kind == SERVE_ROUTE_ALL &&
+      n_shows == 0 && s->cfg.stream_all) {
+    /* Everything, or a window of it, past the limit: streamed. */
+    serve_rows_free(&rows);
+    serve_buf key;
+    serve_buf_init(&key, 4096);
+    serve_buf_puts(&key, "/calendar.ics?");
+    serve_query_format(q, &key);
+    if (sel.has_from) {
+      serve_buf_printf(&key, "@from=%04d%02d%02d", sel.from.year,
+                       sel.from.month, sel.from.day);
+    }
+    if (sel.has_to) {
+      serve_buf_printf(&key, "@to=%04d%02d%02d", sel.to.year, sel.to.month,
+                       sel.to.day);
+    }
+    if (key.failed) {
+      pthread_mutex_unlock(&s->lock);
+      serve_buf_free(&key);
+      return fail(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+    }
+    enum MHD_Result rc = answer_stream(r, q, &sel, key.data);
+    serve_buf_free(&key);
+    return rc;
+  }
   if (bad != 0) {
     pthread_mutex_unlock(&s->lock);
     serve_rows_free(&rows);

@@ -67,9 +67,11 @@ static const char usage_text[] =
     "                           across reloads and restarts; and the shows'\n"
     "                           paths (DIR/index.json), so a show keeps its\n"
     "                           path when others are added\n"
-    "      --max-feed-events N  the most events one feed holds (default\n"
-    "                           50000; 0: no limit); a larger one is refused\n"
-    "                           with 413 and what to ask for instead\n"
+    "      --max-feed-events N  the most events one feed renders in memory\n"
+    "                           (default 50000; 0: no limit); /calendar.ics\n"
+    "                           past it is streamed (rendered while sent),\n"
+    "                           any other feed refused with 413\n"
+    "      --no-stream          refuse /calendar.ics past the limit too\n"
     "\n"
     "Feeds (as for 'epcal generate'):\n"
     "      --calendar-name NAME name of /calendar.ics (default: Episodes)\n"
@@ -255,6 +257,7 @@ static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
     OPT_COLOR,
     OPT_URL,
     OPT_MAX_EVENTS,
+    OPT_NO_STREAM,
   };
   static const struct option longopts[] = {
       {"listen", required_argument, NULL, OPT_LISTEN},
@@ -281,6 +284,7 @@ static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
       {"color", required_argument, NULL, OPT_COLOR},
       {"url", required_argument, NULL, OPT_URL},
       {"max-feed-events", required_argument, NULL, OPT_MAX_EVENTS},
+      {"no-stream", no_argument, NULL, OPT_NO_STREAM},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   opterr = 0;
@@ -373,6 +377,9 @@ static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
     case OPT_MAX_EVENTS:
       target = &a->max_events, min = 0, max = 100000000;
       break;
+    case OPT_NO_STREAM:
+      cfg->stream_all = false;
+      break;
     case 'h':
       fputs(usage_text, stdout);
       return 0;
@@ -450,6 +457,7 @@ int epcal_serve_main(int argc, char **argv) {
   s->cfg.calendar_name = "Episodes";
   s->cfg.upcoming = 20;
   s->cfg.fixed_stamp = -1;
+  s->cfg.stream_all = true;
   code = parse_args(argc, argv, &a, &s->cfg);
   if (code >= 0) {
     goto done;

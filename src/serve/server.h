@@ -23,6 +23,9 @@ typedef struct serve_config {
    * its own rows (serve_feed_content_stamp), so that instances agree. */
   bool content_stamps;
   unsigned long max_feed_events; /* --max-feed-events: 413 past it; 0: none */
+  /* /calendar.ics past max_feed_events: streamed (chunked, rendered while
+   * sent) rather than refused; --no-stream turns it off. */
+  bool stream_all;
   char host[300];            /* bound "address:port", when Host is unusable */
   size_t upcoming;           /* episodes listed under "Coming up" */
   const char *state_dir;     /* --state: each feed's last bytes, or NULL */

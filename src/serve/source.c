@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 void serve_report_load_error(const epcal_error *err, const char *suffix) {
   fputs("epcal: ", stderr);
@@ -118,6 +119,7 @@ typedef struct copy_reader {
   const char *path;
   size_t budget; /* bytes all inputs may still take */
   uint64_t copied;
+  unsigned long *crc; /* of every byte of every input, in order */
   int error;     /* errno of a failed read or write */
   bool too_large;
 } copy_reader;
@@ -150,6 +152,7 @@ static long copy_read(void *ctx, char *buf, size_t cap) {
     done += (size_t)w;
   }
   r->copied += (uint64_t)got;
+  *r->crc = crc32(*r->crc, (const Bytef *)buf, (uInt)got);
   return (long)got;
 }
 
@@ -179,6 +182,7 @@ static bool base_matches(const serve_source_options *o,
  */
 static epcal_status load_input(const serve_source_options *o, size_t i,
                                int snap_fd, uint64_t base, size_t *budget,
+                               unsigned long *crc,
                                serve_catalog *cat, fingerprint *fp,
                                epcal_error *err) {
   const char *path = o->paths[i];
@@ -191,7 +195,7 @@ static epcal_status load_input(const serve_source_options *o, size_t i,
     }
     return io_error(err, path, "cannot open", e);
   }
-  copy_reader cr = {fd, snap_fd, path, *budget, 0, 0, false};
+  copy_reader cr = {fd, snap_fd, path, *budget, 0, crc, 0, false};
   epcal_reader *rd;
   epcal_status st2 =
       epcal_reader_open_fn(&rd, copy_read, &cr, path, &o->read, err);
@@ -352,10 +356,11 @@ static epcal_status load(const serve_source_options *o, snapshot **out,
   }
   size_t budget = o->max_bytes;
   uint64_t base = 0;
+  unsigned long crc = crc32(0L, Z_NULL, 0);
   for (size_t i = 0; i < o->n_paths; i++) {
     size_t before = budget;
-    st = load_input(o, i, fd, base, &budget, snap->catalog, &snap->fps[i],
-                    err);
+    st = load_input(o, i, fd, base, &budget, &crc, snap->catalog,
+                    &snap->fps[i], err);
     if (st != EPCAL_OK) {
       goto done;
     }
@@ -365,6 +370,10 @@ static epcal_status load(const serve_source_options *o, snapshot **out,
       snap->newest = t;
     }
   }
+  /* The data's digest: the CRC of every byte and their number, mixed. */
+  uint64_t digest = ((uint64_t)(crc & 0xffffffffUL) << 32 | (base & 0xffffffffU)) *
+                    0x9E3779B97F4A7C15ULL;
+  serve_catalog_set_digest(snap->catalog, digest ^ (digest >> 29));
   st = EPCAL_ENOMEM;
   if (serve_catalog_finish(snap->catalog, previous_stems, (void *)o) != 0) {
     goto fail;

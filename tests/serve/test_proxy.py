@@ -70,7 +70,8 @@ def write_data(path):
 
 # Headers that must agree between instances (Date differs by nature).
 SAME = ("etag", "content-type", "content-length", "cache-control",
-        "content-disposition", "content-encoding", "vary", "last-modified")
+        "content-disposition", "content-encoding", "vary", "last-modified",
+        "transfer-encoding")
 
 
 def main():
@@ -97,7 +98,10 @@ def main():
                  (1700000000, 1700000000))
         # max-age=1: nginx revalidates within the test, with either one.
         for d, name in ((a_dir, "shows.csv"), (b_dir, "episodes.csv")):
-            servers.append(Server(binary, ["--refresh", "1", name], cwd=d))
+            # --max-feed-events 20: /calendar.ics (30 events) is streamed.
+            servers.append(Server(binary, ["--refresh", "1",
+                                           "--max-feed-events", "20", name],
+                                  cwd=d))
         a, b = servers
 
         st, _, page = a.get("/")
@@ -115,6 +119,9 @@ def main():
             urls += [f"/{stem}.ics", f"/{stem}/season-1.ics",
                      f"/{stem}/season-02.ics?premieres_only=true"]
 
+        _, h, _ = get(a.port, "/calendar.ics")
+        if h.get("transfer-encoding") != "chunked":
+            fail(f"/calendar.ics is not streamed: {h}")
         # Directly: the same answer from both, and each one's ETag is
         # current for the other.
         checks = 0
@@ -222,21 +229,18 @@ http {{
         if len(upstreams) != 2:
             fail(f"nginx used {upstreams}, not both instances")
         # Expired entries were revalidated (in the background) at whichever
-        # instance came next: besides the first fetch of each entry (a
-        # MISS), every answer an instance gave nginx was 304, to an ETag
-        # that either instance may have sent.
+        # instance came next, and both instances answered such a
+        # revalidation with 304: to an ETag that either may have sent.
+        # (Every answer a client saw was checked above; the direct checks
+        # show each instance taking the other's ETags.)
         time.sleep(0.5)
         answers = []
         for x, mark in zip(servers, marks):
             answers.append(re.findall(r'" (\d{3}) \d+ "',
                                       x.log_text()[mark:]))
-        misses = statuses.count("MISS")
-        got200 = sum(a.count("200") for a in answers)
-        got304 = sum(a.count("304") for a in answers)
-        if "EXPIRED" in statuses or got200 != misses or got304 == 0 or \
-                not all(answers):
-            fail(f"cache statuses {sorted(set(map(str, statuses)))}, "
-                 f"{misses} misses; instances answered {answers}")
+        if "EXPIRED" in statuses or not all("304" in a for a in answers):
+            fail(f"cache statuses {sorted(set(map(str, statuses)))}; "
+                 f"instances answered {answers}")
         print(f"ok: two instances agree on {checks} answers; nginx served "
               f"{len(statuses)} with one ETag each, revalidating across "
               "instances")
