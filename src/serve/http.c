@@ -526,11 +526,15 @@ static enum MHD_Result answer_stream(request *r, const serve_query *q,
   struct MHD_Response *resp;
   char tag[64];
   snprintf(tag, sizeof tag, "%s", etag);
+  /* Chunks of 64 KiB; no Content-Length: sent chunked. HEAD and 304 get
+   * an empty buffer instead: libmicrohttpd 0.9.75 sends the chunked end
+   * ("0", CRLF, CRLF) after the headers of either when the response has an
+   * unknown size, which would break the connection's framing; with a
+   * buffer it says "Content-Length: 0", which clients ignore there. */
   if (not_modified || r->head) {
     serve_stream_free(st);
     resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
   } else {
-    /* Chunks of 64 KiB; no Content-Length: sent chunked. */
     resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
                                              serve_stream_read, st,
                                              serve_stream_free);
