@@ -154,6 +154,10 @@ def main():
                      "/calendar.ics"):
             st, ms, body, _ = c.get(path)
             print(f"{path}: {st}, {len(body):,} bytes in {ms:.1f} ms")
+            del body
+        r, h = rss(p.pid)
+        print(f"RSS after streaming the whole catalogue: {r:.1f} MB "
+              f"(peak {h:.1f})")
         st, ms, body, _ = c.get("/")
         st2, ms2, body2, _ = c.get("/?q=show-0999")
         print(f"page /: {st}, {len(body):,} bytes, {ms:.1f} ms; "

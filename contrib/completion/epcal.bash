@@ -79,7 +79,7 @@ _epcal() {
             opts="-q --quiet -v --verbose -h --help" ;;
         serve)
             opts="--listen --token --refresh --max-connections --timeout
-                --threads --state --max-feed-events --calendar-name --show --season --delimiter
+                --threads --state --max-feed-events --no-stream --calendar-name --show --season --delimiter
                 --date-format --skip-invalid --timezone --runtime --all-day
                 --alarm --summary --description --category
                 --calendar-description --color --url -h --help" ;;
