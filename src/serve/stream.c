@@ -110,7 +110,15 @@ serve_stream *serve_stream_new(serve_catalog *cat,
   }
   uint64_t digest = serve_catalog_digest(cat);
   o.now = serve_feed_content_stamp(digest);
+  /* The rows the command line kept (--show, --season) are not in the
+   * digest of the inputs: their number and dates' span are. */
+  uint64_t rows[3] = {serve_catalog_rows(cat), serve_catalog_count(cat), 0};
+  int32_t first = 0, last = 0;
+  if (serve_catalog_span(cat, &first, &last)) {
+    rows[2] = (uint64_t)(uint32_t)first << 32 | (uint32_t)last;
+  }
   uint64_t h = fnv(digest, key, strlen(key));
+  h = fnv(h, (const char *)rows, sizeof rows);
   uint64_t p = probe(&o);
   h = fnv(h, (const char *)&p, sizeof p);
   snprintf(s->etag, sizeof s->etag, "\"%016" PRIx64 "-stream\"", h);
