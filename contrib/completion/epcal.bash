@@ -17,9 +17,11 @@ _epcal() {
 
     # Subcommands; to add one, name it here and give it a case below.
     local commands="generate list check serve"
+    # Options mean the same to every command that takes them (the table in
+    # src/cli/options.c); these are the ones every CSV reader but serve has.
     local filters="--show --season --from --to --past-days --future-days
-        --premieres-only --no-specials --delimiter --date-format --encoding
-        --skip-invalid"
+        --premieres-only --finales-only --no-specials
+        --delimiter --date-format --encoding --skip-invalid"
 
     cmd=
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -48,6 +50,9 @@ _epcal() {
         --progress)
             COMPREPLY=($(compgen -W "auto always never" -- "$cur"))
             return 0 ;;
+        --threads)
+            COMPREPLY=($(compgen -W "auto 1 2" -- "$cur"))
+            return 0 ;;
         --encoding)
             COMPREPLY=($(compgen -W "UTF-8 WINDOWS-1252 ISO-8859-1 ISO-8859-15" -- "$cur"))
             return 0 ;;
@@ -61,7 +66,7 @@ _epcal() {
         --past-days|--future-days|--wait|--timezone|--runtime|--alarm|\
         --summary|--description|--category|--calendar-description|\
         --refresh|--color|--url|--listen|--token|--max-connections|\
-        --timeout|--threads|--max-feed-events)
+        --timeout|--max-feed-events)
             return 0 ;;
     esac
 
@@ -69,7 +74,7 @@ _epcal() {
     case $cmd in
         generate)
             opts="-o --output --calendar-name --previous --split --output-dir
-                --prune --wait --finales-only --progress --threads $filters
+                --prune --wait --progress --threads $filters
                 --timezone --runtime --all-day --alarm --summary --description
                 --category --calendar-description --refresh --color --url
                 -v --verbose -h --help" ;;
@@ -80,7 +85,7 @@ _epcal() {
         serve)
             opts="--listen --token --refresh --max-connections --timeout
                 --threads --state --max-feed-events --no-stream --calendar-name --show --season --delimiter
-                --date-format --skip-invalid --timezone --runtime --all-day
+                --date-format --encoding --skip-invalid --timezone --runtime --all-day
                 --alarm --summary --description --category
                 --calendar-description --color --url -h --help" ;;
         *)

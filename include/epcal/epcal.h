@@ -177,22 +177,36 @@ uint64_t epcal_reader_bytes(const epcal_reader *r);
 size_t epcal_reader_columns(const epcal_reader *r);
 
 /**
- * Where the header record ends in the input as read: *offset is 0 and *len
- * covers everything up to the first data row (a byte order mark and the
- * header with its line end). Another reader given these bytes followed by
- * the bytes of some rows (epcal_reader_row_span) reads those rows as this
- * one did. Returns false before the header is read, or when the input is
- * converted (`encoding`), as offsets then do not name input bytes.
+ * Receives the bytes the reader reads, in order and each once, after any
+ * conversion (`encoding`): UTF-8 then. Returns 0, or -1 (with errno set) to
+ * fail the read with EPCAL_EIO.
+ */
+typedef int (*epcal_tap_fn)(void *ctx, const char *buf, size_t len);
+
+/**
+ * Lets `tap` see every byte the reader reads from now on (call it before
+ * the first epcal_reader_next()): with epcal_reader_row_span(), a caller can
+ * keep a copy of the input as parsed and read single rows of it again.
+ */
+void epcal_reader_set_tap(epcal_reader *r, epcal_tap_fn tap, void *ctx);
+
+/**
+ * Where the header record ends in the bytes read (after any conversion, as
+ * a tap sees them): *offset is 0 and *len covers everything up to the first
+ * data row (a byte order mark and the header with its line end). Another
+ * reader given these bytes followed by the bytes of some rows
+ * (epcal_reader_row_span), with no `encoding`, reads those rows as this one
+ * did. Returns false before the header is read.
  */
 bool epcal_reader_header_span(const epcal_reader *r, uint64_t *offset,
                               size_t *len);
 
 /**
- * The bytes of the row epcal_reader_next() returned last, in the input as
- * read: from its first byte to its line end included (none at the end of
- * input without one). Lets a caller index a file and read single rows
- * again later. Returns false before the first row, or when the input is
- * converted (`encoding`).
+ * The bytes of the row epcal_reader_next() returned last, in the bytes read
+ * (after any conversion, as a tap sees them): from its first byte to its
+ * line end included (none at the end of input without one). Lets a caller
+ * index its input and read single rows again later. Returns false before
+ * the first row.
  */
 bool epcal_reader_row_span(const epcal_reader *r, uint64_t *offset,
                            size_t *len);
@@ -671,6 +685,14 @@ epcal_status epcal_feed_check_mem(const char *name, const char *data,
  */
 epcal_status epcal_date_parse(const char *text, const char *format,
                               epcal_date *out, epcal_error *err);
+
+/**
+ * Parses an RFC 5545 DURATION value ("PT6H", "-PT30M", "P1DT2H", "P1W";
+ * letters in either case), strictly, into its signed length in seconds (a
+ * day counts 86400). Returns 0, or -1 (*seconds untouched) when it is not
+ * one. Pure; thread-safe.
+ */
+int epcal_duration_parse(const char *text, int64_t *seconds);
 
 /** The date `days` days after `d` (before, when negative). */
 epcal_date epcal_date_add_days(epcal_date d, long days);

@@ -45,7 +45,7 @@ void epcal_cli_message(const char *fmt, ...)
 #endif
     ;
 
-/* "epcal COMMAND: message" plus a pointer to --help. */
+/* "epcal: message" plus a pointer to the command's --help. */
 void epcal_cli_usage_error(const char *command, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))

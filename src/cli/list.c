@@ -4,55 +4,135 @@
  * date order needs them all. Nothing is printed unless every input was read
  * without error, so a failed run prints no half list. */
 #include "cli.h"
-#include "filter_opts.h"
 #include "list_format.h"
 #include "list_store.h"
+#include "options.h"
 
-#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-static const char usage_text[] =
+static const epcal_cli_opt_id output_rows[] = {EPCAL_CLI_FORMAT, EPCAL_CLI_END};
+static const epcal_cli_opt_id selection_rows[] = {
+    EPCAL_CLI_SHOW,           EPCAL_CLI_SEASON,
+    EPCAL_CLI_FROM,           EPCAL_CLI_TO,
+    EPCAL_CLI_PAST_DAYS,      EPCAL_CLI_FUTURE_DAYS,
+    EPCAL_CLI_PREMIERES_ONLY, EPCAL_CLI_FINALES_ONLY,
+    EPCAL_CLI_NO_SPECIALS,    EPCAL_CLI_END};
+static const epcal_cli_opt_id input_rows[] = {
+    EPCAL_CLI_DELIMITER, EPCAL_CLI_DATE_FORMAT, EPCAL_CLI_ENCODING,
+    EPCAL_CLI_SKIP_INVALID, EPCAL_CLI_END};
+static const epcal_cli_opt_id run_rows[] = {EPCAL_CLI_HELP, EPCAL_CLI_END};
+
+static const epcal_cli_section sections[] = {
+    {"Output", output_rows},
+    {"Selection", selection_rows},
+    {"Input", input_rows},
+    {NULL, run_rows},
+};
+
+static const epcal_cli_command command = {
+    "list",
     "Usage: epcal list [OPTIONS] [FILE.csv ...]\n"
     "\n"
     "Shows what 'epcal generate' would publish from the same input and\n"
     "filters: date, code (S02E01), show and title, in date order. On a\n"
     "terminal, upcoming episodes (today or later) are marked with '*'.\n"
-    "Reads standard input when no FILE or '-'.\n"
-    "\n"
-    "Output:\n"
-    "      --format FMT         table (default), csv or json\n"
-    "\n"
-    "Selection:\n"
-    "      --show NAME          only this show (repeatable; case-insensitive)\n"
-    "      --season N|N-M       only these seasons (repeatable)\n"
-    "      --from DATE          only episodes on or after DATE\n"
-    "      --to DATE            only episodes on or before DATE\n"
-    "      --past-days N        only episodes from N days ago on\n"
-    "      --future-days N      only episodes up to N days ahead\n"
-    "      --premieres-only     only the first episode of each season\n"
-    "      --no-specials        leave out season 0\n"
-    "\n"
-    "Input:\n"
-    "      --delimiter C        ',' ';' '|' or 'tab' (default: detected)\n"
-    "      --date-format FMT    strptime format for numeric dates, e.g. "
-    "%d/%m/%Y\n"
-    "      --encoding NAME      input encoding, e.g. WINDOWS-1252 (default "
-    "UTF-8)\n"
-    "      --skip-invalid       list the valid rows, warn about the rest\n"
-    "\n"
-    "  -h, --help               show this help\n"
-    "\n"
+    "Reads standard input when no FILE or '-'.\n",
+    sections,
+    sizeof sections / sizeof sections[0],
+    NULL,
     "Exit status: 0 listed; 1 invalid data (nothing listed); 2 usage;\n"
-    "3 input/output error; 4 listed but invalid rows were skipped.\n";
+    "3 input/output error; 4 listed but invalid rows were skipped.\n"};
+
+/*
+ * --finales-only: the highest episode number of each season among every
+ * valid row, scheduled or not and before the other filters, as generate
+ * counts it. An open-addressing table keyed by a 64-bit hash of show and
+ * season; list reads its input once, so standard input works too.
+ */
+typedef struct finale {
+  uint64_t key; /* 0: empty */
+  long last;
+} finale;
+
+typedef struct finales {
+  finale *slots;
+  size_t cap; /* a power of two, or 0 */
+  size_t count;
+} finales;
+
+static uint64_t season_key(const char *show, long season) {
+  uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+  for (const unsigned char *p = (const unsigned char *)show; *p; p++) {
+    h = (h ^ *p) * 0x100000001b3ULL;
+  }
+  h = (h ^ (uint64_t)season) * 0x9E3779B97F4A7C15ULL;
+  h ^= h >> 29;
+  return h != 0 ? h : 1;
+}
+
+static finale *finale_slot(finale *slots, size_t cap, uint64_t key) {
+  size_t j = (size_t)key & (cap - 1);
+  while (slots[j].key != 0 && slots[j].key != key) {
+    j = (j + 1) & (cap - 1);
+  }
+  return &slots[j];
+}
+
+/* Notes an episode number. Returns false when out of memory. */
+static bool finales_note(finales *f, const char *show, long season,
+                         long number) {
+  if ((f->count + 1) * 4 > f->cap * 3) {
+    size_t cap = f->cap > 0 ? f->cap * 2 : 64;
+    finale *slots = calloc(cap, sizeof *slots);
+    if (slots == NULL) {
+      return false;
+    }
+    for (size_t i = 0; i < f->cap; i++) {
+      if (f->slots[i].key != 0) {
+        *finale_slot(slots, cap, f->slots[i].key) = f->slots[i];
+      }
+    }
+    free(f->slots);
+    f->slots = slots;
+    f->cap = cap;
+  }
+  uint64_t key = season_key(show, season);
+  finale *s = finale_slot(f->slots, f->cap, key);
+  if (s->key == 0) {
+    s->key = key;
+    s->last = number;
+    f->count++;
+  } else if (number > s->last) {
+    s->last = number;
+  }
+  return true;
+}
+
+/* Keeps the stored rows that are their season's last episode. */
+static void finales_keep(const finales *f, epcal_list_store *store) {
+  size_t kept = 0;
+  for (size_t i = 0; i < store->n; i++) {
+    const epcal_list_row *r = &store->rows[i];
+    const char *show = epcal_list_store_text(store, r->show);
+    const finale *s =
+        f->cap > 0 ? finale_slot(f->slots, f->cap, season_key(show, r->season))
+                   : NULL;
+    if (s != NULL && s->key != 0 && s->last == r->number) {
+      store->rows[kept++] = *r;
+    }
+  }
+  store->n = kept;
+}
 
 /* Reads one input to its end, keeping the rows the selection keeps. */
-static epcal_status read_input(const char *path, const epcal_cli_filters *f,
+static epcal_status read_input(const char *path, const epcal_cli_opts *f,
                                const epcal_selection *sel,
-                               epcal_list_store *store, unsigned long *skipped,
-                               epcal_error *err) {
+                               epcal_list_store *store, finales *fin,
+                               unsigned long *skipped, epcal_error *err) {
   epcal_reader *rd;
   epcal_status st = epcal_reader_open(&rd, path, &f->read, err);
   if (st != EPCAL_OK) {
@@ -74,10 +154,12 @@ static epcal_status read_input(const char *path, const epcal_cli_filters *f,
     if (ep == NULL) {
       break;
     }
-    if (!epcal_selection_matches(sel, ep)) {
+    bool ok =
+        !f->finales_only || finales_note(fin, ep->show, ep->season, ep->number);
+    if (ok && !epcal_selection_matches(sel, ep)) {
       continue;
     }
-    if (!epcal_list_store_add(store, ep)) {
+    if (!ok || !epcal_list_store_add(store, ep)) {
       st = EPCAL_ENOMEM;
       snprintf(err->file, sizeof err->file, "%s", ep->file);
       err->line = ep->line;
@@ -103,67 +185,36 @@ static uint32_t today(void) {
 }
 
 int epcal_cli_list(int argc, char **argv) {
-  enum { OPT_FORMAT = EPCAL_CLI_OPT_FREE };
-  static const struct option longopts[] = {
-      EPCAL_CLI_FILTER_LONGOPTS,
-      {"format", required_argument, NULL, OPT_FORMAT},
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0}};
-
-  epcal_list_format format = EPCAL_LIST_TABLE;
   epcal_list_store store;
   memset(&store, 0, sizeof store);
-  epcal_cli_filters f;
-  int code = EPCAL_EXIT_USAGE;
-  if (!epcal_cli_filters_init(&f, argc)) {
+  finales fin = {NULL, 0, 0};
+  epcal_cli_opts f;
+  int first = 0;
+  int code;
+  if (!epcal_cli_opts_init(&f, argc)) {
     epcal_cli_message("out of memory");
     code = EPCAL_EXIT_IO;
     goto done;
   }
-
-  opterr = 0;
-  optind = 1;
-  int c;
-  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-    int handled = epcal_cli_filters_option(&f, "list", c, optarg);
-    if (handled < 0) {
-      goto done;
-    }
-    if (handled > 0) {
-      continue;
-    }
-    switch (c) {
-    case OPT_FORMAT:
-      if (epcal_list_format_parse(optarg, &format) != 0) {
-        epcal_cli_usage_error("list",
-                              "invalid --format \"%s\" (use table, csv or "
-                              "json)",
-                              optarg);
-        goto done;
-      }
-      break;
-    case 'h':
-      fputs(usage_text, stdout);
-      code = EPCAL_EXIT_OK;
-      goto done;
-    default:
-      epcal_cli_bad_option("list", c, argv, longopts);
-      goto done;
-    }
+  code = epcal_cli_parse(&command, argc, argv, &f, &first);
+  if (code >= 0) {
+    goto done;
   }
+  epcal_list_format format = (epcal_list_format)f.format;
 
   epcal_selection sel;
   memset(&sel, 0, sizeof sel);
-  epcal_cli_filters_select(&f, epcal_now(), &sel);
+  epcal_cli_opts_select(&f, epcal_now(), &sel);
   static const char *const stdin_only[] = {"-"};
   const char *const *inputs =
-      optind < argc ? (const char *const *)argv + optind : stdin_only;
-  size_t n_inputs = optind < argc ? (size_t)(argc - optind) : 1;
+      first < argc ? (const char *const *)argv + first : stdin_only;
+  size_t n_inputs = first < argc ? (size_t)(argc - first) : 1;
   unsigned long skipped = 0;
   for (size_t i = 0; i < n_inputs; i++) {
     epcal_error err;
     epcal_error_clear(&err);
-    epcal_status st = read_input(inputs[i], &f, &sel, &store, &skipped, &err);
+    epcal_status st =
+        read_input(inputs[i], &f, &sel, &store, &fin, &skipped, &err);
     if (st != EPCAL_OK) {
       epcal_cli_report(NULL, &err);
       code = epcal_cli_exit_code(st);
@@ -171,6 +222,9 @@ int epcal_cli_list(int argc, char **argv) {
     }
   }
 
+  if (f.finales_only) {
+    finales_keep(&fin, &store);
+  }
   epcal_list_store_sort(&store);
   uint32_t mark =
       format == EPCAL_LIST_TABLE && isatty(STDOUT_FILENO) ? today() : 0;
@@ -186,7 +240,8 @@ int epcal_cli_list(int argc, char **argv) {
   code = skipped > 0 ? EPCAL_EXIT_SKIPPED : EPCAL_EXIT_OK;
 
 done:
+  free(fin.slots);
   epcal_list_store_free(&store);
-  epcal_cli_filters_free(&f);
+  epcal_cli_opts_free(&f);
   return code;
 }

@@ -25,7 +25,8 @@ static const char usage_text[] =
     "\n"
     "Exit status: 0 success; 1 invalid data (or, for check, problems\n"
     "found); 2 usage; 3 input/output error; 4 feed written with invalid rows\n"
-    "skipped (--skip-invalid).\n";
+    "skipped (--skip-invalid); 5 another run holds the output's lock\n"
+    "(--wait).\n";
 
 typedef struct command {
   const char *name;

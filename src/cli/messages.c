@@ -52,7 +52,7 @@ void epcal_cli_message(const char *fmt, ...) {
 void epcal_cli_usage_error(const char *command, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "epcal %s: ", command);
+  fputs("epcal: ", stderr);
   vfprintf(stderr, fmt, ap);
   fprintf(stderr, "\nTry 'epcal %s --help'.\n", command);
   va_end(ap);

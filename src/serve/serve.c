@@ -4,8 +4,9 @@
 
 #include "server.h"
 
+#include "options.h"
+
 #include <errno.h>
-#include <getopt.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -26,78 +27,60 @@ enum {
   EXIT_IO = 3,
 };
 
-static const char usage_text[] =
+static const epcal_cli_opt_id server_rows[] = {
+    EPCAL_CLI_LISTEN,          EPCAL_CLI_TOKEN,   EPCAL_CLI_REFRESH,
+    EPCAL_CLI_MAX_CONNECTIONS, EPCAL_CLI_TIMEOUT, EPCAL_CLI_THREADS,
+    EPCAL_CLI_STATE,           EPCAL_CLI_MAX_FEED_EVENTS,
+    EPCAL_CLI_NO_STREAM,       EPCAL_CLI_END};
+static const epcal_cli_opt_id feed_rows[] = {
+    EPCAL_CLI_CALENDAR_NAME, EPCAL_CLI_CALENDAR_DESCRIPTION, EPCAL_CLI_COLOR,
+    EPCAL_CLI_URL, EPCAL_CLI_END};
+static const epcal_cli_opt_id event_rows[] = {
+    EPCAL_CLI_TIMEZONE, EPCAL_CLI_RUNTIME, EPCAL_CLI_ALL_DAY,
+    EPCAL_CLI_ALARM,    EPCAL_CLI_SUMMARY, EPCAL_CLI_DESCRIPTION,
+    EPCAL_CLI_CATEGORY, EPCAL_CLI_END};
+static const epcal_cli_opt_id selection_rows[] = {
+    EPCAL_CLI_SHOW, EPCAL_CLI_SEASON, EPCAL_CLI_END};
+static const epcal_cli_opt_id input_rows[] = {
+    EPCAL_CLI_DELIMITER, EPCAL_CLI_DATE_FORMAT, EPCAL_CLI_ENCODING,
+    EPCAL_CLI_SKIP_INVALID, EPCAL_CLI_END};
+static const epcal_cli_opt_id run_rows[] = {EPCAL_CLI_HELP, EPCAL_CLI_END};
+
+static const epcal_cli_section sections[] = {
+    {"Server", server_rows}, {"Feed metadata", feed_rows},
+    {"Events", event_rows},  {"Selection (what is served)", selection_rows},
+    {"Input", input_rows},   {NULL, run_rows},
+};
+
+static const epcal_cli_command command = {
+    "serve",
     "Usage: epcal serve [OPTIONS] FILE.csv ...\n"
     "\n"
     "Serves iCalendar feeds of the episodes in FILE.csv over HTTP, for\n"
     "calendar apps to subscribe to:\n"
-    "  /                        a page with every show and season and their\n"
-    "                           subscribe links\n"
+    "  /                        a page of the shows and their seasons with\n"
+    "                           subscribe links (search: ?q=TEXT; ?page=N)\n"
     "  /calendar.ics            every episode\n"
     "  /calendar.ics?shows=A,B  the shows A and B (their SHOW names)\n"
     "  /SHOW.ics                one show\n"
     "  /SHOW/season-N.ics       one season\n"
     "Feed parameters: past_days=N, future_days=N, premieres_only=true,\n"
     "specials=false, all_day=true, alarm=MINUTES (a reminder before each\n"
-    "episode). The page takes q=TEXT (search) and page=N.\n"
+    "episode).\n"
     "SHOW is the show's slug, or its slug and a hash of its name when\n"
-    "another show has that slug: the paths 'epcal generate --split' writes.\n"
+    "another show has that slug: the paths of generate's split output.\n"
     "DTSTAMP comes from each feed's own rows (or SOURCE_DATE_EPOCH), so\n"
     "every instance serving the same data sends the same bytes.\n"
     "A changed FILE is picked up on the next request; an invalid one is\n"
-    "reported and the last good data stays in service.\n"
-    "\n"
-    "Server:\n"
-    "      --listen ADDR:PORT   address to listen on (default "
-    "127.0.0.1:8080;\n"
-    "                           port 0 picks a free one; [::1]:PORT for "
-    "IPv6)\n"
-    "      --token TOKEN        require ?token=TOKEN on every request\n"
-    "                           (default: the EPCAL_TOKEN environment "
-    "variable)\n"
-    "      --refresh SECONDS    how long clients may cache a feed "
-    "(default 3600)\n"
-    "      --max-connections N  connections at once (default 256)\n"
-    "      --timeout SECONDS    idle time before a connection is closed\n"
-    "                           (default 30)\n"
-    "      --threads N          worker threads (default 2)\n"
-    "      --state DIR          keep each feed's last bytes in DIR, so an\n"
-    "                           unchanged event keeps its DTSTAMP and\n"
-    "                           SEQUENCE, and a changed one gets SEQUENCE+1,\n"
-    "                           across reloads and restarts; and the shows'\n"
-    "                           paths (DIR/index.json), so a show keeps its\n"
-    "                           path when others are added\n"
-    "      --max-feed-events N  the most events one feed renders in memory\n"
-    "                           (default 50000; 0: no limit); /calendar.ics\n"
-    "                           past it is streamed (rendered while sent),\n"
-    "                           any other feed refused with 413\n"
-    "      --no-stream          refuse /calendar.ics past the limit too\n"
-    "\n"
-    "Feeds (as for 'epcal generate'):\n"
-    "      --calendar-name NAME name of /calendar.ics (default: Episodes)\n"
-    "      --show NAME          serve only this show (repeatable)\n"
-    "      --season N|N-M       serve only these seasons (repeatable)\n"
-    "      --delimiter C        ',' ';' '|' or 'tab' (default: detected)\n"
-    "      --date-format FMT    strptime format for numeric dates\n"
-    "      --skip-invalid       serve the valid rows, warn about the rest\n"
-    "      --timezone ZONE      IANA zone of rows with an air_time but no zone\n"
-    "      --runtime MINUTES    length of timed events without a runtime\n"
-    "      --all-day            all-day events even for rows with a time\n"
-    "      --alarm DURATION     a reminder such as -PT30M (repeatable)\n"
-    "      --summary TEMPLATE   event title, e.g. '{show} {code}: {title}'\n"
-    "      --description TEMPLATE  event description\n"
-    "      --category TEXT      a category beside the network (repeatable)\n"
-    "      --calendar-description TEXT  DESCRIPTION and X-WR-CALDESC\n"
-    "      --color COLOR        CSS colour name or #RRGGBB\n"
-    "      --url URL            the feed's own address (URL, SOURCE)\n"
-    "\n"
-    "  -h, --help               show this help\n"
-    "\n"
+    "reported and the last good data stays in service. Options mean what\n"
+    "they mean to 'epcal generate'; /calendar.ics is named Episodes unless\n"
+    "--calendar-name says otherwise.\n",
+    sections,
+    sizeof sections / sizeof sections[0],
     "Logs one line per request on standard error. SIGINT or SIGTERM: finish\n"
-    "the requests in progress and exit 0.\n"
-    "\n"
+    "the requests in progress and exit 0.\n",
     "Exit status: 0 stopped by SIGINT or SIGTERM; 1 invalid data at start;\n"
-    "2 usage; 3 input/output error (cannot read an input or listen).\n";
+    "2 usage; 3 input/output error (cannot read an input or listen).\n"};
 
 static void usage_error(const char *fmt, ...)
 #if defined(__GNUC__)
@@ -108,7 +91,7 @@ static void usage_error(const char *fmt, ...)
 static void usage_error(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fputs("epcal serve: ", stderr);
+  fputs("epcal: ", stderr);
   vfprintf(stderr, fmt, ap);
   fputs("\nTry 'epcal serve --help'.\n", stderr);
   va_end(ap);
@@ -161,8 +144,7 @@ static int listen_on(const char *spec, char *bound, size_t cap) {
   hints.ai_flags = AI_PASSIVE;
   int rc = getaddrinfo(host, port, &hints, &res);
   if (rc != 0) {
-    fprintf(stderr, "epcal serve: cannot resolve %s: %s\n", host,
-            gai_strerror(rc));
+    fprintf(stderr, "epcal: cannot resolve %s: %s\n", host, gai_strerror(rc));
     return -1;
   }
   int fd = -1;
@@ -186,8 +168,7 @@ static int listen_on(const char *spec, char *bound, size_t cap) {
   }
   freeaddrinfo(res);
   if (fd < 0) {
-    fprintf(stderr, "epcal serve: cannot listen on %s: %s\n", spec,
-            strerror(saved));
+    fprintf(stderr, "epcal: cannot listen on %s: %s\n", spec, strerror(saved));
     return -1;
   }
   struct sockaddr_storage ss;
@@ -216,203 +197,74 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
 }
 
 typedef struct serve_args {
+  epcal_cli_opts o; /* owns the lists below */
   const char *listen;
   const char *token;
-  long refresh, max_conn, timeout, threads, max_events;
-  const char **shows;
-  size_t n_shows;
-  epcal_season_range *seasons;
-  size_t n_seasons;
-  const char **alarms;
+  long refresh, max_conn, timeout, threads;
+  const char *const *alarms;
   size_t n_alarms;
-  const char **categories;
+  const char *const *categories;
   size_t n_categories;
   serve_source_options src;
 } serve_args;
 
-/* Parses argv into *a. Returns -1 to go on, or an exit code. */
+/* Reads argv with the shared option table (options.h) into *a and *cfg.
+ * Returns -1 to go on, or an exit code. */
 static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
-  enum {
-    OPT_LISTEN = 256,
-    OPT_TOKEN,
-    OPT_REFRESH,
-    OPT_MAXCONN,
-    OPT_TIMEOUT,
-    OPT_THREADS,
-    OPT_NAME,
-    OPT_SHOW,
-    OPT_SEASON,
-    OPT_DELIM,
-    OPT_DATEFMT,
-    OPT_SKIP,
-    OPT_STATE,
-    OPT_TIMEZONE,
-    OPT_RUNTIME,
-    OPT_ALL_DAY,
-    OPT_ALARM,
-    OPT_SUMMARY,
-    OPT_DESCRIPTION,
-    OPT_CATEGORY,
-    OPT_CALDESC,
-    OPT_COLOR,
-    OPT_URL,
-    OPT_MAX_EVENTS,
-    OPT_NO_STREAM,
-  };
-  static const struct option longopts[] = {
-      {"listen", required_argument, NULL, OPT_LISTEN},
-      {"token", required_argument, NULL, OPT_TOKEN},
-      {"refresh", required_argument, NULL, OPT_REFRESH},
-      {"max-connections", required_argument, NULL, OPT_MAXCONN},
-      {"timeout", required_argument, NULL, OPT_TIMEOUT},
-      {"threads", required_argument, NULL, OPT_THREADS},
-      {"calendar-name", required_argument, NULL, OPT_NAME},
-      {"show", required_argument, NULL, OPT_SHOW},
-      {"season", required_argument, NULL, OPT_SEASON},
-      {"delimiter", required_argument, NULL, OPT_DELIM},
-      {"date-format", required_argument, NULL, OPT_DATEFMT},
-      {"skip-invalid", no_argument, NULL, OPT_SKIP},
-      {"state", required_argument, NULL, OPT_STATE},
-      {"timezone", required_argument, NULL, OPT_TIMEZONE},
-      {"runtime", required_argument, NULL, OPT_RUNTIME},
-      {"all-day", no_argument, NULL, OPT_ALL_DAY},
-      {"alarm", required_argument, NULL, OPT_ALARM},
-      {"summary", required_argument, NULL, OPT_SUMMARY},
-      {"description", required_argument, NULL, OPT_DESCRIPTION},
-      {"category", required_argument, NULL, OPT_CATEGORY},
-      {"calendar-description", required_argument, NULL, OPT_CALDESC},
-      {"color", required_argument, NULL, OPT_COLOR},
-      {"url", required_argument, NULL, OPT_URL},
-      {"max-feed-events", required_argument, NULL, OPT_MAX_EVENTS},
-      {"no-stream", no_argument, NULL, OPT_NO_STREAM},
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0}};
-  opterr = 0;
-  optind = 1;
-  int c;
-  while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-    epcal_error err;
-    long *target = NULL;
-    long min = 1, max = 0;
-    switch (c) {
-    case OPT_LISTEN:
-      a->listen = optarg;
-      break;
-    case OPT_TOKEN:
-      a->token = optarg;
-      break;
-    case OPT_REFRESH:
-      target = &a->refresh, min = 0, max = 31536000;
-      break;
-    case OPT_MAXCONN:
-      target = &a->max_conn, max = 100000;
-      break;
-    case OPT_TIMEOUT:
-      target = &a->timeout, max = 3600;
-      break;
-    case OPT_THREADS:
-      target = &a->threads, max = 256;
-      break;
-    case OPT_NAME:
-      cfg->calendar_name = optarg;
-      break;
-    case OPT_SHOW:
-      a->shows[a->n_shows++] = optarg;
-      break;
-    case OPT_SEASON:
-      if (epcal_season_range_parse(optarg, &a->seasons[a->n_seasons], &err) !=
-          EPCAL_OK) {
-        usage_error("%s", err.msg);
-        return EXIT_USAGE;
-      }
-      a->n_seasons++;
-      break;
-    case OPT_DELIM:
-      if (epcal_delimiter_parse(optarg, &a->src.read.delimiter) != 0) {
-        usage_error("invalid --delimiter \"%s\" (use , ; | or tab)", optarg);
-        return EXIT_USAGE;
-      }
-      break;
-    case OPT_DATEFMT:
-      a->src.read.date_format = optarg;
-      break;
-    case OPT_SKIP:
-      a->src.skip_invalid = true;
-      break;
-    case OPT_STATE:
-      cfg->state_dir = optarg;
-      break;
-    /* How events are written, as for generate: the library checks the
-     * values (a renderer is made once at start-up to say so). */
-    case OPT_TIMEZONE:
-      cfg->render.timezone = optarg;
-      break;
-    case OPT_RUNTIME:
-      target = &cfg->render.runtime, min = 1, max = 100000;
-      break;
-    case OPT_ALL_DAY:
-      cfg->render.all_day = true;
-      break;
-    case OPT_ALARM:
-      a->alarms[a->n_alarms++] = optarg;
-      break;
-    case OPT_SUMMARY:
-      cfg->render.summary_template = optarg;
-      break;
-    case OPT_DESCRIPTION:
-      cfg->render.description_template = optarg;
-      break;
-    case OPT_CATEGORY:
-      a->categories[a->n_categories++] = optarg;
-      break;
-    case OPT_CALDESC:
-      cfg->render.calendar_description = optarg;
-      break;
-    case OPT_COLOR:
-      cfg->render.color = optarg;
-      break;
-    case OPT_URL:
-      cfg->render.url = optarg;
-      break;
-    case OPT_MAX_EVENTS:
-      target = &a->max_events, min = 0, max = 100000000;
-      break;
-    case OPT_NO_STREAM:
-      cfg->stream_all = false;
-      break;
-    case 'h':
-      fputs(usage_text, stdout);
-      return 0;
-    case ':':
-      usage_error("option '%s' needs a value", argv[optind - 1]);
-      return EXIT_USAGE;
-    default:
-      usage_error("unknown option '%s'", argv[optind - 1]);
-      return EXIT_USAGE;
-    }
-    if (target != NULL && parse_long(optarg, min, max, target) != 0) {
-      const char *name = "value";
-      for (const struct option *o = longopts; o->name != NULL; o++) {
-        if (o->val == c) {
-          name = o->name;
-        }
-      }
-      usage_error("invalid --%s \"%s\" (expected %ld to %ld)", name, optarg,
-                  min, max);
-      return EXIT_USAGE;
-    }
+  epcal_cli_opts *o = &a->o;
+  int first = 0;
+  int code = epcal_cli_parse(&command, argc, argv, o, &first);
+  if (code >= 0) {
+    return code;
   }
+  if (o->listen != NULL) {
+    a->listen = o->listen;
+  }
+  a->token = o->token;
+  if (o->refresh.given) {
+    a->refresh = o->refresh.seconds;
+  }
+  if (o->max_connections > 0) {
+    a->max_conn = o->max_connections;
+  }
+  if (o->timeout.given) {
+    a->timeout = o->timeout.seconds;
+  }
+  if (o->threads > 0) {
+    a->threads = o->threads;
+  }
+  if (o->calendar_name != NULL) {
+    cfg->calendar_name = o->calendar_name;
+  }
+  cfg->state_dir = o->state_dir;
+  if (o->max_feed_events >= 0) {
+    cfg->max_feed_events = (unsigned long)o->max_feed_events;
+  }
+  cfg->stream_all = !o->no_stream;
+  /* How events are written, as for generate: the library checks the
+   * values (a renderer is made once at start-up to say so). */
+  cfg->render = o->render;
+  a->alarms = o->alarms.v;
+  a->n_alarms = o->alarms.n;
+  a->categories = o->categories.v;
+  a->n_categories = o->categories.n;
+  a->src.read = o->read;
+  a->src.skip_invalid = o->skip_invalid;
+  a->src.shows = o->shows.v;
+  a->src.n_shows = o->shows.n;
+  a->src.seasons = o->seasons;
+  a->src.n_seasons = o->n_seasons;
   if (a->max_conn < a->threads) {
     /* libmicrohttpd gives each thread its share of the limit. */
     usage_error("--max-connections (%ld) must be at least --threads (%ld)",
                 a->max_conn, a->threads);
     return EXIT_USAGE;
   }
-  if (optind == argc) {
+  if (first == argc) {
     usage_error("no input: name one or more CSV files");
     return EXIT_USAGE;
   }
-  for (int i = optind; i < argc; i++) {
+  for (int i = first; i < argc; i++) {
     if (strcmp(argv[i], "-") == 0) {
       usage_error("standard input cannot be served: it cannot be read again "
                   "when it changes");
@@ -438,25 +290,21 @@ int epcal_serve_main(int argc, char **argv) {
   a.max_conn = 256;
   a.timeout = 30;
   a.threads = 2;
-  a.max_events = 50000;
   serve_server *s = calloc(1, sizeof *s);
-  a.shows = calloc((size_t)argc + 1, sizeof *a.shows);
-  a.seasons = calloc((size_t)argc + 1, sizeof *a.seasons);
-  a.alarms = calloc((size_t)argc + 1, sizeof *a.alarms);
-  a.categories = calloc((size_t)argc + 1, sizeof *a.categories);
+  bool opts_ok = epcal_cli_opts_init(&a.o, argc);
   int code = EXIT_IO;
   int fd = -1;
   struct MHD_Daemon *d = NULL;
   bool locked = false;
   char *stems_index = NULL; /* --state: DIR/index.json */
-  if (s == NULL || a.shows == NULL || a.seasons == NULL || a.alarms == NULL ||
-      a.categories == NULL) {
-    fputs("epcal serve: out of memory\n", stderr);
+  if (s == NULL || !opts_ok) {
+    fputs("epcal: out of memory\n", stderr);
     goto done;
   }
   s->cfg.calendar_name = "Episodes";
   s->cfg.upcoming = 20;
   s->cfg.fixed_stamp = -1;
+  s->cfg.max_feed_events = 50000;
   s->cfg.stream_all = true;
   code = parse_args(argc, argv, &a, &s->cfg);
   if (code >= 0) {
@@ -510,12 +358,11 @@ int epcal_serve_main(int argc, char **argv) {
   /* Otherwise, without --state, DTSTAMP comes from each feed's rows: the
    * same data gives the same bytes on every instance behind a balancer. */
   s->cfg.content_stamps = s->cfg.fixed_stamp < 0 && s->cfg.state_dir == NULL;
-  s->cfg.max_feed_events = (unsigned long)a.max_events;
   if (s->cfg.state_dir != NULL) {
     size_t n = strlen(s->cfg.state_dir) + sizeof "/index.json";
     stems_index = malloc(n);
     if (stems_index == NULL) {
-      fputs("epcal serve: out of memory\n", stderr);
+      fputs("epcal: out of memory\n", stderr);
       goto done;
     }
     snprintf(stems_index, n, "%s/index.json", s->cfg.state_dir);
@@ -524,10 +371,6 @@ int epcal_serve_main(int argc, char **argv) {
 
   a.src.paths = (const char *const *)argv + optind;
   a.src.n_paths = (size_t)(argc - optind);
-  a.src.shows = a.shows;
-  a.src.n_shows = a.n_shows;
-  a.src.seasons = a.seasons;
-  a.src.n_seasons = a.n_seasons;
   a.src.max_bytes = (size_t)1 << 30;
   epcal_error err;
   epcal_status st = serve_source_open(&s->source, &a.src, &err);
@@ -541,7 +384,7 @@ int epcal_serve_main(int argc, char **argv) {
    * million-row catalogue's server under 64 MB (bench/README.md). */
   s->cache = serve_cache_new(4096, (size_t)16 * 1024 * 1024);
   if (s->cache == NULL || pthread_mutex_init(&s->lock, NULL) != 0) {
-    fputs("epcal serve: out of memory\n", stderr);
+    fputs("epcal: out of memory\n", stderr);
     goto done;
   }
   locked = true;
@@ -589,7 +432,7 @@ int epcal_serve_main(int argc, char **argv) {
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16 * 1024, MHD_OPTION_ARRAY,
       a.threads > 1 ? pool : pool + 1, MHD_OPTION_END);
   if (d == NULL) {
-    fprintf(stderr, "epcal serve: cannot start the HTTP server\n");
+    fprintf(stderr, "epcal: cannot start the HTTP server\n");
     goto done;
   }
   fd = -1; /* the daemon owns it now */
@@ -635,9 +478,6 @@ done:
     free(s);
   }
   free(stems_index);
-  free(a.shows);
-  free(a.seasons);
-  free(a.alarms);
-  free(a.categories);
+  epcal_cli_opts_free(&a.o);
   return code;
 }

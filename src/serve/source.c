@@ -43,6 +43,9 @@ typedef struct snapshot {
 
 struct serve_source {
   serve_source_options opts;
+  /* How rows are read back from the snapshot: as loaded, but UTF-8 (the
+   * snapshot holds the input as converted). */
+  epcal_read_options reread;
   snapshot *current;
   fingerprint *bad; /* the stat of the last load that failed, or NULL */
   unsigned long generation;
@@ -112,8 +115,9 @@ static int open_snapshot(epcal_error *err) {
   return tfd;
 }
 
-/* Reads an input and appends what it read to the snapshot, so that the
- * snapshot holds exactly the bytes that were parsed. */
+/* Reads an input; the reader's tap (copy_tap) appends what it parsed,
+ * converted to UTF-8 with --encoding, to the snapshot, so that the snapshot
+ * holds exactly the bytes that were parsed. */
 typedef struct copy_reader {
   int in, out;
   const char *path;
@@ -140,8 +144,13 @@ static long copy_read(void *ctx, char *buf, size_t cap) {
     return -1;
   }
   r->budget -= (size_t)got;
-  for (size_t done = 0; done < (size_t)got;) {
-    ssize_t w = write(r->out, buf + done, (size_t)got - done);
+  return (long)got;
+}
+
+static int copy_tap(void *ctx, const char *buf, size_t len) {
+  copy_reader *r = ctx;
+  for (size_t done = 0; done < len;) {
+    ssize_t w = write(r->out, buf + done, len - done);
     if (w < 0 && errno == EINTR) {
       continue;
     }
@@ -151,9 +160,9 @@ static long copy_read(void *ctx, char *buf, size_t cap) {
     }
     done += (size_t)w;
   }
-  r->copied += (uint64_t)got;
-  *r->crc = crc32(*r->crc, (const Bytef *)buf, (uInt)got);
-  return (long)got;
+  r->copied += (uint64_t)len;
+  *r->crc = crc32(*r->crc, (const Bytef *)buf, (uInt)len);
+  return 0;
 }
 
 /* The command line's --show/--season, applied to scheduled and unscheduled
@@ -182,7 +191,7 @@ static bool base_matches(const serve_source_options *o,
  */
 static epcal_status load_input(const serve_source_options *o, size_t i,
                                int snap_fd, uint64_t base, size_t *budget,
-                               unsigned long *crc,
+                               unsigned long *crc, uint64_t *copied,
                                serve_catalog *cat, fingerprint *fp,
                                epcal_error *err) {
   const char *path = o->paths[i];
@@ -203,6 +212,7 @@ static epcal_status load_input(const serve_source_options *o, size_t i,
     close(fd);
     return st2;
   }
+  epcal_reader_set_tap(rd, copy_tap, &cr);
   bool header = false;
   for (;;) {
     const epcal_episode *ep;
@@ -264,6 +274,7 @@ static epcal_status load_input(const serve_source_options *o, size_t i,
     return st2;
   }
   *budget = cr.budget;
+  *copied = cr.copied;
   *fp = fingerprint_of(&st);
   return EPCAL_OK;
 }
@@ -358,13 +369,13 @@ static epcal_status load(const serve_source_options *o, snapshot **out,
   uint64_t base = 0;
   unsigned long crc = crc32(0L, Z_NULL, 0);
   for (size_t i = 0; i < o->n_paths; i++) {
-    size_t before = budget;
-    st = load_input(o, i, fd, base, &budget, &crc, snap->catalog,
+    uint64_t copied = 0;
+    st = load_input(o, i, fd, base, &budget, &crc, &copied, snap->catalog,
                     &snap->fps[i], err);
     if (st != EPCAL_OK) {
       goto done;
     }
-    base += before - budget;
+    base += copied;
     int64_t t = (int64_t)snap->fps[i].mtime.tv_sec;
     if (t > snap->newest) {
       snap->newest = t;
@@ -401,6 +412,8 @@ epcal_status serve_source_open(serve_source **out,
     return EPCAL_ENOMEM;
   }
   s->opts = *opts;
+  s->reread = opts->read;
+  s->reread.encoding = NULL;
   epcal_status st = load(&s->opts, &s->current, err);
   if (st != EPCAL_OK) {
     free(s);
@@ -479,7 +492,7 @@ const serve_catalog *serve_source_catalog(const serve_source *s) {
 }
 
 const epcal_read_options *serve_source_read_options(const serve_source *s) {
-  return &s->opts.read;
+  return &s->reread;
 }
 
 unsigned long serve_source_generation(const serve_source *s) {

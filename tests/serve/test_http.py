@@ -521,6 +521,43 @@ def t_event_options():
     shutil.rmtree(d)
 
 
+def t_shared_options():
+    """serve reads its options as generate does: --encoding, durations as
+    RFC 5545 or as seconds, and messages that start with "epcal:"."""
+    d = tempfile.mkdtemp(prefix="epcal-serve-shared-")
+    csv = os.path.join(d, "w.csv")
+    with open(csv, "wb") as f:
+        f.write("show,season,episode,air_date,title\n"
+                "Caf\u00e9,1,1,2025-01-15,D\u00e9j\u00e0 vu\n"
+                .encode("cp1252"))
+    s = Server(BINARY, ["--encoding", "WINDOWS-1252", "--refresh", "PT30M",
+                        "--timeout", "PT1M", "w.csv"], cwd=d)
+    try:
+        status, hdrs, body = s.get("/calendar.ics")
+        check(status == 200 and "D\u00e9j\u00e0 vu".encode() in body,
+              "--encoding WINDOWS-1252")
+        check("max-age=1800" in hdrs.get("cache-control", ""),
+              f"--refresh PT30M: {hdrs.get('cache-control')}")
+        check(b"REFRESH-INTERVAL;VALUE=DURATION:PT30M\r\n" in body,
+              "REFRESH-INTERVAL from --refresh PT30M")
+    finally:
+        s.stop()
+    p = subprocess.run([BINARY, "serve", "--listen", "127.0.0.1:0", csv],
+                       capture_output=True, timeout=20)
+    check(p.returncode == 1, f"cp1252 bytes without --encoding: exit "
+          f"{p.returncode}")
+    for args, what in ((["--refresh", "soon"], b"--refresh"),
+                       (["--timeout", "P1D"], b"--timeout"),
+                       (["--no-such-option"], b"--no-such-option")):
+        p = subprocess.run([BINARY, "serve"] + args + [csv],
+                           capture_output=True, timeout=20)
+        check(p.returncode == 2 and p.stderr.startswith(b"epcal: ") and
+              what in p.stderr and
+              p.stderr.endswith(b"Try 'epcal serve --help'.\n"),
+              f"serve {args}: exit {p.returncode}, {p.stderr!r}")
+    shutil.rmtree(d)
+
+
 def t_reload_and_invalid_edit():
     s = ctx.s
     a = os.path.join(ctx.dir, "a.csv")
@@ -790,7 +827,8 @@ def main():
             if ctx.s.proc.poll() is None:
                 code = ctx.s.stop()
                 check(code == 0, f"exit {code}")
-        for fn in (t_state_keeps_stamps_per_event, t_event_options, t_token,
+        for fn in (t_state_keeps_stamps_per_event, t_event_options,
+                   t_shared_options, t_token,
                    t_limits_and_shutdown,
                    t_shutdown_finishes_in_flight, t_startup_errors):
             test(fn)

@@ -58,7 +58,7 @@ def part_help(epcal, version):
           f"epcal --help: exit {code}, stderr {err!r}")
     cmds = commands(epcal)
     check(set(REQUIRED) <= set(cmds), f"commands in --help: {cmds}")
-    for word in ("0", "1", "2", "3", "4"):
+    for word in ("0", "1", "2", "3", "4", "5"):
         check(f"{word} " in out.split("Exit status:")[1],
               f"epcal --help does not explain exit status {word}")
 
@@ -87,6 +87,10 @@ def part_help(epcal, version):
         c, o, e = run(epcal, cmd, "--no-such-option")
         check(c == 2 and o == "" and f"Try 'epcal {cmd} --help'." in e,
               f"epcal {cmd} --no-such-option: exit {c}, stderr {e!r}")
+        # One prefix for every message, whichever command prints it.
+        check(e.startswith("epcal: "), f"epcal {cmd}: message {e!r}")
+
+    part_vocabulary(epcal)
 
     c, o, e = run(epcal, "generat")
     check(c == 2 and "did you mean 'generate'?" in e,
@@ -100,6 +104,64 @@ def part_help(epcal, version):
     c, o, e = run(epcal, "list", "--fromat", "csv")
     check(c == 2 and "did you mean '--format'?" in e,
           f"mistyped list option: exit {c}, stderr {e!r}")
+
+
+def option_help(text):
+    """{option: its help line(s), whitespace collapsed} from a --help."""
+    found = {}
+    current = None
+    for line in text.splitlines():
+        m = re.match(r"  (?:-\w, )?(--[a-z-]+)(?: (\S+))?(?:  +(.*))?$", line) \
+            or re.match(r"      (--[a-z-]+)(?: (\S+))?(?:  +(.*))?$", line)
+        if m:
+            current = m.group(1)
+            found[current] = [m.group(2) or "", m.group(3) or ""]
+        elif current and line.startswith(" " * 27):
+            found[current][1] += " " + line.strip()
+        else:
+            current = None
+    return {k: (v[0], " ".join(v[1].split())) for k, v in found.items()}
+
+
+# What every command that reads CSV takes, so that the same input is read
+# the same way by each.
+CSV_READERS = ("generate", "list", "serve")
+INPUT_OPTIONS = ("--delimiter", "--date-format", "--encoding",
+                 "--skip-invalid", "--show", "--season")
+
+
+def part_vocabulary(epcal):
+    """The same option has the same value and help line in every command
+    (they come from one table), every CSV reader takes every input option,
+    and durations are accepted as RFC 5545 and as seconds."""
+    helps = {cmd: option_help(run(epcal, cmd, "--help")[1])
+             for cmd in CSV_READERS}
+    seen = {}
+    for cmd, opts in helps.items():
+        for opt, text in opts.items():
+            if opt in seen:
+                check(seen[opt][1] == text,
+                      f"{opt}: {seen[opt][0]} says {seen[opt][1]!r}, "
+                      f"{cmd} says {text!r}")
+            else:
+                seen[opt] = (cmd, text)
+        for opt in INPUT_OPTIONS:
+            check(opt in opts, f"epcal {cmd} lacks {opt}")
+    for opt in ("--from", "--to", "--past-days", "--future-days",
+                "--premieres-only", "--finales-only", "--no-specials"):
+        check(opt in helps["list"] and opt in helps["generate"],
+              f"list and generate must both take {opt}")
+    csv = b"show,season,episode,air_date\nA,1,1,2024-01-15\n"
+    feeds = set()
+    for refresh in ("PT6H", "21600"):
+        c, o, e = run(epcal, "generate", "--refresh", refresh, "--wait",
+                      "PT1S" if refresh == "PT6H" else "1", "--alarm",
+                      "-PT30M" if refresh == "PT6H" else "-1800",
+                      stdin=csv)
+        check(c == 0 and "REFRESH-INTERVAL;VALUE=DURATION:PT6H\r\n" in o and
+              "TRIGGER:-PT30M\r\n" in o, f"--refresh {refresh}: {c} {e!r}")
+        feeds.add(re.sub(r"DTSTAMP:\S+", "", o))
+    check(len(feeds) == 1, "a duration as RFC 5545 or as seconds differs")
 
 
 def man_text(src, page):
@@ -135,7 +197,10 @@ def part_man(epcal, src, version):
                             page) is not None,
                   f"epcal.1 does not document {cmd} {opt}")
     exit_section = page.split(".SH EXIT STATUS", 1)[1].split(".SH", 1)[0]
-    for code in range(5):
+    synopsis = page.split(".SH SYNOPSIS", 1)[1].split(".SH", 1)[0]
+    for cmd in commands(epcal):
+        check(f".B {cmd}\n" in synopsis, f"epcal.1 SYNOPSIS lacks {cmd}")
+    for code in range(6):
         check(f".B {code}\n" in exit_section,
               f"epcal.1 does not explain exit status {code}")
     check(".SH EXAMPLES" in page, "epcal.1 has no examples")

@@ -90,6 +90,8 @@ struct epcal_reader {
   size_t in_pos;
   size_t in_cap;
   uint64_t in_base; /* offset of in[0] in the input as read */
+  epcal_tap_fn tap; /* sees every byte read, converted, in order */
+  void *tap_ctx;
   bool eof;
   bool started;    /* BOM and delimiter handled */
   bool finished;   /* end of input reached and reported */
@@ -363,6 +365,11 @@ static epcal_status fill(epcal_reader *r, epcal_error *err) {
   }
   if (n == 0) {
     r->eof = true;
+  }
+  if (n > 0 && r->tap != NULL &&
+      r->tap(r->tap_ctx, r->in + r->in_len, (size_t)n) != 0) {
+    return epcal__fail(err, EPCAL_EIO, r->name, 0, 0,
+                       "cannot keep a copy of the input: %s", strerror(errno));
   }
   r->in_len += (size_t)n;
   return EPCAL_OK;
@@ -934,9 +941,14 @@ unsigned long epcal_reader_rows(const epcal_reader *r) { return r->rows; }
 
 uint64_t epcal_reader_bytes(const epcal_reader *r) { return r->bytes; }
 
+void epcal_reader_set_tap(epcal_reader *r, epcal_tap_fn tap, void *ctx) {
+  r->tap = tap;
+  r->tap_ctx = ctx;
+}
+
 bool epcal_reader_header_span(const epcal_reader *r, uint64_t *offset,
                               size_t *len) {
-  if (!r->have_header || r->recode != NULL) {
+  if (!r->have_header) {
     return false;
   }
   *offset = 0;
@@ -946,7 +958,7 @@ bool epcal_reader_header_span(const epcal_reader *r, uint64_t *offset,
 
 bool epcal_reader_row_span(const epcal_reader *r, uint64_t *offset,
                            size_t *len) {
-  if (r->rows == 0 || r->recode != NULL) {
+  if (r->rows == 0) {
     return false;
   }
   *offset = r->row_off;

@@ -156,3 +156,13 @@ bool epcal__duration_parse(const char *s, int64_t *secs, char *canon,
   *secs = sign * total;
   return true;
 }
+
+int epcal_duration_parse(const char *text, int64_t *seconds) {
+  char canon[64];
+  int64_t secs;
+  if (!epcal__duration_parse(text, &secs, canon, sizeof canon)) {
+    return -1;
+  }
+  *seconds = secs;
+  return 0;
+}
