@@ -132,7 +132,8 @@ static int rehash(serve_catalog *c) {
 }
 
 static serve_show *find_or_add_show(serve_catalog *c, const char *name) {
-  if (c->last_hit < c->n_shows && strcmp(c->shows[c->last_hit].name, name) == 0) {
+  if (c->last_hit < c->n_shows &&
+      strcmp(c->shows[c->last_hit].name, name) == 0) {
     return &c->shows[c->last_hit];
   }
   size_t i =
@@ -405,9 +406,10 @@ static bool take_listed(void *ctx, const char *show, const char *stem) {
   if (*slot != 0) {
     return true; /* listed twice (one per season), or taken already */
   }
-  size_t i = (size_t)(hash_bytes(HASH_SEED, show, strlen(show)) &
-                      (c->n_slots - 1));
-  while (c->slots[i] != 0 && strcmp(c->shows[c->slots[i] - 1].name, show) != 0) {
+  size_t i =
+      (size_t)(hash_bytes(HASH_SEED, show, strlen(show)) & (c->n_slots - 1));
+  while (c->slots[i] != 0 &&
+         strcmp(c->shows[c->slots[i] - 1].name, show) != 0) {
     i = (i + 1) & (c->n_slots - 1);
   }
   if (c->slots[i] != 0) {
@@ -479,8 +481,8 @@ int serve_catalog_finish(serve_catalog *c,
     for (size_t a = 1; a < s->n_seasons; a++) {
       uint32_t v = s->seasons[a];
       size_t b = a;
-      while (b > 0 && c->seasons[s->seasons[b - 1]].number >
-                          c->seasons[v].number) {
+      while (b > 0 &&
+             c->seasons[s->seasons[b - 1]].number > c->seasons[v].number) {
         s->seasons[b] = s->seasons[b - 1];
         b--;
       }
@@ -492,8 +494,8 @@ int serve_catalog_finish(serve_catalog *c,
   c->by_name = malloc((c->n_shows + 1) * sizeof *c->by_name);
   c->by_slug = malloc((c->n_shows + 1) * sizeof *c->by_slug);
   uint32_t *tmp = malloc((c->n_shows + 1) * sizeof *tmp);
-  if (c->group == NULL || c->by_name == NULL ||
-      c->by_slug == NULL || tmp == NULL) {
+  if (c->group == NULL || c->by_name == NULL || c->by_slug == NULL ||
+      tmp == NULL) {
     free(tmp);
     return -1;
   }
@@ -528,8 +530,7 @@ int serve_catalog_finish(serve_catalog *c,
 size_t serve_catalog_count(const serve_catalog *c) { return c->n_shows; }
 
 const serve_show *serve_catalog_at(const serve_catalog *c, size_t i) {
-  return i < c->n_shows && c->by_name != NULL ? &c->shows[c->by_name[i]]
-                                              : NULL;
+  return i < c->n_shows && c->by_name != NULL ? &c->shows[c->by_name[i]] : NULL;
 }
 
 const serve_show *serve_catalog_show(const serve_catalog *c, size_t i) {
@@ -586,8 +587,7 @@ void serve_catalog_set_digest(serve_catalog *c, uint64_t digest) {
   c->digest = digest;
 }
 
-bool serve_catalog_span(const serve_catalog *c, int32_t *first,
-                        int32_t *last) {
+bool serve_catalog_span(const serve_catalog *c, int32_t *first, int32_t *last) {
   if (c->n_rows == 0 || c->by_date == NULL) {
     return false;
   }
@@ -616,8 +616,8 @@ static int rows_push(serve_rows *r, uint32_t id, size_t max, bool *over) {
 }
 
 int serve_rows_add_show(const serve_catalog *c, const serve_show *show,
-                        bool all_seasons, long season, int32_t from,
-                        int32_t to, size_t max, serve_rows *out, bool *over) {
+                        bool all_seasons, long season, int32_t from, int32_t to,
+                        size_t max, serve_rows *out, bool *over) {
   for (size_t k = 0; k < show->n_seasons; k++) {
     const serve_season *se = &c->seasons[show->seasons[k]];
     if (!all_seasons && se->number != season) {

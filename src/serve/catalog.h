@@ -35,11 +35,11 @@
 #define SERVE_SLUG_MAX EPCAL_STEM_MAX
 
 typedef struct serve_season {
-  int32_t number;        /* 0: specials (the reader allows 6 digits) */
-  uint32_t events;       /* scheduled episodes */
-  uint32_t pending;      /* episodes without a date yet */
-  int32_t first, last;   /* days since 1970 (epcal_date_to_days), events > 0 */
-  uint32_t row0;         /* its rows: the catalogue's group list from here */
+  int32_t number;      /* 0: specials (the reader allows 6 digits) */
+  uint32_t events;     /* scheduled episodes */
+  uint32_t pending;    /* episodes without a date yet */
+  int32_t first, last; /* days since 1970 (epcal_date_to_days), events > 0 */
+  uint32_t row0;       /* its rows: the catalogue's group list from here */
 } serve_season;
 
 typedef struct serve_show {
@@ -119,8 +119,7 @@ void serve_catalog_set_digest(serve_catalog *c, uint64_t digest);
 unsigned long serve_catalog_events(const serve_catalog *c);
 
 /* Dates of the first and last event of all shows; false when none. */
-bool serve_catalog_span(const serve_catalog *c, int32_t *first,
-                        int32_t *last);
+bool serve_catalog_span(const serve_catalog *c, int32_t *first, int32_t *last);
 
 /* ------------------------------------------------------- rows of a feed */
 
@@ -137,8 +136,8 @@ void serve_rows_free(serve_rows *r);
  * unsorted. Returns 0, or -1 when out of memory or `max` would be passed
  * (*over is then set). */
 int serve_rows_add_show(const serve_catalog *c, const serve_show *show,
-                        bool all_seasons, long season, int32_t from,
-                        int32_t to, size_t max, serve_rows *out, bool *over);
+                        bool all_seasons, long season, int32_t from, int32_t to,
+                        size_t max, serve_rows *out, bool *over);
 
 /* Appends every row dated in [from, to], from the date index. Same return
  * as serve_rows_add_show. */

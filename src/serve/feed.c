@@ -56,8 +56,8 @@ epcal_status serve_feed_render(const serve_catalog *cat, const serve_rows *rows,
                                const epcal_read_options *read,
                                const epcal_selection *sel,
                                const char *calendar_name, int64_t now,
-                               const serve_feed_extras *extras,
-                               serve_buf *out, epcal_error *err) {
+                               const serve_feed_extras *extras, serve_buf *out,
+                               epcal_error *err) {
   epcal_render_options ro;
   memset(&ro, 0, sizeof ro);
   if (extras != NULL && extras->base != NULL) {

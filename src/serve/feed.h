@@ -11,8 +11,8 @@
  * own (`base`: generate's event and feed options, may be NULL). */
 typedef struct serve_feed_extras {
   const epcal_render_options *base;
-  bool all_day;       /* all_day=true: every event all-day */
-  long alarm_minutes; /* alarm=N: a reminder N minutes before; -1: none */
+  bool all_day;             /* all_day=true: every event all-day */
+  long alarm_minutes;       /* alarm=N: a reminder N minutes before; -1: none */
   epcal_previous *previous; /* the feed as last served (--state), or NULL */
 } serve_feed_extras;
 
@@ -37,7 +37,7 @@ epcal_status serve_feed_render(const serve_catalog *cat, const serve_rows *rows,
                                const epcal_read_options *read,
                                const epcal_selection *sel,
                                const char *calendar_name, int64_t now,
-                               const serve_feed_extras *extras,
-                               serve_buf *out, epcal_error *err);
+                               const serve_feed_extras *extras, serve_buf *out,
+                               epcal_error *err);
 
 #endif

@@ -228,9 +228,8 @@ static enum MHD_Result answer_page(request *r, const serve_query *q,
                    s->cfg.calendar_name, q->search,
                    q->page > 0 ? (unsigned long)q->page : 1,
                    s->cfg.stream_all ? 0 : s->cfg.max_feed_events}};
-  serve_buf_printf(&key, "page:%04d%02d%02d?%s&host=%s&page=%lu&q=",
-                   today.year, today.month, today.day, job.page.query, host,
-                   job.page.page);
+  serve_buf_printf(&key, "page:%04d%02d%02d?%s&host=%s&page=%lu&q=", today.year,
+                   today.month, today.day, job.page.query, host, job.page.page);
   if (q->search != NULL) {
     serve_buf_puts(&key, q->search);
   }
@@ -241,10 +240,10 @@ static enum MHD_Result answer_page(request *r, const serve_query *q,
   serve_entry *e = NULL;
   epcal_error err;
   epcal_error_clear(&err);
-  epcal_status st = key.failed ? EPCAL_ENOMEM
-                               : serve_cache_get(s->cache, key.data, gen, 0, 0,
-                                                 false, render_page, &job, &e,
-                                                 &err);
+  epcal_status st = key.failed
+                        ? EPCAL_ENOMEM
+                        : serve_cache_get(s->cache, key.data, gen, 0, 0, false,
+                                          render_page, &job, &e, &err);
   bool gz = st == EPCAL_OK &&
             serve_gzip_accepted(header(r, MHD_HTTP_HEADER_ACCEPT_ENCODING)) &&
             serve_cache_gzip(s->cache, e) == 0;
@@ -254,9 +253,9 @@ static enum MHD_Result answer_page(request *r, const serve_query *q,
   if (st != EPCAL_OK) {
     return fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "page too large");
   }
-  bool not_modified = serve_not_modified(
-      header(r, MHD_HTTP_HEADER_IF_NONE_MATCH), NULL, e->etag, e->etag_gz,
-      INT64_MAX);
+  bool not_modified =
+      serve_not_modified(header(r, MHD_HTTP_HEADER_IF_NONE_MATCH), NULL,
+                         e->etag, e->etag_gz, INT64_MAX);
   size_t len = gz ? e->gz_len : e->len;
   struct MHD_Response *resp =
       MHD_create_response_from_buffer_with_free_callback_cls(
@@ -327,8 +326,7 @@ static epcal_status render_feed(void *ctx, int64_t now, serve_buf *out,
     state_path(j, path, sizeof path);
     epcal_error perr;
     if (epcal_previous_load(&prev, path, &perr) != EPCAL_OK) {
-      fprintf(stderr, "epcal serve: %s: state ignored: %s\n", path,
-              perr.msg);
+      fprintf(stderr, "epcal serve: %s: state ignored: %s\n", path, perr.msg);
       prev = NULL;
     }
   }
@@ -436,8 +434,9 @@ static unsigned parse_shows(const serve_catalog *cat, const char *list,
     }
   }
   if (*n == 0) {
-    snprintf(msg, cap, "shows= names no show (shows=NAME,NAME: the names in "
-                       "the shows' addresses)");
+    snprintf(msg, cap,
+             "shows= names no show (shows=NAME,NAME: the names in "
+             "the shows' addresses)");
     return MHD_HTTP_BAD_REQUEST;
   }
   qsort(out, *n, sizeof *out, cmp_show_ptr);
@@ -453,16 +452,15 @@ static unsigned feed_rows(const serve_server *s, const serve_catalog *cat,
                           const serve_route *route, const serve_show **shows,
                           size_t n_shows, const epcal_selection *sel,
                           serve_rows *rows, char *msg, size_t cap) {
-  int32_t from = sel->has_from ? (int32_t)epcal_date_to_days(sel->from)
-                               : INT32_MIN;
+  int32_t from =
+      sel->has_from ? (int32_t)epcal_date_to_days(sel->from) : INT32_MIN;
   int32_t to = sel->has_to ? (int32_t)epcal_date_to_days(sel->to) : INT32_MAX;
   size_t max = s->cfg.max_feed_events > 0 ? s->cfg.max_feed_events : SIZE_MAX;
   bool over = false;
   int rc = 0;
   if (route->kind == SERVE_ROUTE_SHOW || route->kind == SERVE_ROUTE_SEASON) {
-    rc = serve_rows_add_show(cat, route->show,
-                             route->kind == SERVE_ROUTE_SHOW, route->season,
-                             from, to, max, rows, &over);
+    rc = serve_rows_add_show(cat, route->show, route->kind == SERVE_ROUTE_SHOW,
+                             route->season, from, to, max, rows, &over);
   } else if (n_shows > 0) {
     for (size_t i = 0; i < n_shows && rc == 0; i++) {
       rc = serve_rows_add_show(cat, shows[i], true, 0, from, to, max, rows,
@@ -510,12 +508,12 @@ static enum MHD_Result answer_stream(request *r, const serve_query *q,
     ro.alarms = alarms;
     ro.n_alarms = 1;
   }
-  int32_t from = sel->has_from ? (int32_t)epcal_date_to_days(sel->from)
-                               : INT32_MIN;
+  int32_t from =
+      sel->has_from ? (int32_t)epcal_date_to_days(sel->from) : INT32_MIN;
   int32_t to = sel->has_to ? (int32_t)epcal_date_to_days(sel->to) : INT32_MAX;
   serve_stream *st =
-      serve_stream_new(cat, serve_source_read_options(s->source), sel, from,
-                       to, &ro, s->cfg.calendar_name, key);
+      serve_stream_new(cat, serve_source_read_options(s->source), sel, from, to,
+                       &ro, s->cfg.calendar_name, key);
   pthread_mutex_unlock(&s->lock);
   if (st == NULL) {
     return fail(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
@@ -535,9 +533,8 @@ static enum MHD_Result answer_stream(request *r, const serve_query *q,
     serve_stream_free(st);
     resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
   } else {
-    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
-                                             serve_stream_read, st,
-                                             serve_stream_free);
+    resp = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, 64 * 1024, serve_stream_read, st, serve_stream_free);
     if (resp == NULL) {
       serve_stream_free(st);
     }
@@ -594,8 +591,8 @@ static enum MHD_Result answer_feed(request *r, serve_route *route,
                 q->search != NULL ? "q=" : "page=");
   }
   serve_rows rows = {NULL, 0, 0};
-  unsigned bad = feed_rows(s, cat, route, shows, n_shows, &sel, &rows, msg,
-                           sizeof msg);
+  unsigned bad =
+      feed_rows(s, cat, route, shows, n_shows, &sel, &rows, msg, sizeof msg);
   if (bad == MHD_HTTP_CONTENT_TOO_LARGE && route->kind == SERVE_ROUTE_ALL &&
       n_shows == 0 && s->cfg.stream_all) {
     /* Everything, or a window of it, past the limit: streamed. */
@@ -667,15 +664,16 @@ static enum MHD_Result answer_feed(request *r, serve_route *route,
 
   bool want_gz =
       serve_gzip_accepted(header(r, MHD_HTTP_HEADER_ACCEPT_ENCODING));
-  feed_job job = {cat,
-                  &rows,
-                  serve_source_read_options(s->source),
-                  s->cfg.content_stamps,
-                  &sel,
-                  name.data,
-                  {&s->cfg.render, q->all_day == 1,
-                   q->alarm >= 0 ? q->alarm : -1, NULL},
-                  s->cfg.state_dir, key.data};
+  feed_job job = {
+      cat,
+      &rows,
+      serve_source_read_options(s->source),
+      s->cfg.content_stamps,
+      &sel,
+      name.data,
+      {&s->cfg.render, q->all_day == 1, q->alarm >= 0 ? q->alarm : -1, NULL},
+      s->cfg.state_dir,
+      key.data};
   serve_entry *e = NULL;
   epcal_error err;
   epcal_error_clear(&err);
@@ -696,11 +694,10 @@ static enum MHD_Result answer_feed(request *r, serve_route *route,
   }
 
   size_t len = gz ? e->gz_len : e->len;
-  bool not_modified =
-      serve_not_modified(header(r, MHD_HTTP_HEADER_IF_NONE_MATCH),
-                         header(r, MHD_HTTP_HEADER_IF_MODIFIED_SINCE), e->etag,
-                         e->etag_gz,
-                         s->cfg.content_stamps ? INT64_MAX : e->modified);
+  bool not_modified = serve_not_modified(
+      header(r, MHD_HTTP_HEADER_IF_NONE_MATCH),
+      header(r, MHD_HTTP_HEADER_IF_MODIFIED_SINCE), e->etag, e->etag_gz,
+      s->cfg.content_stamps ? INT64_MAX : e->modified);
   unsigned status = not_modified ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK;
   /* The response borrows the cached bytes; its reference keeps them
    * alive even if a reload replaces the entry meanwhile. A 304 borrows

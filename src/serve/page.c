@@ -208,10 +208,11 @@ int serve_page_render(const serve_page *p, serve_buf *b) {
   html(b, p->title);
   serve_buf_printf(b, "</title><style>%s</style></head><body>\n<h1>", style);
   html(b, p->title);
-  serve_buf_puts(b, "</h1>\n<p>Subscribe in a calendar app to get new "
-                    "episodes as they are announced: <em>Subscribe</em> "
-                    "opens your calendar app; or copy the <em>Link</em> into "
-                    "its \"subscribe to a calendar from a URL\" setting.</p>\n");
+  serve_buf_puts(b,
+                 "</h1>\n<p>Subscribe in a calendar app to get new "
+                 "episodes as they are announced: <em>Subscribe</em> "
+                 "opens your calendar app; or copy the <em>Link</em> into "
+                 "its \"subscribe to a calendar from a URL\" setting.</p>\n");
   /* The search: a plain GET form, so it works without JavaScript; the
    * filters and the token ride along as hidden fields. */
   serve_buf_puts(b, "<form method=\"get\" action=\"/\" role=\"search\">"
@@ -249,9 +250,10 @@ int serve_page_render(const serve_page *p, serve_buf *b) {
   date_range(b, any ? all : 0, first, last);
   serve_buf_puts(b, "</td>");
   if (p->all_limit > 0 && all > p->all_limit) {
-    serve_buf_printf(b, "<td>more than one feed may hold (%lu events): "
-                        "subscribe to shows, or add "
-                        "<code>future_days=N</code></td></tr>\n",
+    serve_buf_printf(b,
+                     "<td>more than one feed may hold (%lu events): "
+                     "subscribe to shows, or add "
+                     "<code>future_days=N</code></td></tr>\n",
                      p->all_limit);
   } else {
     links(b, p, "/calendar.ics", "calendar.ics");

@@ -14,10 +14,10 @@
 typedef struct serve_page {
   const serve_catalog *catalog;
   const serve_upcoming *upcoming;
-  const char *host;  /* "host:port" for absolute webcal:// links */
-  const char *query; /* canonical filters, "" for none: kept in every link */
-  const char *token; /* NULL, or the token to put in every link */
-  const char *title; /* the page's heading */
+  const char *host;   /* "host:port" for absolute webcal:// links */
+  const char *query;  /* canonical filters, "" for none: kept in every link */
+  const char *token;  /* NULL, or the token to put in every link */
+  const char *title;  /* the page's heading */
   const char *search; /* ?q=: shows whose name holds it; NULL or "": all */
   unsigned long page; /* ?page=, 1-based */
   /* The whole catalogue is over the feed limit: no link to it, but a word

@@ -26,9 +26,9 @@ typedef struct serve_config {
   /* /calendar.ics past max_feed_events: streamed (chunked, rendered while
    * sent) rather than refused; --no-stream turns it off. */
   bool stream_all;
-  char host[300];            /* bound "address:port", when Host is unusable */
-  size_t upcoming;           /* episodes listed under "Coming up" */
-  const char *state_dir;     /* --state: each feed's last bytes, or NULL */
+  char host[300];              /* bound "address:port", when Host is unusable */
+  size_t upcoming;             /* episodes listed under "Coming up" */
+  const char *state_dir;       /* --state: each feed's last bytes, or NULL */
   epcal_render_options render; /* how events are written (generate's) */
 } serve_config;
 

@@ -124,7 +124,7 @@ typedef struct copy_reader {
   size_t budget; /* bytes all inputs may still take */
   uint64_t copied;
   unsigned long *crc; /* of every byte of every input, in order */
-  int error;     /* errno of a failed read or write */
+  int error;          /* errno of a failed read or write */
   bool too_large;
 } copy_reader;
 
@@ -218,8 +218,7 @@ static epcal_status load_input(const serve_source_options *o, size_t i,
     const epcal_episode *ep;
     epcal_error row_err;
     st2 = epcal_reader_next(rd, &ep, &row_err);
-    if (st2 == EPCAL_EDATA && o->skip_invalid &&
-        epcal_reader_columns(rd) > 0) {
+    if (st2 == EPCAL_EDATA && o->skip_invalid && epcal_reader_columns(rd) > 0) {
       fprintf(stderr, "epcal: %s:%lu:%lu: warning: skipped row: %s\n",
               row_err.file, row_err.line, row_err.column, row_err.msg);
       continue;
@@ -321,8 +320,7 @@ static void write_stems(const serve_source_options *o,
     json_text(f, s->name);
     fputs("\", \"show\": \"", f);
     json_text(f, s->name);
-    fprintf(f, "\", \"path\": \"%s.ics\"}%s\n", s->slug,
-            i + 1 < n ? "," : "");
+    fprintf(f, "\", \"path\": \"%s.ics\"}%s\n", s->slug, i + 1 < n ? "," : "");
   }
   fputs("]}\n", f);
   fclose(f);
@@ -382,8 +380,9 @@ static epcal_status load(const serve_source_options *o, snapshot **out,
     }
   }
   /* The data's digest: the CRC of every byte and their number, mixed. */
-  uint64_t digest = ((uint64_t)(crc & 0xffffffffUL) << 32 | (base & 0xffffffffU)) *
-                    0x9E3779B97F4A7C15ULL;
+  uint64_t digest =
+      ((uint64_t)(crc & 0xffffffffUL) << 32 | (base & 0xffffffffU)) *
+      0x9E3779B97F4A7C15ULL;
   serve_catalog_set_digest(snap->catalog, digest ^ (digest >> 29));
   st = EPCAL_ENOMEM;
   if (serve_catalog_finish(snap->catalog, previous_stems, (void *)o) != 0) {

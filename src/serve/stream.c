@@ -18,10 +18,10 @@ struct serve_stream {
   epcal_selection sel;
   int32_t from, to;
   epcal_renderer *ren;
-  serve_buf out;  /* rendered, not yet sent from `sent` on */
+  serve_buf out; /* rendered, not yet sent from `sent` on */
   size_t sent;
-  size_t next;    /* the next row to look at */
-  bool done;      /* the calendar is closed */
+  size_t next; /* the next row to look at */
+  bool done;   /* the calendar is closed */
   bool failed;
   char *name;
   char alarm[32];

@@ -73,8 +73,8 @@ int serve_upcoming_collect(const serve_source *src, epcal_date today,
   }
   if (st == EPCAL_OK && rows.n > 0) {
     st = serve_catalog_read(cat, rows.ids, rows.n,
-                            serve_source_read_options(src), NULL, consider,
-                            &c, &err);
+                            serve_source_read_options(src), NULL, consider, &c,
+                            &err);
   }
   serve_rows_free(&rows);
   if (st != EPCAL_OK || c.failed) {

@@ -231,8 +231,7 @@ static serve_catalog *catalog_of(const char *const *names, size_t n,
 static bool hashed(const char *slug, const char *base) {
   size_t n = strlen(base);
   return strncmp(slug, base, n) == 0 && slug[n] == '-' &&
-         strlen(slug) == n + 9 &&
-         strspn(slug + n + 1, "0123456789abcdef") == 8;
+         strlen(slug) == n + 9 && strspn(slug + n + 1, "0123456789abcdef") == 8;
 }
 
 static void catalog_and_routes(void **state) {
@@ -401,7 +400,8 @@ static void cache_keeps_time_of_unchanged_feeds(void **state) {
   /* Inputs with an older mtime: Last-Modified still moves forward. */
   f.text = "C";
   assert_int_equal(
-      serve_cache_get(c, "k", 4, 10, -1, false, fake_render, &f, &e4, &err), EPCAL_OK);
+      serve_cache_get(c, "k", 4, 10, -1, false, fake_render, &f, &e4, &err),
+      EPCAL_OK);
   assert_int_equal(e4->modified, 3001);
   serve_entry_release(e4);
   /* A failing render keeps the last good bytes. */
