@@ -101,7 +101,8 @@ def main():
         log = open(os.path.join(work, "serve.log"), "w+")
         t0 = time.perf_counter()
         p = subprocess.Popen([epcal, "serve", "--listen", f"127.0.0.1:{port}",
-                              "--threads", THREADS, csv],
+                              "--threads", THREADS,
+                              "--per-address-limit", "0", csv],
                              stderr=log, stdout=subprocess.DEVNULL,
                              env=dict(os.environ, TZ="UTC"))
         procs.append(p)

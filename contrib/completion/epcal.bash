@@ -21,7 +21,7 @@ _epcal() {
     # src/cli/options.c); these are the ones every CSV reader but serve has.
     local filters="--show --season --from --to --past-days --future-days
         --premieres-only --finales-only --no-specials
-        --delimiter --date-format --encoding --skip-invalid"
+        --delimiter --date-format --encoding --column --keep-titles --skip-invalid"
 
     cmd=
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -50,11 +50,18 @@ _epcal() {
         --progress)
             COMPREPLY=($(compgen -W "auto always never" -- "$cur"))
             return 0 ;;
+        --column)
+            # FIELD=HEADER: the fields epcal reads; the header is the user's.
+            COMPREPLY=($(compgen -W "show= season= episode= code= air_date=
+                title= description= url= network= uid= air_time= timezone=
+                runtime= status=" -- "$cur"))
+            compopt -o nospace 2>/dev/null
+            return 0 ;;
         --threads)
             COMPREPLY=($(compgen -W "auto 1 2" -- "$cur"))
             return 0 ;;
         --encoding)
-            COMPREPLY=($(compgen -W "UTF-8 WINDOWS-1252 ISO-8859-1 ISO-8859-15" -- "$cur"))
+            COMPREPLY=($(compgen -W "UTF-8 UTF-16LE UTF-16BE WINDOWS-1252 ISO-8859-1 ISO-8859-15" -- "$cur"))
             return 0 ;;
         --output-dir|--state)
             COMPREPLY=($(compgen -d -- "$cur"))
@@ -66,7 +73,8 @@ _epcal() {
         --past-days|--future-days|--wait|--timezone|--runtime|--alarm|\
         --summary|--description|--category|--calendar-description|\
         --refresh|--color|--url|--listen|--token|--max-connections|\
-        --timeout|--max-feed-events)
+        --timeout|--base-url|--per-address-limit|--header-timeout|\
+        --cache-size|--max-removed|--max-feed-events)
             return 0 ;;
     esac
 
@@ -74,18 +82,23 @@ _epcal() {
     case $cmd in
         generate)
             opts="-o --output --calendar-name --previous --split --output-dir
-                --prune --wait --progress --threads $filters
+                --prune --wait --progress --threads --force --allow-shrink
+                --max-removed $filters
                 --timezone --runtime --all-day --alarm --summary --description
                 --category --calendar-description --refresh --color --url
                 -v --verbose -h --help" ;;
         list)
             opts="--format $filters -h --help" ;;
         check)
-            opts="-q --quiet -v --verbose -h --help" ;;
+            opts="--json --max-errors -q --quiet -v --verbose -h --help" ;;
         serve)
-            opts="--listen --token --refresh --max-connections --timeout
-                --threads --state --max-feed-events --no-stream --calendar-name --show --season --delimiter
-                --date-format --encoding --skip-invalid --timezone --runtime --all-day
+            opts="--listen --base-url --token --refresh --max-connections
+                --per-address-limit --header-timeout --timeout --threads
+                --cache-size --state --max-removed --allow-shrink
+                --max-feed-events --no-stream
+                --calendar-name --show --season --delimiter
+                --date-format --encoding --column --keep-titles --skip-invalid
+                --timezone --runtime --all-day
                 --alarm --summary --description --category
                 --calendar-description --color --url -h --help" ;;
         *)

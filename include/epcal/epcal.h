@@ -119,14 +119,50 @@ typedef long (*epcal_read_fn)(void *ctx, char *buf, size_t cap);
 
 /** How to read CSV. Zero-initialise, then set what you need. */
 typedef struct epcal_read_options {
-  char delimiter;          /**< 0: detect `,` `;` or TAB from the header */
+  char delimiter;          /**< 0: detect `,` `;` TAB or `|` from the header */
   const char *date_format; /**< strptime-style format for numeric dates */
   /**
    * Input encoding for iconv (e.g. "WINDOWS-1252", "LATIN1"); NULL or
-   * "UTF-8": the input must be valid UTF-8.
+   * "UTF-8": the input must be valid UTF-8, unless it starts with a UTF-16
+   * or UTF-32 byte-order mark, which selects that encoding.
    */
   const char *encoding;
+  /**
+   * Single-show tables: the show of every row when the header has no show
+   * column (a page about one show lists only its episodes). NULL: such a
+   * header is an error. Ignored when there is a show column. Copied.
+   */
+  const char *default_show;
+  /**
+   * Likewise the season of a row that gives none (no season column, no
+   * code): used when `has_default_season`.
+   */
+  bool has_default_season;
+  long default_season;
+  /**
+   * Explicit column names, "FIELD=HEADER" each (e.g. "air_date=Aired
+   * (UK)"): the header cell HEADER (case-insensitive, blanks around it
+   * trimmed) holds FIELD, whatever the built-in names say. FIELD is a
+   * column name epcal-csv(5) lists (show, season, episode, code, air_date,
+   * title, ...). Copied. See epcal_column_spec_check().
+   */
+  const char *const *columns;
+  size_t n_columns;
+  /**
+   * Keep titles as written. By default a title loses the wiki markup a
+   * copied episode table carries: footnote marks at its end ("[a]",
+   * "[12]", "[note 1]") and the quotes around the whole title, so
+   * "\"Penance\"[a]" is read as "Penance". Only the title column.
+   */
+  bool keep_titles;
 } epcal_read_options;
+
+/**
+ * Checks a "FIELD=HEADER" column name (epcal_read_options.columns): FIELD
+ * must name a field epcal reads and HEADER must not be empty. Returns
+ * EPCAL_OK or EPCAL_EUSAGE with a message in err.
+ */
+epcal_status epcal_column_spec_check(const char *spec, epcal_error *err);
 
 /**
  * Parses a delimiter's name as people write it: "," ";" "|", or "tab"
@@ -244,6 +280,44 @@ bool epcal_selection_matches(const epcal_selection *sel,
                              const epcal_episode *ep);
 
 /**
+ * Follows the episodes a selection is applied to, so that a selection
+ * naming a show or a season the input does not hold is an error rather
+ * than an empty calendar (which a person imports, or subscribes to, and
+ * sees nothing). It counts, for each show of `sel->shows`, the episodes of
+ * that show, and for each range of `sel->seasons`, the episodes of the
+ * selected shows in it, whatever their date, and keeps what a message
+ * needs: the first few hundred show names, the seasons seen and, for each
+ * show that has matched nothing yet, the nearest name. Memory is bounded
+ * (under 70 KB), whatever the input.
+ */
+typedef struct epcal_selection_audit epcal_selection_audit;
+
+/**
+ * Starts an audit of `sel` (borrowed: it must outlive the audit). Returns
+ * EPCAL_OK or EPCAL_ENOMEM.
+ */
+epcal_status epcal_selection_audit_new(epcal_selection_audit **out,
+                                       const epcal_selection *sel,
+                                       epcal_error *err);
+
+/** Counts one episode as read (before any filter), scheduled or not. */
+void epcal_selection_audit_add(epcal_selection_audit *a,
+                               const epcal_episode *ep);
+
+/**
+ * Judges the selection once every episode was added: EPCAL_OK, or
+ * EPCAL_EDATA when a named show or a season range matched no episode. The
+ * message names them, suggests the nearest show name ("did you mean ...")
+ * and lists the shows or seasons the input has. A date window that
+ * selects nothing is no error.
+ */
+epcal_status epcal_selection_audit_end(const epcal_selection_audit *a,
+                                       epcal_error *err);
+
+/** Frees the audit. NULL is a no-op. */
+void epcal_selection_audit_free(epcal_selection_audit *a);
+
+/**
  * Parses a season filter: "2" or "1-3". Returns EPCAL_OK or EPCAL_EUSAGE.
  */
 epcal_status epcal_season_range_parse(const char *text,
@@ -263,7 +337,8 @@ typedef struct epcal_previous epcal_previous;
  * Loads the previous feed at `path`. A file that does not exist is the
  * first run: EPCAL_OK with *out = NULL. A file that is not a well-formed
  * calendar gives EPCAL_EDATA (callers warn and treat it as absent); an
- * unreadable one EPCAL_EIO.
+ * unreadable one EPCAL_EIO; anything but a regular file (a FIFO or device,
+ * which could block or never end) EPCAL_EUSAGE, without waiting.
  */
 epcal_status epcal_previous_load(epcal_previous **out, const char *path,
                                  epcal_error *err);
@@ -303,7 +378,8 @@ typedef struct epcal_render_options {
                              none; 0: 60 */
   bool all_day;         /**< ignore times: every event is all-day */
   /* Reminders: RFC 5545 durations relative to the start ("-PT30M"), one
-   * VALARM (ACTION:DISPLAY) each. */
+   * VALARM (ACTION:DISPLAY) each. A non-zero offset needs its sign: "-"
+   * before the start, "+" after it ("PT30M" alone is EPCAL_EUSAGE). */
   const char *const *alarms;
   size_t n_alarms;
   /* Templates with {show} {season} {episode} {title} {code} {network}
@@ -408,13 +484,61 @@ size_t epcal_slug(const char *text, char *buf, size_t cap);
 
 typedef struct epcal_output epcal_output;
 
+/** What an output path names (see epcal_output_resolve()). */
+typedef enum epcal_output_kind {
+  EPCAL_OUTPUT_STDOUT, /**< "-", NULL, or the file standard output is */
+  EPCAL_OUTPUT_FILE,   /**< a regular file, or nothing yet: replaced
+                            atomically */
+  EPCAL_OUTPUT_STREAM  /**< a character device, FIFO or socket: written
+                            straight through */
+} epcal_output_kind;
+
 /**
- * Opens an output. `path` NULL or "-" means standard output; anything else
- * is a file replaced atomically. Either way nothing reaches the target
- * before epcal_output_commit(): bytes are spooled to a temporary file (in
- * the target's directory for a file, so the final step is a rename).
- * Returns EPCAL_OK or EPCAL_EIO.
+ * Tells what `path` names once symlinks are followed. *kind: standard
+ * output ("-", NULL, or a path that is the file standard output already
+ * writes to, such as /dev/stdout); a regular file or a path that does not
+ * exist yet (*file: the path of the file to replace, the end of any chain
+ * of symlinks, so that a symlink is kept and the file it points to is
+ * replaced in its own directory); or a character device, FIFO or socket
+ * (*file: `path`). *file is malloc'd (NULL for standard output); the
+ * caller frees it. Returns EPCAL_OK, EPCAL_EUSAGE for a directory, a
+ * block device or a symlink loop, or EPCAL_ENOMEM. Out-parameters are
+ * written only on success.
  */
+epcal_status epcal_output_resolve(const char *path, epcal_output_kind *kind,
+                                  char **file, epcal_error *err);
+
+/** Flags of epcal_output_open_flags(). */
+enum {
+  /** Replace an existing file even when it is not an iCalendar feed. */
+  EPCAL_OUTPUT_FORCE = 1,
+  /**
+   * Do not follow a symlink at `path` (it is replaced by the new file, as
+   * rename(2) does), and refuse anything but a regular file or nothing:
+   * for paths inside a tree epcal owns (split output).
+   */
+  EPCAL_OUTPUT_NOFOLLOW = 2
+};
+
+/**
+ * Opens an output on `path`, as epcal_output_resolve() classifies it.
+ * Standard output: bytes are spooled to a private temporary file and
+ * copied out by epcal_output_commit(), so a failed run prints no half
+ * feed. A file: a temporary file in the target's directory, renamed over
+ * it on commit (a target whose bytes would not change is left alone); an
+ * existing target that is not an iCalendar feed (its first bytes, after
+ * an optional UTF-8 byte-order mark, are not BEGIN:VCALENDAR) is refused
+ * with EPCAL_EUSAGE unless `flags` has EPCAL_OUTPUT_FORCE; an empty file
+ * counts as a feed. A character device, FIFO or socket: written straight
+ * through as bytes come (nothing can be atomic there), no temporary file;
+ * opening a FIFO waits for a reader, and a signal that interrupts the
+ * wait fails the open. Returns EPCAL_OK, EPCAL_EUSAGE, EPCAL_EIO or
+ * EPCAL_ENOMEM.
+ */
+epcal_status epcal_output_open_flags(epcal_output **out, const char *path,
+                                     unsigned flags, epcal_error *err);
+
+/** epcal_output_open_flags() with no flags. */
 epcal_status epcal_output_open(epcal_output **out, const char *path,
                                epcal_error *err);
 
@@ -432,7 +556,8 @@ epcal_status epcal_output_commit(epcal_output *o, bool *changed,
 
 /**
  * Removes temporary files that a killed run left beside `target` (the
- * `.NAME.XXXXXX` files epcal_output_open() makes). Only safe while holding
+ * `.NAME.epcal-XXXXXX.tmp` files epcal_output_open() makes: only regular
+ * files of exactly that shape, never a link). Only safe while holding
  * the target's lock (epcal_lock_acquire()). Returns how many it removed.
  */
 unsigned long epcal_output_remove_stale(const char *target);
@@ -442,82 +567,6 @@ unsigned long epcal_output_remove_stale(const char *target);
  * and the target is left as it was. NULL is a no-op.
  */
 void epcal_output_free(epcal_output *o);
-
-/* --------------------------------------------------------------- generate */
-
-/** Receives progress: rows and input bytes read so far, over all inputs. */
-typedef void (*epcal_progress_fn)(void *ctx, unsigned long rows,
-                                  uint64_t bytes);
-
-/** Receives a warning (a skipped row, a dropped repeat). */
-typedef void (*epcal_warn_fn)(void *ctx, const epcal_error *warning);
-
-/** The whole pipeline: inputs, filters, calendar settings. */
-typedef struct epcal_generate_options {
-  const char *const *inputs; /**< file names ("-": standard input) */
-  size_t n_inputs;           /**< 0: standard input */
-  epcal_read_options read;
-  epcal_selection select;
-  epcal_render_options render;
-  bool skip_invalid;    /**< skip invalid rows (with a warning) */
-  /**
-   * Optional: the previous feed's path, for change tracking (see
-   * epcal_render_options.previous). A missing file is a first run; a damaged
-   * one is reported through `warn` and treated as absent.
-   */
-  const char *previous;
-  epcal_warn_fn warn;   /**< optional: skipped rows, dropped repeats */
-  void *warn_ctx;
-  epcal_warn_fn note;   /**< optional: unscheduled rows (TBA, no date) */
-  void *note_ctx;
-  /**
-   * Optional: checked between rows; when it becomes non-zero (a signal
-   * handler sets it) the run stops with EPCAL_EIO "interrupted".
-   */
-  const volatile sig_atomic_t *cancel;
-  /**
-   * Only the last episode of each season (the highest number in the
-   * input). Needs a first pass over the inputs, so they must be files.
-   */
-  bool finales_only;
-  epcal_progress_fn progress; /**< optional: called every 4096 rows */
-  void *progress_ctx;
-  /**
-   * 0 (auto): read each input that is a regular file on a second thread,
-   * ahead of rendering, when the process may use more than one CPU;
-   * 1: do everything on the calling thread. Either way every callback is
-   * called on the calling thread, in input order, and the output, messages
-   * and statistics are the same.
-   */
-  unsigned threads;
-} epcal_generate_options;
-
-/** What a run did. */
-typedef struct epcal_generate_stats {
-  unsigned long rows;        /**< data rows read */
-  uint64_t bytes;            /**< input bytes read */
-  unsigned long events;      /**< events written */
-  unsigned long unscheduled; /**< rows without a date (TBA, empty) */
-  unsigned long filtered;    /**< scheduled rows left out by the filters */
-  unsigned long skipped;     /**< invalid rows skipped (skip_invalid) */
-  unsigned long duplicates;  /**< identical repeats dropped */
-  epcal_render_counts counts; /**< added / changed / unchanged events */
-  unsigned long removed;     /**< previous events no longer in the input */
-  unsigned long feeds;         /**< split: feeds written or unchanged */
-  unsigned long feeds_changed; /**< split: feeds whose bytes changed */
-  unsigned long feeds_pruned;  /**< split: old feeds removed (prune) */
-} epcal_generate_stats;
-
-/**
- * Reads every input, selects, and renders one calendar to write(ctx, ...),
- * streaming: memory does not grow with the number of rows. Returns EPCAL_OK
- * or the first error (invalid data unless skip_invalid, I/O, memory); on an
- * error some bytes may have been written, so write to an epcal_output and
- * commit only on success. `stats` (optional) is filled either way.
- */
-epcal_status epcal_generate(const epcal_generate_options *opts,
-                            epcal_write_fn write, void *ctx,
-                            epcal_generate_stats *stats, epcal_error *err);
 
 /* ------------------------------------------------------------------ shrink */
 
@@ -550,6 +599,101 @@ bool epcal_shrink_refused(unsigned long previous, unsigned long removed,
  */
 int epcal_shrink_policy_parse(const char *text, epcal_shrink_policy *policy);
 
+/* --------------------------------------------------------------- generate */
+
+/** Receives progress: rows and input bytes read so far, over all inputs. */
+typedef void (*epcal_progress_fn)(void *ctx, unsigned long rows,
+                                  uint64_t bytes);
+
+/** Receives a warning (a skipped row, a dropped repeat). */
+typedef void (*epcal_warn_fn)(void *ctx, const epcal_error *warning);
+
+/** The whole pipeline: inputs, filters, calendar settings. */
+typedef struct epcal_generate_options {
+  const char *const *inputs; /**< file names ("-": standard input) */
+  size_t n_inputs;           /**< 0: standard input */
+  epcal_read_options read;
+  epcal_selection select;
+  epcal_render_options render;
+  bool skip_invalid;    /**< skip invalid rows (with a warning) */
+  /**
+   * Optional: the previous feed's path, for change tracking (see
+   * epcal_render_options.previous). A missing file is a first run; a damaged
+   * one is reported through `warn` and treated as absent.
+   */
+  const char *previous;
+  epcal_warn_fn warn;   /**< optional: skipped rows, dropped repeats */
+  void *warn_ctx;
+  epcal_warn_fn note;   /**< optional: unscheduled rows (TBA, no date) */
+  void *note_ctx;
+  /**
+   * Optional, without skip_invalid: every invalid row is reported here, in
+   * input order, and reading goes on to the end of the input, so one run
+   * names all of them; the run then fails with EPCAL_EDATA and `err` holds
+   * the first of them. Without it the first invalid row stops the run.
+   * Errors that end reading (a bad header, I/O, memory) are not reported
+   * here, only returned.
+   */
+  epcal_warn_fn error;
+  void *error_ctx;
+  /**
+   * Optional: checked between rows; when it becomes non-zero (a signal
+   * handler sets it) the run stops with EPCAL_EIO "interrupted".
+   */
+  const volatile sig_atomic_t *cancel;
+  /**
+   * Only the last episode of each season (the highest number in the
+   * input). Needs a first pass over the inputs, so they must be files.
+   */
+  bool finales_only;
+  epcal_progress_fn progress; /**< optional: called every 4096 rows */
+  void *progress_ctx;
+  /**
+   * 0 (auto): read each input that is a regular file on a second thread,
+   * ahead of rendering, when the process may use more than one CPU;
+   * 1: do everything on the calling thread. Either way every callback is
+   * called on the calling thread, in input order, and the output, messages
+   * and statistics are the same.
+   */
+  unsigned threads;
+  /**
+   * The shrink guard (see epcal_shrink_refused()): a run that would remove
+   * more of the previous feed's events than this allows fails with
+   * EPCAL_EDATA before anything is published (with split output: when any
+   * feed would, no feed is replaced). Zeroed: the default rule. A previous
+   * feed more than 32 times the size of the inputs (and over 64 MiB) is
+   * refused the same way, unread; `allow` replaces it without reading it.
+   */
+  epcal_shrink_policy shrink;
+} epcal_generate_options;
+
+/** What a run did. */
+typedef struct epcal_generate_stats {
+  unsigned long rows;        /**< data rows read */
+  uint64_t bytes;            /**< input bytes read */
+  unsigned long events;      /**< events written */
+  unsigned long unscheduled; /**< rows without a date (TBA, empty) */
+  unsigned long filtered;    /**< scheduled rows left out by the filters */
+  unsigned long skipped;     /**< invalid rows skipped (skip_invalid) */
+  unsigned long duplicates;  /**< identical repeats dropped */
+  epcal_render_counts counts; /**< added / changed / unchanged events */
+  unsigned long removed;     /**< previous events no longer in the input */
+  unsigned long feeds;         /**< split: feeds written or unchanged */
+  unsigned long feeds_changed; /**< split: feeds whose bytes changed */
+  unsigned long feeds_pruned;  /**< split: old feeds removed (prune) */
+} epcal_generate_stats;
+
+/**
+ * Reads every input, selects, and renders one calendar to write(ctx, ...),
+ * streaming: memory does not grow with the number of rows. Returns EPCAL_OK
+ * or the first error (invalid data unless skip_invalid, I/O, memory); on an
+ * error some bytes may have been written, so write to an epcal_output and
+ * commit only on success. `stats` (optional) is filled either way.
+ */
+epcal_status epcal_generate(const epcal_generate_options *opts,
+                            epcal_write_fn write, void *ctx,
+                            epcal_generate_stats *stats, epcal_error *err);
+
 /* ------------------------------------------------------------------- split */
 
 /** What one feed of a split holds. */
@@ -561,9 +705,10 @@ typedef enum epcal_split_by {
 typedef struct epcal_split_options {
   epcal_split_by by;
   const char *dir; /**< created when missing */
-  bool prune;      /**< remove feeds an earlier run wrote here (listed in
-                        the hidden .epcal-feeds manifest) that this run did
-                        not write */
+  bool prune;      /**< remove feeds an earlier run wrote here that this
+                        run did not write (the last index.json records
+                        them: "feeds" and "kept"); without it they are
+                        listed under "kept" */
 } epcal_split_options;
 
 /**
@@ -612,16 +757,29 @@ typedef bool (*epcal_stem_fn)(void *ctx, const char *show, const char *stem);
  * when fn stopped it.
  */
 bool epcal_stems_each(const char *index_path, epcal_stem_fn fn, void *ctx);
+/**
+ * Removes what killed split runs left in `dir`: the temporary files of
+ * index.json, index.html and every feed (`.NAME.epcal-XXXXXX.tmp`, regular
+ * files of exactly that shape, in the directory and its show directories,
+ * reached through no symbolic link), and a show directory that only such
+ * files kept from being empty. Only safe while holding the directory's
+ * lock (epcal_lock_acquire() on DIR/index.json), as another run's files
+ * look the same. Returns how many files it removed.
+ */
+unsigned long epcal_split_remove_stale(const char *dir);
 
 /* -------------------------------------------------------------------- lock */
 
 typedef struct epcal_lock epcal_lock;
 
 /**
- * Takes the exclusive lock that serialises runs writing `target` (a hidden
- * `.NAME.lock` file beside it, flock(2)), waiting up to `wait_seconds`.
- * Returns EPCAL_OK, EPCAL_ELOCKED when another run still holds it, or
- * EPCAL_EIO. The lock ends with epcal_lock_release() or the process.
+ * Takes the exclusive lock that serialises runs writing `target` (the
+ * file to replace, as epcal_output_resolve() gives it), waiting up to
+ * `wait_seconds`. It is flock(2) on the target itself when it exists, else
+ * on its directory, so no lock file is made. Returns EPCAL_OK,
+ * EPCAL_ELOCKED when another run still holds it, or EPCAL_EIO (also when
+ * a signal the caller handles interrupts the wait). The lock ends with
+ * epcal_lock_release() or the process.
  */
 epcal_status epcal_lock_acquire(epcal_lock **out, const char *target,
                                 double wait_seconds, epcal_error *err);
@@ -631,57 +789,100 @@ void epcal_lock_release(epcal_lock *l);
 
 /* ------------------------------------------------------------------- check */
 
+/** How bad a finding is. */
+typedef enum epcal_check_severity {
+  /** Formatting (line ends, line length, empty lines): parsers forgive it. */
+  EPCAL_CHECK_FORMAT = 0,
+  /** A calendar client will reject the feed or drop the event. */
+  EPCAL_CHECK_ERROR = 1
+} epcal_check_severity;
+
 /**
- * Receives one problem found in a feed, borrowed for the call: `code` is
- * EPCAL_EDATA, `file` the feed's name, `line` the 1-based physical line the
- * problem is on (0 when it is about the whole feed), `msg` what is wrong.
+ * One finding in a feed, borrowed for the call: `file` the feed's name,
+ * `line` the 1-based physical line it is on (0 when it is about the whole
+ * feed), `rule` a stable name for the kind of finding ("line-length",
+ * "end-before-start", ...), `msg` what is wrong, naming a client that fails
+ * on it where that is known.
  */
-typedef void (*epcal_problem_fn)(void *ctx, const epcal_error *problem);
+typedef struct epcal_finding {
+  const char *file;
+  unsigned long line;
+  const char *rule;
+  epcal_check_severity severity;
+  const char *msg;
+} epcal_finding;
+
+/** Receives one finding (see epcal_finding). */
+typedef void (*epcal_finding_fn)(void *ctx, const epcal_finding *finding);
 
 /** What a check saw. */
 typedef struct epcal_check_stats {
   unsigned long lines;    /**< physical lines */
   unsigned long events;   /**< VEVENT components */
-  unsigned long problems; /**< problems reported */
+  unsigned long problems; /**< findings reported: errors + formatting */
+  unsigned long errors;   /**< findings of severity EPCAL_CHECK_ERROR */
 } epcal_check_stats;
 
 /**
- * Judges an iCalendar feed that any program may have written: libical's
- * parse errors (its X-LIC-ERROR properties, each on the line it came from),
- * CRLF line ends, lines longer than 75 octets, folds that split a UTF-8
- * character, invalid UTF-8, unbalanced BEGIN/END, a VCALENDAR without
- * VERSION or PRODID, events without UID, DTSTAMP or DTSTART, duplicate UIDs,
- * impossible dates, and DTEND not after DTSTART.
+ * Judges an iCalendar feed that any program may have written, as a stream:
+ * one content line and one component at a time, so memory does not grow
+ * with the feed (besides about 20 bytes per VEVENT for the duplicate-UID
+ * check).
  *
- * `problem` (optional) is called for each problem in the order found, which
- * is mostly line order. `stats` (optional) is filled on EPCAL_OK.
- * `path` "-" or NULL reads standard input. The feed is held in memory while
- * it is judged. Returns EPCAL_OK when the feed could be read and judged,
- * whatever the verdict (a clean feed has stats->problems == 0), or
- * EPCAL_EIO / EPCAL_ENOMEM. Uses libical's parser, which touches global
- * state: call from one thread at a time.
+ * Formatting findings: CRLF line ends, lines longer than 75 octets, empty
+ * lines, a byte-order mark, folds that split a UTF-8 character. Errors:
+ * libical's parse errors (its X-LIC-ERROR properties, each on its line;
+ * properties of RFC 7986 and RFC 9253 that libical 3.0 does not know are
+ * accepted), invalid UTF-8, unbalanced BEGIN/END, a VCALENDAR without
+ * VERSION or PRODID, events without UID, DTSTAMP or DTSTART, a property
+ * allowed once repeated in an event, duplicate UIDs, impossible dates, a
+ * date without VALUE=DATE, text with an unescaped "," or ";" or an invalid
+ * escape, a TZID without a VTIMEZONE (or known
+ * nowhere), a negative DURATION, a DTSTAMP not in UTC, and DTEND not after
+ * DTSTART, compared as instants (TZIDs resolved through the feed's
+ * VTIMEZONEs, then the system's zoneinfo). A content line longer than
+ * 1 MiB unfolded is reported and not parsed.
+ *
+ * `finding` (optional) is called for each finding in the order found,
+ * which is mostly line order (per-TZID findings come at the end).
+ * `stats` (optional) is filled on EPCAL_OK. `path` "-" or NULL reads
+ * standard input. A regular file that mentions a time zone is read twice:
+ * first for its VTIMEZONEs, which may come after the events that use them. Returns EPCAL_OK when the
+ * feed could be read and judged, whatever the verdict (a clean feed has
+ * stats->problems == 0); EPCAL_EDATA when the input is not an iCalendar
+ * feed at all (no BEGIN:VCALENDAR in its first 4096 bytes: nothing is
+ * reported through `finding`); EPCAL_EIO or EPCAL_ENOMEM. Uses libical's
+ * parser, which touches global state: call from one thread at a time.
  */
-epcal_status epcal_feed_check(const char *path, epcal_problem_fn problem,
+epcal_status epcal_feed_check(const char *path, epcal_finding_fn finding,
                               void *ctx, epcal_check_stats *stats,
                               epcal_error *err);
 
 /**
  * Like epcal_feed_check(), but judges the `len` bytes at `data` (borrowed;
- * they may hold NUL bytes); `name` is used in problems. Returns EPCAL_OK or
- * EPCAL_ENOMEM.
+ * they may hold NUL bytes); `name` is used in findings. Returns EPCAL_OK,
+ * EPCAL_EDATA (not a feed) or EPCAL_ENOMEM.
  */
 epcal_status epcal_feed_check_mem(const char *name, const char *data,
-                                  size_t len, epcal_problem_fn problem,
+                                  size_t len, epcal_finding_fn finding,
                                   void *ctx, epcal_check_stats *stats,
                                   epcal_error *err);
 
 /* ---------------------------------------------------------------- utilities */
 
 /**
- * Parses a date in one of the accepted forms ("2022-03-03", "March 3, 2022",
- * "May 5 2022", "3 March 2022", "Mar 3, 2022", "2022/03/03", "20220303"),
- * or with `format` (strptime-style) when non-NULL. Returns EPCAL_OK, or
- * EPCAL_EDATA with a message in err (line and column left 0).
+ * Parses a date. `format` (strptime-style), when non-NULL, is tried first;
+ * a text it does not read whole is read in one of the built-in forms:
+ * "2022-03-03", "2022/03/03", "20220303", "March 3, 2022", "Mar 3 2022",
+ * "March 3rd, 2022", "3 March 2022", "3rd of March, 2022", "03-Mar-2022",
+ * a day and month in either order when only one reading is a date
+ * ("01/31/2025", "31.01.2025", "03/03/2022"; "03/04/2022" is ambiguous),
+ * any of them after a weekday that must agree ("Thu, Mar 3, 2022") or
+ * before a midnight ("2022-03-03 00:00:00", "2022-03-03T00:00"), a wiki's
+ * "March 3, 2022 (2022-03-03)" whose two halves must agree, and trailing
+ * footnote marks ("[12]"). A two-digit year is read only by `format`.
+ * Returns EPCAL_OK, or EPCAL_EDATA with a message in err (line and column
+ * left 0).
  */
 epcal_status epcal_date_parse(const char *text, const char *format,
                               epcal_date *out, epcal_error *err);

@@ -38,6 +38,25 @@ int epcal_cli_exit_code(epcal_status st);
 /* "epcal: FILE:LINE:COLUMN: [prefix: ]message" on standard error. */
 void epcal_cli_report(const char *prefix, const epcal_error *err);
 
+/* At most this many invalid rows are printed; the rest are counted. */
+#define EPCAL_CLI_MAX_ERRORS 20
+
+/* The invalid rows of a run that reports them all. */
+typedef struct epcal_cli_errors {
+  unsigned long count;
+  epcal_error first;
+} epcal_cli_errors;
+
+/* An epcal_warn_fn (ctx: epcal_cli_errors): prints the error as
+ * epcal_cli_report() does while fewer than EPCAL_CLI_MAX_ERRORS were, and
+ * counts it. */
+void epcal_cli_errors_add(void *ctx, const epcal_error *err);
+
+/* Ends a run that failed with `err`: prints it unless it is the first
+ * invalid row (printed already), and how many invalid rows were not
+ * printed. */
+void epcal_cli_errors_finish(const epcal_cli_errors *e, const epcal_error *err);
+
 /* "epcal: message" on standard error. */
 void epcal_cli_message(const char *fmt, ...)
 #if defined(__GNUC__)

@@ -14,7 +14,9 @@ static const epcal_cli_opt_id output_rows[] = {
     EPCAL_CLI_OUTPUT,        EPCAL_CLI_SPLIT,
     EPCAL_CLI_OUTPUT_DIR,    EPCAL_CLI_PRUNE,
     EPCAL_CLI_CALENDAR_NAME, EPCAL_CLI_PREVIOUS,
-    EPCAL_CLI_WAIT,          EPCAL_CLI_END};
+    EPCAL_CLI_WAIT,          EPCAL_CLI_FORCE,
+    EPCAL_CLI_ALLOW_SHRINK,  EPCAL_CLI_MAX_REMOVED,
+    EPCAL_CLI_END};
 static const epcal_cli_opt_id feed_rows[] = {EPCAL_CLI_CALENDAR_DESCRIPTION,
                                              EPCAL_CLI_REFRESH, EPCAL_CLI_COLOR,
                                              EPCAL_CLI_URL, EPCAL_CLI_END};
@@ -30,7 +32,8 @@ static const epcal_cli_opt_id selection_rows[] = {
     EPCAL_CLI_NO_SPECIALS,    EPCAL_CLI_END};
 static const epcal_cli_opt_id input_rows[] = {
     EPCAL_CLI_DELIMITER, EPCAL_CLI_DATE_FORMAT, EPCAL_CLI_ENCODING,
-    EPCAL_CLI_SKIP_INVALID, EPCAL_CLI_END};
+    EPCAL_CLI_COLUMN,    EPCAL_CLI_KEEP_TITLES, EPCAL_CLI_SKIP_INVALID,
+    EPCAL_CLI_END};
 static const epcal_cli_opt_id run_rows[] = {
     EPCAL_CLI_PROGRESS, EPCAL_CLI_THREADS, EPCAL_CLI_VERBOSE, EPCAL_CLI_HELP,
     EPCAL_CLI_END};
@@ -50,10 +53,13 @@ static const epcal_cli_command command = {
     "air_time column gives a time).\n",
     sections,
     sizeof sections / sizeof sections[0],
-    NULL,
-    "Exit status: 0 feed written (or unchanged); 1 invalid data (nothing\n"
-    "written); 2 usage; 3 input/output error; 4 feed written but invalid\n"
-    "rows were skipped; 5 another run holds the output's lock.\n"};
+    "Without --skip-invalid, every invalid row is reported (the first 20,\n"
+    "then how many more) and nothing is written.\n",
+    "Exit status: 0 feed written (or unchanged); 1 invalid data, an empty\n"
+    "input or a refused shrink (nothing written); 2 usage (also a target that\n"
+    "is not a feed, a directory or an input); 3 input/output error; 4 feed\n"
+    "written but invalid rows were skipped; 5 another run holds the output's\n"
+    "lock.\n"};
 
 static void on_warning(void *ctx, const epcal_error *w) {
   (void)ctx;
@@ -91,7 +97,31 @@ static char *default_name(const epcal_cli_opts *a) {
   return strdup(buf);
 }
 
+/* The input that -o names (the same file, whatever the names: a symlink or
+ * hard link too), or NULL. Standard input counts when it is read. */
+static const char *output_is_input(const char *output,
+                                   const char *const *inputs, size_t n) {
+  struct stat out, in;
+  if (output == NULL || strcmp(output, "-") == 0 || stat(output, &out) != 0) {
+    return NULL;
+  }
+  static const char *const stdin_only[] = {"-"};
+  if (n == 0) {
+    inputs = stdin_only;
+    n = 1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    bool is_stdin = strcmp(inputs[i], "-") == 0;
+    int rc = is_stdin ? fstat(0, &in) : stat(inputs[i], &in);
+    if (rc == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino) {
+      return is_stdin ? "(standard input)" : inputs[i];
+    }
+  }
+  return NULL;
+}
+
 int epcal_cli_generate(int argc, char **argv) {
+  char *out_file = NULL; /* what -o names, resolved */
   epcal_cli_opts a;
   epcal_generate_options g;
   memset(&g, 0, sizeof g);
@@ -121,6 +151,7 @@ int epcal_cli_generate(int argc, char **argv) {
   /* A second thread, reading ahead, is all that generate can use. */
   g.threads = a.threads > 2 ? 2 : (unsigned)a.threads;
   g.render = a.render;
+  g.shrink = a.shrink;
 
   if (splitting && (split.dir == NULL || a.output != NULL)) {
     epcal_cli_usage_error("generate", "--split writes into --output-dir DIR "
@@ -132,6 +163,37 @@ int epcal_cli_generate(int argc, char **argv) {
                           "--output-dir and --prune go with --split");
     goto done;
   }
+  if (splitting && a.force) {
+    epcal_cli_usage_error("generate", "--force goes with -o FILE");
+    goto done;
+  }
+  /* What -o names decides everything else: a file is replaced atomically
+   * under a lock and compared with what it held; a device, FIFO or socket
+   * is written straight through, with no lock and no previous feed. */
+  epcal_output_kind out_kind = EPCAL_OUTPUT_STDOUT;
+  if (!splitting) {
+    epcal_error rerr;
+    epcal_status rst =
+        epcal_output_resolve(a.output, &out_kind, &out_file, &rerr);
+    if (rst == EPCAL_EUSAGE) {
+      epcal_cli_usage_error("generate", "-o %s: %s", a.output, rerr.msg);
+      goto done;
+    }
+    if (rst != EPCAL_OK) {
+      epcal_cli_report(NULL, &rerr);
+      code = epcal_cli_exit_code(rst);
+      goto done;
+    }
+    const char *input = output_is_input(
+        a.output, (const char *const *)argv + first, (size_t)(argc - first));
+    if (input != NULL) {
+      epcal_cli_usage_error("generate",
+                            "-o %s is the input %s: writing the feed there "
+                            "would destroy it",
+                            a.output, input);
+      goto done;
+    }
+  }
   g.render.now = epcal_now();
   g.read = a.read;
   g.skip_invalid = a.skip_invalid;
@@ -139,13 +201,17 @@ int epcal_cli_generate(int argc, char **argv) {
   g.inputs = (const char *const *)argv + first;
   g.n_inputs = (size_t)(argc - first);
   g.warn = on_warning;
+  epcal_cli_errors invalid;
+  memset(&invalid, 0, sizeof invalid);
+  g.error = epcal_cli_errors_add;
+  g.error_ctx = &invalid;
   g.cancel = &epcal_cli_signal;
   if (a.verbose) {
     g.note = on_note;
   }
   /* The feed being replaced is the natural previous feed. */
-  if (g.previous == NULL && a.output != NULL && strcmp(a.output, "-") != 0) {
-    g.previous = a.output;
+  if (g.previous == NULL && out_kind == EPCAL_OUTPUT_FILE) {
+    g.previous = out_file;
   }
   char *name =
       a.calendar_name != NULL ? strdup(a.calendar_name) : default_name(&a);
@@ -166,17 +232,21 @@ int epcal_cli_generate(int argc, char **argv) {
   char lock_target[4096];
   if (splitting) {
     snprintf(lock_target, sizeof lock_target, "%s/index.json", split.dir);
-    mkdir(split.dir, 0755); /* for the lock file; errors come below */
+    mkdir(split.dir, 0755); /* to lock it; errors come below */
   } else {
     snprintf(lock_target, sizeof lock_target, "%s",
-             a.output != NULL ? a.output : "-");
+             out_kind == EPCAL_OUTPUT_FILE ? out_file : "-");
   }
   if (strcmp(lock_target, "-") != 0) {
     st = epcal_lock_acquire(&lock, lock_target, (double)wait_seconds, &err);
-    if (st == EPCAL_OK && !splitting) {
+    if (st == EPCAL_OK) {
       /* Under the lock no other run is writing: what a killed run left
        * behind can go. */
-      epcal_output_remove_stale(lock_target);
+      if (splitting) {
+        epcal_split_remove_stale(split.dir);
+      } else {
+        epcal_output_remove_stale(lock_target);
+      }
     }
   }
   bool changed = false;
@@ -184,7 +254,8 @@ int epcal_cli_generate(int argc, char **argv) {
     st = epcal_generate_split(&g, &split, &stats, &err);
     changed = stats.feeds_changed > 0;
   } else if (st == EPCAL_OK) {
-    st = epcal_output_open(&out, a.output, &err);
+    st = epcal_output_open_flags(&out, a.output,
+                                 a.force ? EPCAL_OUTPUT_FORCE : 0, &err);
     if (st == EPCAL_OK) {
       st = epcal_generate(&g, epcal_output_write, out, &stats, &err);
     }
@@ -204,7 +275,7 @@ int epcal_cli_generate(int argc, char **argv) {
       snprintf(err.file, sizeof err.file, "%s",
                a.output != NULL ? a.output : "-");
     }
-    epcal_cli_report(NULL, &err);
+    epcal_cli_errors_finish(&invalid, &err);
     code = epcal_cli_exit_code(st);
     goto done;
   }
@@ -230,6 +301,7 @@ int epcal_cli_generate(int argc, char **argv) {
   code = stats.skipped > 0 ? EPCAL_EXIT_SKIPPED : EPCAL_EXIT_OK;
 
 done:
+  free(out_file);
   epcal_cli_opts_free(&a);
   return code;
 }

@@ -23,7 +23,8 @@ static const epcal_cli_opt_id selection_rows[] = {
     EPCAL_CLI_NO_SPECIALS,    EPCAL_CLI_END};
 static const epcal_cli_opt_id input_rows[] = {
     EPCAL_CLI_DELIMITER, EPCAL_CLI_DATE_FORMAT, EPCAL_CLI_ENCODING,
-    EPCAL_CLI_SKIP_INVALID, EPCAL_CLI_END};
+    EPCAL_CLI_COLUMN,    EPCAL_CLI_KEEP_TITLES, EPCAL_CLI_SKIP_INVALID,
+    EPCAL_CLI_END};
 static const epcal_cli_opt_id run_rows[] = {EPCAL_CLI_HELP, EPCAL_CLI_END};
 
 static const epcal_cli_section sections[] = {
@@ -43,7 +44,8 @@ static const epcal_cli_command command = {
     "Reads standard input when no FILE or '-'.\n",
     sections,
     sizeof sections / sizeof sections[0],
-    NULL,
+    "Without --skip-invalid, every invalid row is reported (the first 20,\n"
+    "then how many more) and nothing is listed.\n",
     "Exit status: 0 listed; 1 invalid data (nothing listed); 2 usage;\n"
     "3 input/output error; 4 listed but invalid rows were skipped.\n"};
 
@@ -131,8 +133,10 @@ static void finales_keep(const finales *f, epcal_list_store *store) {
 /* Reads one input to its end, keeping the rows the selection keeps. */
 static epcal_status read_input(const char *path, const epcal_cli_opts *f,
                                const epcal_selection *sel,
+                               epcal_selection_audit *audit,
                                epcal_list_store *store, finales *fin,
-                               unsigned long *skipped, epcal_error *err) {
+                               unsigned long *skipped,
+                               epcal_cli_errors *invalid, epcal_error *err) {
   epcal_reader *rd;
   epcal_status st = epcal_reader_open(&rd, path, &f->read, err);
   if (st != EPCAL_OK) {
@@ -147,6 +151,11 @@ static epcal_status read_input(const char *path, const epcal_cli_opts *f,
       epcal_cli_report("warning: skipped row", &row_err);
       continue;
     }
+    /* Every invalid row is named, then the run fails (as generate). */
+    if (st == EPCAL_EDATA && epcal_reader_columns(rd) > 0) {
+      epcal_cli_errors_add(invalid, &row_err);
+      continue;
+    }
     if (st != EPCAL_OK) {
       *err = row_err;
       break;
@@ -154,6 +163,7 @@ static epcal_status read_input(const char *path, const epcal_cli_opts *f,
     if (ep == NULL) {
       break;
     }
+    epcal_selection_audit_add(audit, ep);
     bool ok =
         !f->finales_only || finales_note(fin, ep->show, ep->season, ep->number);
     if (ok && !epcal_selection_matches(sel, ep)) {
@@ -188,6 +198,7 @@ int epcal_cli_list(int argc, char **argv) {
   epcal_list_store store;
   memset(&store, 0, sizeof store);
   finales fin = {NULL, 0, 0};
+  epcal_selection_audit *audit = NULL;
   epcal_cli_opts f;
   int first = 0;
   int code;
@@ -210,16 +221,28 @@ int epcal_cli_list(int argc, char **argv) {
       first < argc ? (const char *const *)argv + first : stdin_only;
   size_t n_inputs = first < argc ? (size_t)(argc - first) : 1;
   unsigned long skipped = 0;
-  for (size_t i = 0; i < n_inputs; i++) {
-    epcal_error err;
-    epcal_error_clear(&err);
-    epcal_status st =
-        read_input(inputs[i], &f, &sel, &store, &fin, &skipped, &err);
-    if (st != EPCAL_OK) {
-      epcal_cli_report(NULL, &err);
-      code = epcal_cli_exit_code(st);
-      goto done;
-    }
+  epcal_cli_errors invalid;
+  memset(&invalid, 0, sizeof invalid);
+  epcal_error err;
+  epcal_error_clear(&err);
+  epcal_status st = epcal_selection_audit_new(&audit, &sel, &err);
+  for (size_t i = 0; i < n_inputs && st == EPCAL_OK; i++) {
+    st = read_input(inputs[i], &f, &sel, audit, &store, &fin, &skipped,
+                    &invalid, &err);
+  }
+  if (st == EPCAL_OK && invalid.count > 0) {
+    st = EPCAL_EDATA;
+    err = invalid.first;
+  }
+  /* A named show or season that matched nothing is an error, as for
+   * generate: nothing is listed. */
+  if (st == EPCAL_OK) {
+    st = epcal_selection_audit_end(audit, &err);
+  }
+  if (st != EPCAL_OK) {
+    epcal_cli_errors_finish(&invalid, &err);
+    code = epcal_cli_exit_code(st);
+    goto done;
   }
 
   if (f.finales_only) {
@@ -240,6 +263,7 @@ int epcal_cli_list(int argc, char **argv) {
   code = skipped > 0 ? EPCAL_EXIT_SKIPPED : EPCAL_EXIT_OK;
 
 done:
+  epcal_selection_audit_free(audit);
   free(fin.slots);
   epcal_list_store_free(&store);
   epcal_cli_opts_free(&f);

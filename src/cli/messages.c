@@ -40,6 +40,31 @@ void epcal_cli_report(const char *prefix, const epcal_error *err) {
   fprintf(stderr, "%s\n", err->msg);
 }
 
+void epcal_cli_errors_add(void *ctx, const epcal_error *err) {
+  epcal_cli_errors *e = ctx;
+  if (e->count++ == 0) {
+    e->first = *err;
+  }
+  if (e->count <= EPCAL_CLI_MAX_ERRORS) {
+    epcal_cli_report(NULL, err);
+  }
+}
+
+void epcal_cli_errors_finish(const epcal_cli_errors *e,
+                             const epcal_error *err) {
+  bool printed = e->count > 0 && err->code == e->first.code &&
+                 err->line == e->first.line && err->column == e->first.column &&
+                 strcmp(err->file, e->first.file) == 0 &&
+                 strcmp(err->msg, e->first.msg) == 0;
+  if (!printed) {
+    epcal_cli_report(NULL, err);
+  }
+  if (e->count > EPCAL_CLI_MAX_ERRORS) {
+    epcal_cli_message("%lu more invalid rows not shown (%lu in all)",
+                      e->count - EPCAL_CLI_MAX_ERRORS, e->count);
+  }
+}
+
 void epcal_cli_message(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -140,13 +140,23 @@ static int set_duration(const row *r, epcal_cli_opts *o, void *field,
   return 0;
 }
 
-/* A reminder: an RFC 5545 duration, which the library checks, or seconds
- * relative to the start ("-1800"), written as one ("-PT30M"). */
+/* A reminder: an RFC 5545 duration, which the library checks (its sign
+ * too), or seconds relative to the start ("-1800"), written as one
+ * ("-PT30M"). Seconds after the start need their "+", as a duration does:
+ * "1800" is a reminder meant before the start with its minus forgotten. */
 static int add_offset(const row *r, epcal_cli_opts *o, void *field,
                       const char *arg, char *msg, size_t cap) {
   if (is_seconds(arg)) {
+    long v = strtol(arg, NULL, 10);
+    if (v != 0 && arg[0] != '+' && arg[0] != '-') {
+      snprintf(msg, cap,
+               "no sign: -%s for a reminder before the start, +%s after it",
+               arg, arg);
+      return -1;
+    }
     char buf[32];
-    seconds_text(strtol(arg, NULL, 10), buf, sizeof buf);
+    buf[0] = '+';
+    seconds_text(v, buf + (v > 0), sizeof buf - 1);
     char *copy = strdup(buf);
     if (copy == NULL) {
       return -2;
@@ -155,6 +165,32 @@ static int add_offset(const row *r, epcal_cli_opts *o, void *field,
     arg = copy;
   }
   return add_text(r, o, field, arg, msg, cap);
+}
+
+/* Bytes, with K, M or G (powers of 1024), from r->min to r->max. */
+static int set_size(const row *r, epcal_cli_opts *o, void *field,
+                    const char *arg, char *msg, size_t cap) {
+  (void)o;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(arg, &end, 10);
+  unsigned long long unit = 1;
+  if (*end == 'K' || *end == 'k') {
+    unit = 1ULL << 10;
+  } else if (*end == 'M' || *end == 'm') {
+    unit = 1ULL << 20;
+  } else if (*end == 'G' || *end == 'g') {
+    unit = 1ULL << 30;
+  }
+  end += unit > 1;
+  if (errno != 0 || end == arg || *arg < '0' || *arg > '9' || *end != '\0' ||
+      v > (unsigned long long)r->max / unit ||
+      v * unit < (unsigned long long)r->min) {
+    snprintf(msg, cap, "bytes, with K, M or G, %s", r->hint);
+    return -1;
+  }
+  *(size_t *)field = (size_t)(v * unit);
+  return 0;
 }
 
 /* One of r->choices; the field is its index. */
@@ -192,6 +228,18 @@ static int add_season(const row *r, epcal_cli_opts *o, void *field,
   return 0;
 }
 
+/* --max-removed: "N" events or "P%" (epcal_shrink_policy_parse()). */
+static int set_max_removed(const row *r, epcal_cli_opts *o, void *field,
+                           const char *arg, char *msg, size_t cap) {
+  (void)r, (void)o;
+  if (epcal_shrink_policy_parse(arg, field) != 0) {
+    snprintf(msg, cap, "use a number of events N or a percentage P%% "
+                       "(0-100%%)");
+    return -1;
+  }
+  return 0;
+}
+
 static int set_date(const row *r, epcal_cli_opts *o, void *field,
                     const char *arg, char *msg, size_t cap) {
   (void)r, (void)o;
@@ -203,6 +251,17 @@ static int set_date(const row *r, epcal_cli_opts *o, void *field,
   }
   d->given = true;
   return 0;
+}
+
+/* FIELD=HEADER, checked by the library's rule. */
+static int add_column(const row *r, epcal_cli_opts *o, void *field,
+                      const char *arg, char *msg, size_t cap) {
+  epcal_error err;
+  if (epcal_column_spec_check(arg, &err) != EPCAL_OK) {
+    snprintf(msg, cap, "%s", err.msg);
+    return -1;
+  }
+  return add_text(r, o, field, arg, msg, cap);
 }
 
 static int set_delimiter(const row *r, epcal_cli_opts *o, void *field,
@@ -222,9 +281,13 @@ static const char *const progress_choices[] = {"auto", "always", "never", NULL};
 /* Indexed by epcal_cli_opt_id. */
 static const row rows[EPCAL_CLI_N_OPTIONS] = {
     [EPCAL_CLI_SHOW] = {"show", 0, "NAME", add_text, AT(shows), 0, 0, NULL,
-                        NULL, "only this show (repeatable; case-insensitive)"},
+                        NULL,
+                        "only this show (repeatable; case-insensitive);\n"
+                        "one --show is also the show of every row of a\n"
+                        "table without a show column"},
     [EPCAL_CLI_SEASON] = {"season", 0, "N|N-M", add_season, 0, 0, 0, NULL, NULL,
-                          "only these seasons (repeatable)"},
+                          "only these seasons (repeatable); one --season N\n"
+                          "is also the season of rows that give none"},
     [EPCAL_CLI_FROM] = {"from", 0, "DATE", set_date, AT(from), 0, 0, NULL, NULL,
                         "only episodes on or after DATE"},
     [EPCAL_CLI_TO] = {"to", 0, "DATE", set_date, AT(to), 0, 0, NULL, NULL,
@@ -249,12 +312,20 @@ static const row rows[EPCAL_CLI_N_OPTIONS] = {
                              "',' ';' '|' or 'tab' (default: detected)"},
     [EPCAL_CLI_DATE_FORMAT] = {"date-format", 0, "FMT", set_text,
                                AT(read.date_format), 0, 0, NULL, NULL,
-                               "strptime format for numeric dates, e.g. "
-                               "%d/%m/%Y"},
+                               "strptime format tried before the built-in\n"
+                               "date forms, e.g. %d/%m/%Y or %d-%b-%y"},
     [EPCAL_CLI_ENCODING] = {"encoding", 0, "NAME", set_text, AT(read.encoding),
                             0, 0, NULL, NULL,
-                            "input encoding, e.g. WINDOWS-1252 (default "
-                            "UTF-8)"},
+                            "input encoding, e.g. WINDOWS-1252 (default:\n"
+                            "UTF-8, or UTF-16/32 by its byte-order mark)"},
+    [EPCAL_CLI_COLUMN] = {"column", 0, "FIELD=HEADER", add_column, AT(columns),
+                          0, 0, NULL, NULL,
+                          "the column named HEADER holds FIELD, e.g.\n"
+                          "air_date='Aired (UK)' (repeatable)"},
+    [EPCAL_CLI_KEEP_TITLES] = {"keep-titles", 0, NULL, set_flag,
+                               AT(read.keep_titles), 0, 0, NULL, NULL,
+                               "keep a wiki's footnote marks ([a]) and the\n"
+                               "quotes around titles (default: removed)"},
     [EPCAL_CLI_SKIP_INVALID] = {"skip-invalid", 0, NULL, set_flag,
                                 AT(skip_invalid), 0, 0, NULL, NULL,
                                 "go on without invalid rows, with a warning\n"
@@ -312,7 +383,10 @@ static const row rows[EPCAL_CLI_N_OPTIONS] = {
                           NULL, NULL,
                           "write FILE atomically (default: standard "
                           "output);\n"
-                          "an unchanged feed is left untouched"},
+                          "an unchanged feed is left untouched; through\n"
+                          "a symlink, the file it points to is replaced;\n"
+                          "a device, FIFO or socket is written straight\n"
+                          "through; a directory or an input is refused"},
     [EPCAL_CLI_SPLIT] = {"split", 0, "season|show", set_choice, AT(split), 0, 0,
                          split_choices, NULL,
                          "one feed per season or per show, written to\n"
@@ -336,6 +410,20 @@ static const row rows[EPCAL_CLI_N_OPTIONS] = {
                         "wait for another run writing the same output,\n"
                         "e.g. PT5M or 300 (default 0: fail at once with\n"
                         "status 5)"},
+    [EPCAL_CLI_FORCE] = {"force", 0, NULL, set_flag, AT(force), 0, 0, NULL,
+                         NULL,
+                         "replace FILE even if it is not an iCalendar\n"
+                         "feed (default: such a file is left alone)"},
+    [EPCAL_CLI_ALLOW_SHRINK] = {"allow-shrink", 0, NULL, set_flag,
+                                AT(shrink.allow), 0, 0, NULL, NULL,
+                                "publish even when the feed would lose more\n"
+                                "than half of its events (default: refused\n"
+                                "when 10 or more would go, exit 1; serve:\n"
+                                "the reload is refused)"},
+    [EPCAL_CLI_MAX_REMOVED] = {"max-removed", 0, "N|P%", set_max_removed,
+                               AT(shrink), 0, 0, NULL, NULL,
+                               "refuse only when more than N events (or P%)\n"
+                               "would be removed (serve: by a reload)"},
     [EPCAL_CLI_FORMAT] = {"format", 0, "FMT", set_choice, AT(format), 0, 0,
                           format_choices, NULL, "table (default), csv or json"},
     [EPCAL_CLI_LISTEN] = {"listen", 0, "ADDR:PORT", set_text, AT(listen), 0, 0,
@@ -349,7 +437,7 @@ static const row rows[EPCAL_CLI_N_OPTIONS] = {
     [EPCAL_CLI_MAX_CONNECTIONS] = {"max-connections", 0, "N", set_number,
                                    AT(max_connections), 1, 100000, NULL,
                                    "connections",
-                                   "connections at once (default 256)"},
+                                   "connections at once (default 512)"},
     [EPCAL_CLI_TIMEOUT] = {"timeout", 0, "DURATION", set_duration, AT(timeout),
                            1, 3600, NULL, "PT30S",
                            "idle time before a connection is closed,\n"
@@ -359,9 +447,10 @@ static const row rows[EPCAL_CLI_N_OPTIONS] = {
                          "keep each feed's last bytes in DIR, so an\n"
                          "unchanged event keeps its DTSTAMP and\n"
                          "SEQUENCE, and a changed one gets SEQUENCE+1,\n"
-                         "across reloads and restarts; and the shows'\n"
-                         "paths (DIR/index.json), so a show keeps its\n"
-                         "path when others are added"},
+                         "across reloads and restarts (feeds without\n"
+                         "parameters only); and the shows' paths\n"
+                         "(DIR/index.json), so a show keeps its path\n"
+                         "when others are added"},
     [EPCAL_CLI_MAX_FEED_EVENTS] = {"max-feed-events", 0, "N", set_number,
                                    AT(max_feed_events), 0, 100000000, NULL,
                                    "events",
@@ -373,6 +462,30 @@ static const row rows[EPCAL_CLI_N_OPTIONS] = {
                              0, NULL, NULL,
                              "refuse /calendar.ics past --max-feed-events\n"
                              "too, rather than stream it"},
+    [EPCAL_CLI_BASE_URL] = {"base-url", 0, "URL", set_text, AT(base_url), 0, 0,
+                            NULL, NULL,
+                            "the server's public address, e.g.\n"
+                            "https://cal.example.org, for absolute and\n"
+                            "webcal:// links on the page (default: links\n"
+                            "relative to the page)"},
+    [EPCAL_CLI_PER_ADDRESS_LIMIT] = {"per-address-limit", 0, "N", set_number,
+                                     AT(per_address_limit), 0, 100000, NULL,
+                                     "connections",
+                                     "connections at once from one address\n"
+                                     "(default 32; 0: no limit, e.g. behind "
+                                     "a\nreverse proxy)"},
+    [EPCAL_CLI_HEADER_TIMEOUT] = {"header-timeout", 0, "DURATION",
+                                  set_duration, AT(header_timeout), 1, 3600,
+                                  NULL, "PT10S",
+                                  "time a connection has to send a whole\n"
+                                  "request line and headers, counted from "
+                                  "the\nconnection or its previous "
+                                  "response\n(default 10 seconds)"},
+    [EPCAL_CLI_CACHE_SIZE] = {"cache-size", 0, "BYTES", set_size,
+                              AT(cache_size), 1L << 20, 64L << 30, NULL,
+                              "1M to 64G",
+                              "memory for rendered feeds, with K, M or G\n"
+                              "(default 16M)"},
     [EPCAL_CLI_PROGRESS] = {"progress", 0, "WHEN", set_choice, AT(progress), 0,
                             0, progress_choices, NULL,
                             "auto (a terminal, runs over a second), always\n"
@@ -381,7 +494,8 @@ static const row rows[EPCAL_CLI_N_OPTIONS] = {
                            256, NULL, NULL,
                            "threads at work: generate reads files ahead on\n"
                            "a second one (auto: when two CPUs are free; 1:\n"
-                           "never); serve answers on N (auto: 2)"},
+                           "never); serve renders or compresses N feeds\n"
+                           "at once (auto: 2)"},
     [EPCAL_CLI_VERBOSE] = {"verbose", 'v', NULL, set_flag, AT(verbose), 0, 0,
                            NULL, NULL,
                            "list unscheduled rows and print a summary line"},
@@ -397,14 +511,16 @@ bool epcal_cli_opts_init(epcal_cli_opts *o, int argc) {
   o->future_days = -1;
   o->split = -1;
   o->max_feed_events = -1;
+  o->per_address_limit = -1;
   size_t n = argc > 0 ? (size_t)argc : 1;
   o->shows.v = calloc(n, sizeof *o->shows.v);
   o->seasons = calloc(n, sizeof *o->seasons);
   o->alarms.v = calloc(n, sizeof *o->alarms.v);
   o->categories.v = calloc(n, sizeof *o->categories.v);
+  o->columns.v = calloc(n, sizeof *o->columns.v);
   o->owned = calloc(n, sizeof *o->owned);
   return o->shows.v != NULL && o->seasons != NULL && o->alarms.v != NULL &&
-         o->categories.v != NULL && o->owned != NULL;
+         o->categories.v != NULL && o->columns.v != NULL && o->owned != NULL;
 }
 
 void epcal_cli_opts_free(epcal_cli_opts *o) {
@@ -412,6 +528,7 @@ void epcal_cli_opts_free(epcal_cli_opts *o) {
   free(o->seasons);
   free(o->alarms.v);
   free(o->categories.v);
+  free(o->columns.v);
   for (size_t i = 0; i < o->n_owned; i++) {
     free(o->owned[i]);
   }
@@ -535,12 +652,33 @@ int epcal_cli_parse(const epcal_cli_command *cmd, int argc, char **argv,
       return EPCAL_EXIT_USAGE;
     }
   }
+  /* A window that ends before it starts is a slip (the dates swapped),
+   * not a request for an empty calendar. */
+  if (o->from.given && o->to.given &&
+      epcal_date_cmp(o->from.date, o->to.date) > 0) {
+    epcal_cli_usage_error(cmd->name,
+                          "--from %04d-%02d-%02d is after --to "
+                          "%04d-%02d-%02d",
+                          o->from.date.year, o->from.date.month,
+                          o->from.date.day, o->to.date.year,
+                          o->to.date.month, o->to.date.day);
+    return EPCAL_EXIT_USAGE;
+  }
   o->render.alarms = o->alarms.v;
   o->render.n_alarms = o->alarms.n;
   o->render.categories = o->categories.v;
   o->render.n_categories = o->categories.n;
   o->render.refresh =
       o->refresh.given && o->refresh.seconds > 0 ? o->refresh.text : NULL;
+  o->read.columns = o->columns.v;
+  o->read.n_columns = o->columns.n;
+  /* A table copied from a page about one show has no show column: one
+   * --show names it (with several, which one a row is about cannot be
+   * known). Likewise one --season N for rows that give no season. */
+  o->read.default_show = o->shows.n == 1 ? o->shows.v[0] : NULL;
+  o->read.has_default_season =
+      o->n_seasons == 1 && o->seasons[0].first == o->seasons[0].last;
+  o->read.default_season = o->n_seasons == 1 ? o->seasons[0].first : 0;
   *first = optind;
   return -1;
 }

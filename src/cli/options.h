@@ -37,6 +37,8 @@ typedef enum epcal_cli_opt_id {
   EPCAL_CLI_DELIMITER,
   EPCAL_CLI_DATE_FORMAT,
   EPCAL_CLI_ENCODING,
+  EPCAL_CLI_COLUMN,
+  EPCAL_CLI_KEEP_TITLES,
   EPCAL_CLI_SKIP_INVALID,
   /* Events. */
   EPCAL_CLI_TIMEZONE,
@@ -59,6 +61,9 @@ typedef enum epcal_cli_opt_id {
   EPCAL_CLI_PRUNE,
   EPCAL_CLI_PREVIOUS,
   EPCAL_CLI_WAIT,
+  EPCAL_CLI_FORCE,
+  EPCAL_CLI_ALLOW_SHRINK,
+  EPCAL_CLI_MAX_REMOVED,
   /* How a list is printed (list). */
   EPCAL_CLI_FORMAT,
   /* The server (serve). */
@@ -69,6 +74,10 @@ typedef enum epcal_cli_opt_id {
   EPCAL_CLI_STATE,
   EPCAL_CLI_MAX_FEED_EVENTS,
   EPCAL_CLI_NO_STREAM,
+  EPCAL_CLI_BASE_URL,
+  EPCAL_CLI_PER_ADDRESS_LIMIT,
+  EPCAL_CLI_HEADER_TIMEOUT,
+  EPCAL_CLI_CACHE_SIZE,
   /* Running. */
   EPCAL_CLI_PROGRESS,
   EPCAL_CLI_THREADS,
@@ -110,7 +119,11 @@ typedef struct epcal_cli_opts {
   epcal_cli_date from, to;
   long past_days, future_days; /* -1: not given */
   bool premieres_only, finales_only, no_specials;
-  epcal_read_options read; /* date_format, encoding borrowed from argv */
+  /* date_format, encoding borrowed from argv; once parsing is done,
+   * columns point into `columns`, and one --show (--season N) is the
+   * default show (season) of a table without that column. */
+  epcal_read_options read;
+  epcal_cli_texts columns; /* --column FIELD=HEADER */
   bool skip_invalid;
   /* Events and feed metadata. render.alarms and render.categories point
    * into the lists below once parsing is done; render.refresh is the
@@ -127,17 +140,22 @@ typedef struct epcal_cli_opts {
   bool prune;
   const char *previous;
   epcal_cli_duration wait;
+  bool force;                 /* replace an -o file that is not a feed */
+  epcal_shrink_policy shrink; /* --allow-shrink, --max-removed (generate's
+                                 runs, serve's reloads) */
   int progress; /* index into "auto", "always", "never" */
   long threads; /* 0: auto */
   bool verbose;
   /* list */
   int format; /* index into "table", "csv", "json" */
   /* serve */
-  const char *listen, *token, *state_dir;
+  const char *listen, *token, *state_dir, *base_url;
   long max_connections;
-  epcal_cli_duration timeout;
-  long max_feed_events; /* -1: not given */
+  long max_feed_events;   /* -1: not given */
   bool no_stream;
+  long per_address_limit; /* -1: not given */
+  epcal_cli_duration timeout, header_timeout;
+  size_t cache_size; /* 0: not given */
   /* Strings the value functions made (alarms given in seconds). */
   char **owned;
   size_t n_owned;

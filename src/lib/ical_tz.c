@@ -114,7 +114,7 @@ static int offset_at(const epcal__zone *z, int64_t utc) {
   return offset;
 }
 
-int64_t epcal__zone_to_utc(const epcal__zone *z, int64_t local, int64_t *wall) {
+int64_t epcal__zone_to_utc(const epcal__zone *z, int64_t local, bool *once) {
   /* The offsets a day before and after: at most one change lies between
    * them in any real zone. An offset o fits when the instant local - o
    * really has offset o. */
@@ -122,29 +122,59 @@ int64_t epcal__zone_to_utc(const epcal__zone *z, int64_t local, int64_t *wall) {
   int after = offset_at(z, local + 86400);
   if (before == after && offset_at(z, local - before) == before) {
     /* No change near this time: the common case, and the fast one. */
-    if (wall != NULL) {
-      *wall = local;
+    if (once != NULL) {
+      *once = true;
     }
     return local - before;
   }
   bool fits_before = offset_at(z, local - before) == before;
   bool fits_after = offset_at(z, local - after) == after;
-  int64_t utc;
+  if (once != NULL) {
+    /* Both fit: repeated by a backward change; neither: in a gap. */
+    *once = fits_before != fits_after;
+  }
   if (fits_before) {
-    utc = local - before; /* also the first of two occurrences */
-  } else if (fits_after) {
-    utc = local - after;
-  } else {
-    utc = local - before; /* in a gap: the offset before it */
+    return local - before; /* also the first of two occurrences */
   }
-  if (wall != NULL) {
-    *wall = utc + offset_at(z, utc);
+  if (fits_after) {
+    return local - after;
   }
-  return utc;
+  return local - before; /* in a gap: the offset before it */
 }
 
 int64_t epcal__zone_to_local(const epcal__zone *z, int64_t utc) {
   return utc + offset_at(z, utc);
+}
+
+void epcal__zone_span(const epcal__zone *z, int64_t local, int64_t seconds,
+                      epcal__span *out) {
+  epcal__span s;
+  if (z == NULL || epcal__zone_is_utc(z)) {
+    s.start_utc = s.start_wall = local;
+    s.end_utc = s.end_wall = local + seconds;
+    s.start_once = s.end_once = true;
+  } else {
+    s.start_utc = epcal__zone_to_utc(z, local, &s.start_once);
+    s.start_wall = local;
+    s.end_utc = s.start_utc + seconds;
+    s.end_wall = epcal__zone_to_local(z, s.end_utc);
+    epcal__zone_to_utc(z, s.end_wall, &s.end_once);
+  }
+  *out = s;
+}
+
+bool epcal__span_in_years(const epcal__span *s) {
+  /* 0001-01-01T00:00:00 and 9999-12-31T23:59:59, in seconds since 1970. */
+  const int64_t lo = epcal__date_to_days((epcal_date){1, 1, 1}) * 86400;
+  const int64_t hi =
+      epcal__date_to_days((epcal_date){9999, 12, 31}) * 86400 + 86399;
+  const int64_t t[] = {s->start_utc, s->end_utc, s->start_wall, s->end_wall};
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+    if (t[i] < lo || t[i] > hi) {
+      return false;
+    }
+  }
+  return true;
 }
 
 struct epcal__zone_use {
@@ -233,8 +263,17 @@ static char *vtimezone_text(const struct epcal__zone_use *u) {
   const char *name = epcal__zone_name(u->zone);
   /* Whole years, with a day to spare on each side so that every zone's
    * local midnight of January 1 (up to 14 hours from UTC) is covered. */
-  struct icaltimetype from = year_start(year_of(u->from), -1);
-  struct icaltimetype to = year_start(year_of(u->to) + 1, 1);
+  int first = year_of(u->from);
+  int last = year_of(u->to);
+  /* Nothing cut past 2037, where the zone's last rules run on for ever
+   * anyway: libical's truncation far in the future loses them, and from
+   * about the year 4000 leaves an observance dated 00000000. */
+  if (first > 2037) {
+    first = 2037;
+  }
+  struct icaltimetype from = year_start(first, first > 1 ? -1 : 0);
+  struct icaltimetype to =
+      last < 2037 ? year_start(last + 1, 1) : icaltime_null_time();
   char *text = NULL;
   pthread_mutex_lock(&ical_lock);
   icalcomponent *vtz =

@@ -36,13 +36,39 @@ const char *epcal__zone_name(const epcal__zone *z);
  * Converts a wall-clock time in z (seconds since 1970-01-01T00:00 as if it
  * were UTC) to UTC. RFC 5545 3.3.5: a time skipped by a forward change is
  * read with the offset before the gap; a repeated time is the first
- * occurrence. *wall (optional) receives the wall-clock time that instant
- * shows, which differs from `local` only in a gap.
+ * occurrence. *once (optional) is set to whether the wall-clock time occurs
+ * exactly once that day: clients disagree on the other two cases, so such a
+ * time is written in UTC.
  */
-int64_t epcal__zone_to_utc(const epcal__zone *z, int64_t local, int64_t *wall);
+int64_t epcal__zone_to_utc(const epcal__zone *z, int64_t local, bool *once);
 
 /* Converts UTC (seconds since the epoch) to wall-clock time in z. */
 int64_t epcal__zone_to_local(const epcal__zone *z, int64_t utc);
+
+/*
+ * When a timed event happens: it starts at wall-clock time `local` in z
+ * (NULL: UTC) and lasts `seconds`. Each end is known as a UTC instant and
+ * as the wall-clock time in z, and whether that wall-clock time occurs
+ * exactly once that day (always true in UTC).
+ */
+typedef struct epcal__span {
+  int64_t start_utc;
+  int64_t end_utc;
+  int64_t start_wall;
+  int64_t end_wall;
+  bool start_once;
+  bool end_once;
+} epcal__span;
+
+void epcal__zone_span(const epcal__zone *z, int64_t local, int64_t seconds,
+                      epcal__span *out);
+
+/*
+ * True when every time of the span, wall-clock and UTC, lies in the years
+ * 0001 to 9999: an iCalendar DATE-TIME has four digits of year, and clients
+ * convert to UTC.
+ */
+bool epcal__span_in_years(const epcal__span *s);
 
 /* The zones a feed uses, each with the span of wall-clock times it covers
  * (seconds since 1970-01-01T00:00 as if UTC). */

@@ -46,7 +46,8 @@ typedef struct epcal__row {
  * Starts reading `rd`, which the reading thread uses until
  * epcal__readahead_free(): do not touch it meanwhile. With `uid_keys` each
  * row also gets the hash of its UID (change tracking looks it up). Reading stops after END, after an error that is not skippable,
- * and after a skippable one unless `skip_invalid`. `threads`: 1 reads on
+ * and after a skippable one unless `skip_invalid` (the caller skips invalid
+ * rows, or reports them all). `threads`: 1 reads on
  * the calling thread; 0 (auto) or more read ahead on a second thread when
  * `rd` reads a regular file (a pipe could block it where no one can stop it)
  * and the process may run on more than one CPU. Returns EPCAL_OK or

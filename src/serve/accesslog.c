@@ -1,5 +1,6 @@
 #include "accesslog.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -34,6 +35,76 @@ static void put_escaped(line *l, const char *s) {
   }
 }
 
+static int hex_value(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+/* How many bytes of `s` spell `secret`, each of its characters written as
+ * itself or percent-encoded (either case, as in a Referer); 0: none. */
+static size_t spells(const char *s, const char *secret) {
+  const char *p = s;
+  for (; *secret != '\0'; secret++) {
+    if (*p == *secret) {
+      p++;
+    } else if (p[0] == '%' && hex_value(p[1]) >= 0 && hex_value(p[2]) >= 0 &&
+               hex_value(p[1]) * 16 + hex_value(p[2]) ==
+                   (unsigned char)*secret) {
+      p += 3;
+    } else if (*secret == ' ' && *p == '+') {
+      p++;
+    } else {
+      return 0;
+    }
+  }
+  return (size_t)(p - s);
+}
+
+/* Copies `s` into out (NUL-terminated, cut to cap) with every occurrence
+ * of `secret` (plain or percent-encoded) and, when `query_tokens`, every
+ * `token=` value of a query (up to '&', '#' or the end) replaced by REDACTED.
+ */
+static void redact(const char *s, const char *secret, bool query_tokens,
+                   char *out, size_t cap) {
+  size_t n = 0;
+  bool any = secret != NULL && *secret != '\0';
+  static const char mark[] = "REDACTED";
+  while (*s != '\0' && n + 1 < cap) {
+    size_t slen = any ? spells(s, secret) : 0;
+    if (slen > 0) {
+      for (size_t i = 0; mark[i] != '\0' && n + 1 < cap; i++) {
+        out[n++] = mark[i];
+      }
+      s += slen;
+      continue;
+    }
+    if (query_tokens && strncmp(s, "token=", 6) == 0 && n > 0 &&
+        (out[n - 1] == '?' || out[n - 1] == '&' || out[n - 1] == ';')) {
+      for (size_t i = 0; i < 6 && n + 1 < cap; i++) {
+        out[n++] = s[i];
+      }
+      for (size_t i = 0; mark[i] != '\0' && n + 1 < cap; i++) {
+        out[n++] = mark[i];
+      }
+      s += 6;
+      while (*s != '\0' && *s != '&' && *s != '#') {
+        s++;
+      }
+      continue;
+    }
+    out[n++] = *s++;
+  }
+  out[n] = '\0';
+}
+
 /* Percent-encodes a decoded query component back for the log. */
 static void put_query_part(line *l, const char *s) {
   static const char hex[] = "0123456789ABCDEF";
@@ -66,7 +137,9 @@ void serve_access_format(const serve_access *a, char *out, size_t cap) {
   puts_(&l, "] \"");
   put_escaped(&l, a->method);
   puts_(&l, " ");
-  put_escaped(&l, a->path);
+  char clean[2048];
+  redact(a->path, a->secret, false, clean, sizeof clean);
+  put_escaped(&l, clean);
   for (size_t i = 0; i < a->n_params; i++) {
     puts_(&l, i == 0 ? "?" : "&");
     put_query_part(&l, a->params[i].key);
@@ -74,7 +147,8 @@ void serve_access_format(const serve_access *a, char *out, size_t cap) {
       puts_(&l, "=REDACTED");
     } else if (a->params[i].value != NULL) {
       puts_(&l, "=");
-      put_query_part(&l, a->params[i].value);
+      redact(a->params[i].value, a->secret, false, clean, sizeof clean);
+      put_query_part(&l, clean);
     }
   }
   puts_(&l, " ");
@@ -82,9 +156,13 @@ void serve_access_format(const serve_access *a, char *out, size_t cap) {
   char tail[64];
   snprintf(tail, sizeof tail, "\" %d %zu \"", a->status, a->bytes);
   puts_(&l, tail);
-  put_escaped(&l, a->referer != NULL ? a->referer : "-");
+  redact(a->referer != NULL ? a->referer : "-", a->secret, true, clean,
+         sizeof clean);
+  put_escaped(&l, clean);
   puts_(&l, "\" \"");
-  put_escaped(&l, a->user_agent != NULL ? a->user_agent : "-");
+  redact(a->user_agent != NULL ? a->user_agent : "-", a->secret, false, clean,
+         sizeof clean);
+  put_escaped(&l, clean);
   puts_(&l, "\"");
 }
 

@@ -1,7 +1,9 @@
 /*
  * One line per request on standard error, in the Combined Log Format that
- * log tools read. The query string is logged with its token replaced, so a
- * private feed's key never lands in a log file.
+ * log tools read. No token ever lands in a log file: the query's `token`
+ * value is replaced, so is any `token=` value in the Referer (a page's own
+ * links carry the token), and the server's token itself wherever it shows
+ * up in the path, Referer or User-Agent. Authorization is never logged.
  */
 #ifndef EPCAL_SERVE_ACCESSLOG_H
 #define EPCAL_SERVE_ACCESSLOG_H
@@ -23,6 +25,7 @@ typedef struct serve_access {
   const char *referer;    /* may be NULL */
   const char *user_agent; /* may be NULL */
   int64_t time;           /* seconds since the epoch */
+  const char *secret;     /* the server's token, or NULL */
 } serve_access;
 
 /* Formats the line (without the newline) into out; exposed for tests. */

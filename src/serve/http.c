@@ -6,6 +6,7 @@
 
 #include "accesslog.h"
 #include "conditional.h"
+#include "deadline.h"
 #include "feed.h"
 #include "gzip.h"
 #include "page.h"
@@ -15,10 +16,9 @@
 #include "timeutil.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +28,8 @@
 
 /* More query parameters than this is not a calendar app: 400. */
 #define MAX_PARAMS 16
+/* The page is small; the cap only guards against a pathological catalog. */
+#define MAX_PAGE_BYTES ((size_t)64 * 1024 * 1024)
 /* The most shows one "my shows" feed names (?shows=a,b,...). */
 #define MAX_SHOWS 50
 
@@ -44,6 +46,7 @@ typedef struct request {
   size_t n_params;
   bool too_many;
   bool head;
+  bool close; /* the connection cannot be trusted further: close it */
 } request;
 
 static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind,
@@ -105,7 +108,8 @@ static enum MHD_Result respond(request *r, unsigned status,
                     r->head || status == MHD_HTTP_NOT_MODIFIED ? 0 : body,
                     header(r, MHD_HTTP_HEADER_REFERER),
                     header(r, MHD_HTTP_HEADER_USER_AGENT),
-                    (int64_t)time(NULL)};
+                    (int64_t)time(NULL),
+                    r->srv->cfg.token};
   serve_access_log(&a);
   return rc;
 }
@@ -133,6 +137,9 @@ static enum MHD_Result fail(request *r, unsigned status, const char *fmt, ...) {
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED) {
       MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    }
+    if (r->close) {
+      MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     }
     if (status == MHD_HTTP_UNAUTHORIZED) {
       MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
@@ -173,30 +180,71 @@ static bool authorized(const request *r) {
   return ok;
 }
 
-/* The Host header when it is a plain host[:port] (it goes into links on
- * the page), else the address the server is bound to. */
-static const char *link_host(const request *r) {
-  const char *h = header(r, MHD_HTTP_HEADER_HOST);
-  if (h == NULL || *h == '\0' || strlen(h) > 255) {
-    return r->srv->cfg.host;
+struct serve_shared_upcoming {
+  atomic_int refs;
+  serve_upcoming list;
+};
+
+static void upcoming_release(serve_shared_upcoming *u) {
+  if (u != NULL &&
+      atomic_fetch_sub_explicit(&u->refs, 1, memory_order_acq_rel) == 1) {
+    serve_upcoming_free(&u->list);
+    free(u);
   }
-  for (const char *p = h; *p != '\0'; p++) {
-    if (!isalnum((unsigned char)*p) && strchr(".-:[]", *p) == NULL) {
-      return r->srv->cfg.host;
+}
+
+void serve_http_cleanup(serve_server *s) {
+  upcoming_release(s->upcoming);
+  s->upcoming = NULL;
+}
+
+/* The upcoming list for `d` and `today`, with a reference. Made at most
+ * once per data and day: page requests that find it missing wait for the
+ * one that makes it (feeds never take this lock). NULL when out of
+ * memory. */
+static serve_shared_upcoming *upcoming_for(serve_server *s, const serve_data *d,
+                                           epcal_date today) {
+  pthread_mutex_lock(&s->page_lock);
+  serve_shared_upcoming *u = s->upcoming;
+  if (u == NULL || u->list.generation != serve_data_generation(d) ||
+      epcal_date_cmp(u->list.today, today) != 0) {
+    serve_shared_upcoming *fresh = calloc(1, sizeof *fresh);
+    if (fresh != NULL) {
+      atomic_init(&fresh->refs, 1);
+      sem_wait(&s->render_slots);
+      int rc = serve_upcoming_collect(d, today, s->cfg.upcoming, &fresh->list);
+      sem_post(&s->render_slots);
+      if (rc != 0) {
+        free(fresh);
+        fresh = NULL;
+      }
     }
+    if (fresh != NULL) {
+      upcoming_release(s->upcoming);
+      s->upcoming = fresh;
+    }
+    u = s->upcoming;
   }
-  return h;
+  if (u != NULL) {
+    atomic_fetch_add_explicit(&u->refs, 1, memory_order_relaxed);
+  }
+  pthread_mutex_unlock(&s->page_lock);
+  return u;
 }
 
 typedef struct page_job {
   serve_page page;
+  sem_t *slots; /* taken while rendering */
 } page_job;
 
 static epcal_status render_page(void *ctx, int64_t now, serve_buf *out,
                                 epcal_error *err) {
   (void)now;
   page_job *j = ctx;
-  if (serve_page_render(&j->page, out) != 0) {
+  sem_wait(j->slots);
+  int rc = serve_page_render(&j->page, out);
+  sem_post(j->slots);
+  if (rc != 0) {
     epcal_error_clear(err);
     err->code = EPCAL_ENOMEM;
     snprintf(err->msg, sizeof err->msg, "page too large");
@@ -207,29 +255,29 @@ static epcal_status render_page(void *ctx, int64_t now, serve_buf *out,
 
 static void release_entry(void *cls) { serve_entry_release(cls); }
 
-/* Called with the lock held; releases it. The page is cached like a feed,
- * under its query, the link host and the day (it lists what comes up). */
-static enum MHD_Result answer_page(request *r, const serve_query *q,
-                                   epcal_date today) {
+/* The page is cached like a feed, under its query, page, search and the
+ * day (it lists what comes up); nothing of it comes from the request's
+ * headers (links are relative, or on --base-url). */
+static enum MHD_Result answer_page(request *r, const serve_data *d,
+                                   const serve_query *q, epcal_date today) {
   serve_server *s = r->srv;
+  serve_shared_upcoming *up = upcoming_for(s, d, today);
+  if (up == NULL) {
+    return fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+  }
   serve_buf filters, key;
   serve_buf_init(&filters, 1024);
   serve_buf_init(&key, 4096);
   serve_query_format(q, &filters);
-  unsigned long gen = serve_source_generation(s->source);
-  if (s->upcoming.generation != gen ||
-      epcal_date_cmp(s->upcoming.today, today) != 0) {
-    serve_upcoming_collect(s->source, today, s->cfg.upcoming, &s->upcoming);
-  }
-  const char *host = link_host(r);
   const char *token = s->cfg.token != NULL ? q->token : NULL;
-  page_job job = {{serve_source_catalog(s->source), &s->upcoming, host,
+  page_job job = {{serve_data_catalog(d), &up->list, s->cfg.base_url,
                    filters.data != NULL ? filters.data : "", token,
                    s->cfg.calendar_name, q->search,
                    q->page > 0 ? (unsigned long)q->page : 1,
-                   s->cfg.stream_all ? 0 : s->cfg.max_feed_events}};
-  serve_buf_printf(&key, "page:%04d%02d%02d?%s&host=%s&page=%lu&q=", today.year,
-                   today.month, today.day, job.page.query, host, job.page.page);
+                   s->cfg.stream_all ? 0 : s->cfg.max_feed_events},
+                  &s->render_slots};
+  serve_buf_printf(&key, "page:%04d%02d%02d?%s&page=%lu&q=", today.year,
+                   today.month, today.day, job.page.query, job.page.page);
   if (q->search != NULL) {
     serve_buf_puts(&key, q->search);
   }
@@ -240,14 +288,23 @@ static enum MHD_Result answer_page(request *r, const serve_query *q,
   serve_entry *e = NULL;
   epcal_error err;
   epcal_error_clear(&err);
-  epcal_status st = key.failed
-                        ? EPCAL_ENOMEM
-                        : serve_cache_get(s->cache, key.data, gen, 0, 0, false,
-                                          render_page, &job, &e, &err);
-  bool gz = st == EPCAL_OK &&
-            serve_gzip_accepted(header(r, MHD_HTTP_HEADER_ACCEPT_ENCODING)) &&
-            serve_cache_gzip(s->cache, e) == 0;
-  pthread_mutex_unlock(&s->lock);
+  epcal_status st =
+      key.failed ? EPCAL_ENOMEM
+                 : serve_cache_get(s->cache, key.data, serve_data_generation(d),
+                                   0, 0, false, render_page, &job, &e, &err);
+  upcoming_release(up);
+  bool gz = false;
+  if (st == EPCAL_OK &&
+      serve_gzip_accepted(header(r, MHD_HTTP_HEADER_ACCEPT_ENCODING))) {
+    bool ready = atomic_load_explicit(&e->gz_ready, memory_order_acquire);
+    if (!ready) {
+      sem_wait(&s->render_slots);
+    }
+    gz = serve_cache_gzip(s->cache, e) == 0;
+    if (!ready) {
+      sem_post(&s->render_slots);
+    }
+  }
   serve_buf_free(&filters);
   serve_buf_free(&key);
   if (st != EPCAL_OK) {
@@ -293,6 +350,7 @@ typedef struct feed_job {
   const serve_rows *rows;
   const epcal_read_options *read;
   bool content_stamp; /* DTSTAMP from the rows, not from `now` */
+  sem_t *slots;       /* taken while rendering */
   const epcal_selection *sel;
   const char *name;
   serve_feed_extras extras;
@@ -331,9 +389,11 @@ static epcal_status render_feed(void *ctx, int64_t now, serve_buf *out,
     }
   }
   j->extras.previous = prev;
+  sem_wait(j->slots);
   epcal_status st =
       serve_feed_render(j->cat, j->rows, j->read, j->sel, j->name,
                         j->content_stamp ? -1 : now, &j->extras, out, err);
+  sem_post(j->slots);
   epcal_previous_free(prev);
   j->extras.previous = NULL;
   if (st == EPCAL_OK && j->state_dir != NULL) {
@@ -372,6 +432,87 @@ static void validators(struct MHD_Response *resp, const serve_server *s,
   }
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cc);
   MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+}
+
+/* The days (epcal_date_to_days) the route's own events span; false when it
+ * has none. */
+static bool route_span(const serve_route *route, const serve_catalog *cat,
+                       int32_t *first, int32_t *last) {
+  if (route->kind == SERVE_ROUTE_SEASON) {
+    const serve_season *se =
+        serve_show_season(cat, route->show, (long)route->season);
+    if (se == NULL || se->events == 0) {
+      return false;
+    }
+    *first = se->first;
+    *last = se->last;
+    return true;
+  }
+  if (route->kind == SERVE_ROUTE_SHOW) {
+    *first = route->show->first;
+    *last = route->show->last;
+    return route->show->events > 0;
+  }
+  return serve_catalog_span(cat, first, last);
+}
+
+/*
+ * The cache key: the canonical route, the filters that can change the
+ * bytes, and the window clamped to the dates the route's events span. A
+ * bound that excludes none of its events is dropped and a window that
+ * excludes all of them is "@none", so that the many spellings of one feed
+ * (past_days=400 and past_days=4000 on a season a month long) are one key
+ * and one render: a client cannot mint keys faster than the data has
+ * distinct answers. Returns true when the key is the route's plain feed
+ * (no filter left), the only kind --state keeps.
+ */
+static bool feed_key(const serve_route *route, const serve_catalog *cat,
+                     const serve_query *q, epcal_selection *sel,
+                     serve_buf *key) {
+  serve_query kq = *q;
+  kq.past_days = -1; /* the resolved dates below stand for these */
+  kq.future_days = -1;
+  if (route->kind == SERVE_ROUTE_SEASON && route->season != 0) {
+    kq.specials = true; /* only season 0 holds specials */
+  }
+  if (kq.all_day == 0) {
+    kq.all_day = -1; /* all_day=false asks for what the server does anyway */
+  }
+  int32_t first, last;
+  bool none = false;
+  if (!route_span(route, cat, &first, &last)) {
+    sel->has_from = sel->has_to = false; /* nothing for a window to cut */
+  } else {
+    int32_t from = sel->has_from ? (int32_t)epcal_date_to_days(sel->from) : 0;
+    int32_t to = sel->has_to ? (int32_t)epcal_date_to_days(sel->to) : 0;
+    if ((sel->has_from && from > last) || (sel->has_to && to < first) ||
+        (sel->has_from && sel->has_to && from > to)) {
+      none = true;
+    }
+    if (sel->has_from && from <= first) {
+      sel->has_from = false;
+    }
+    if (sel->has_to && to >= last) {
+      sel->has_to = false;
+    }
+  }
+  serve_route_path(route, key);
+  serve_buf_puts(key, "?");
+  size_t plain = key->len;
+  serve_query_format(&kq, key);
+  if (none) {
+    serve_buf_puts(key, "@none");
+  } else {
+    if (sel->has_from) {
+      serve_buf_printf(key, "@from=%04d%02d%02d", sel->from.year,
+                       sel->from.month, sel->from.day);
+    }
+    if (sel->has_to) {
+      serve_buf_printf(key, "@to=%04d%02d%02d", sel->to.year, sel->to.month,
+                       sel->to.day);
+    }
+  }
+  return key->len == plain;
 }
 
 static int cmp_show_ptr(const void *a, const void *b) {
@@ -491,14 +632,16 @@ static unsigned feed_rows(const serve_server *s, const serve_catalog *cat,
 
 /*
  * The whole catalogue (or a window of it) past the feed limit: rendered
- * while it is sent, never held in memory (stream.h). Called with the lock
- * held; releases it. The stream holds its own reference to the catalogue.
+ * while it is sent, never held in memory (stream.h). The stream takes its
+ * own reference to the catalogue (and so to its snapshot file), which
+ * outlives the request's reference to `d`.
  */
-static enum MHD_Result answer_stream(request *r, const serve_query *q,
+static enum MHD_Result answer_stream(request *r, const serve_data *d,
+                                     const serve_query *q,
                                      const epcal_selection *sel,
                                      const char *key) {
   serve_server *s = r->srv;
-  serve_catalog *cat = (serve_catalog *)serve_source_catalog(s->source);
+  serve_catalog *cat = (serve_catalog *)serve_data_catalog(d);
   epcal_render_options ro = s->cfg.render;
   char alarm[32];
   const char *alarms[1] = {alarm};
@@ -511,10 +654,8 @@ static enum MHD_Result answer_stream(request *r, const serve_query *q,
   int32_t from =
       sel->has_from ? (int32_t)epcal_date_to_days(sel->from) : INT32_MIN;
   int32_t to = sel->has_to ? (int32_t)epcal_date_to_days(sel->to) : INT32_MAX;
-  serve_stream *st =
-      serve_stream_new(cat, serve_source_read_options(s->source), sel, from, to,
-                       &ro, s->cfg.calendar_name, key);
-  pthread_mutex_unlock(&s->lock);
+  serve_stream *st = serve_stream_new(cat, serve_data_read_options(d), sel,
+                                      from, to, &ro, s->cfg.calendar_name, key);
   if (st == NULL) {
     return fail(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
   }
@@ -558,12 +699,12 @@ static enum MHD_Result answer_stream(request *r, const serve_query *q,
                  0);
 }
 
-/* Called with the lock held (the route borrows from the catalog, which a
- * reload frees); releases it. */
-static enum MHD_Result answer_feed(request *r, serve_route *route,
-                                   const serve_query *q, epcal_date today) {
+/* The route borrows from `d`'s catalog, which the caller holds. */
+static enum MHD_Result answer_feed(request *r, const serve_data *d,
+                                   serve_route *route, const serve_query *q,
+                                   epcal_date today) {
   serve_server *s = r->srv;
-  const serve_catalog *cat = serve_source_catalog(s->source);
+  const serve_catalog *cat = serve_data_catalog(d);
   epcal_selection sel;
   memset(&sel, 0, sizeof sel);
   serve_route_select(route, &sel);
@@ -580,69 +721,25 @@ static enum MHD_Result answer_feed(request *r, serve_route *route,
       bad = parse_shows(cat, q->shows, shows, &n_shows, msg, sizeof msg);
     }
     if (bad != 0) {
-      pthread_mutex_unlock(&s->lock);
       return fail(r, bad, "%s", msg);
     }
   }
   if (q->search != NULL || q->page > 0) {
-    pthread_mutex_unlock(&s->lock);
     return fail(r, MHD_HTTP_BAD_REQUEST,
                 "%s is for the page at /, not for a feed",
                 q->search != NULL ? "q=" : "page=");
   }
-  serve_rows rows = {NULL, 0, 0};
-  unsigned bad =
-      feed_rows(s, cat, route, shows, n_shows, &sel, &rows, msg, sizeof msg);
-  if (bad == MHD_HTTP_CONTENT_TOO_LARGE && route->kind == SERVE_ROUTE_ALL &&
-      n_shows == 0 && s->cfg.stream_all) {
-    /* Everything, or a window of it, past the limit: streamed. */
-    serve_rows_free(&rows);
-    serve_buf key;
-    serve_buf_init(&key, 4096);
-    serve_buf_puts(&key, "/calendar.ics?");
-    serve_query_format(q, &key);
-    if (sel.has_from) {
-      serve_buf_printf(&key, "@from=%04d%02d%02d", sel.from.year,
-                       sel.from.month, sel.from.day);
-    }
-    if (sel.has_to) {
-      serve_buf_printf(&key, "@to=%04d%02d%02d", sel.to.year, sel.to.month,
-                       sel.to.day);
-    }
-    if (key.failed) {
-      pthread_mutex_unlock(&s->lock);
-      serve_buf_free(&key);
-      return fail(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
-    }
-    enum MHD_Result rc = answer_stream(r, q, &sel, key.data);
-    serve_buf_free(&key);
-    return rc;
-  }
-  if (bad != 0) {
-    pthread_mutex_unlock(&s->lock);
-    serve_rows_free(&rows);
-    return fail(r, bad, "%s", msg);
-  }
 
-  /* The key: canonical route and filters, plus the dates a window
-   * resolved to today, so "the last 7 days" is rendered anew each day. */
+  /* The canonical key first: it drops bounds that cut nothing, so the rows
+   * below are those of the key. */
   serve_buf key, name, file;
   serve_buf_init(&key, 4096);
   serve_buf_init(&name, 4096);
   serve_buf_init(&file, 256);
-  serve_route_path(route, &key);
-  serve_buf_puts(&key, "?");
-  serve_query_format(q, &key);
-  if (sel.has_from) {
-    serve_buf_printf(&key, "@from=%04d%02d%02d", sel.from.year, sel.from.month,
-                     sel.from.day);
-  }
-  if (sel.has_to) {
-    serve_buf_printf(&key, "@to=%04d%02d%02d", sel.to.year, sel.to.month,
-                     sel.to.day);
-  }
+  bool plain = feed_key(route, cat, q, &sel, &key);
   if (n_shows > 0) {
     /* One feed for the set: its name lists the shows, in slug order. */
+    plain = false;
     serve_buf_puts(&key, "@shows=");
     for (size_t i = 0; i < n_shows; i++) {
       serve_buf_printf(&key, "%s%s", i > 0 ? "," : "", shows[i]->slug);
@@ -654,36 +751,67 @@ static enum MHD_Result answer_feed(request *r, serve_route *route,
     serve_route_filename(route, &file);
   }
   if (key.failed || name.failed || file.failed) {
-    pthread_mutex_unlock(&s->lock);
-    serve_rows_free(&rows);
     serve_buf_free(&key);
     serve_buf_free(&name);
     serve_buf_free(&file);
     return fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
   }
 
+  serve_rows rows = {NULL, 0, 0};
+  unsigned bad =
+      feed_rows(s, cat, route, shows, n_shows, &sel, &rows, msg, sizeof msg);
+  if (bad == MHD_HTTP_CONTENT_TOO_LARGE && route->kind == SERVE_ROUTE_ALL &&
+      n_shows == 0 && s->cfg.stream_all) {
+    /* Everything, or a window of it, past the limit: streamed. */
+    serve_rows_free(&rows);
+    enum MHD_Result rc = answer_stream(r, d, q, &sel, key.data);
+    serve_buf_free(&key);
+    serve_buf_free(&name);
+    serve_buf_free(&file);
+    return rc;
+  }
+  if (bad != 0) {
+    serve_rows_free(&rows);
+    serve_buf_free(&key);
+    serve_buf_free(&name);
+    serve_buf_free(&file);
+    return fail(r, bad, "%s", msg);
+  }
+
   bool want_gz =
       serve_gzip_accepted(header(r, MHD_HTTP_HEADER_ACCEPT_ENCODING));
+  /* --state keeps the plain feeds only: one file per show and season at
+   * most, whatever query strings clients invent. */
+  const char *state_dir = plain ? s->cfg.state_dir : NULL;
   feed_job job = {
       cat,
       &rows,
-      serve_source_read_options(s->source),
+      serve_data_read_options(d),
       s->cfg.content_stamps,
+      &s->render_slots,
       &sel,
       name.data,
       {&s->cfg.render, q->all_day == 1, q->alarm >= 0 ? q->alarm : -1, NULL},
-      s->cfg.state_dir,
+      state_dir,
       key.data};
   serve_entry *e = NULL;
   epcal_error err;
   epcal_error_clear(&err);
-  epcal_status st =
-      serve_cache_get(s->cache, key.data, serve_source_generation(s->source),
-                      serve_source_time(s->source),
-                      s->cfg.content_stamps ? 0 : s->cfg.fixed_stamp,
-                      s->cfg.state_dir != NULL, render_feed, &job, &e, &err);
-  bool gz = st == EPCAL_OK && want_gz && serve_cache_gzip(s->cache, e) == 0;
-  pthread_mutex_unlock(&s->lock);
+  epcal_status st = serve_cache_get(
+      s->cache, key.data, serve_data_generation(d), serve_data_time(d),
+      s->cfg.content_stamps ? 0 : s->cfg.fixed_stamp, state_dir != NULL,
+      render_feed, &job, &e, &err);
+  bool gz = false;
+  if (st == EPCAL_OK && want_gz) {
+    bool ready = atomic_load_explicit(&e->gz_ready, memory_order_acquire);
+    if (!ready) {
+      sem_wait(&s->render_slots);
+    }
+    gz = serve_cache_gzip(s->cache, e) == 0;
+    if (!ready) {
+      sem_post(&s->render_slots);
+    }
+  }
   serve_rows_free(&rows);
   serve_buf_free(&key);
   serve_buf_free(&name);
@@ -730,6 +858,33 @@ static enum MHD_Result answer_feed(request *r, serve_route *route,
   return respond(r, status, resp, len);
 }
 
+/* Content-Length headers seen in a request. */
+typedef struct length_headers {
+  const char *first;
+  bool conflict; /* two that differ, or one that is not a plain number */
+} length_headers;
+
+static enum MHD_Result check_length(void *cls, enum MHD_ValueKind kind,
+                                    const char *key, const char *value) {
+  (void)kind;
+  length_headers *lh = cls;
+  if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0) {
+    return MHD_YES;
+  }
+  const char *v = value != NULL ? value : "";
+  bool digits = *v != '\0';
+  for (const char *p = v; *p != '\0'; p++) {
+    digits = digits && *p >= '0' && *p <= '9';
+  }
+  if (!digits || (lh->first != NULL && strcmp(lh->first, v) != 0)) {
+    lh->conflict = true;
+  }
+  if (lh->first == NULL) {
+    lh->first = v;
+  }
+  return MHD_YES;
+}
+
 enum MHD_Result serve_http_handle(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
                                   const char *version, const char *upload_data,
@@ -740,6 +895,8 @@ enum MHD_Result serve_http_handle(void *cls, struct MHD_Connection *conn,
   if (first) {
     *req_cls = &request_marker;
     atomic_fetch_add(&s->in_flight, 1);
+    /* The request head is complete: its deadline is met. */
+    serve_deadline_headers_done(conn);
   } else if (*upload_data_size > 0) {
     /* A body nobody asked for (refused below on the first call); its
      * bytes are dropped. */
@@ -756,12 +913,22 @@ enum MHD_Result serve_http_handle(void *cls, struct MHD_Connection *conn,
   MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, &r);
   r.head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 
+  /* Two Content-Length headers that disagree are how a request is
+   * smuggled past a proxy that reads the other one (RFC 9112 6.3): the
+   * framing is unknowable, so 400 and the connection is closed. */
+  length_headers lh = {NULL, false};
+  MHD_get_connection_values(conn, MHD_HEADER_KIND, check_length, &lh);
+  if (lh.conflict) {
+    r.close = true;
+    return fail(&r, MHD_HTTP_BAD_REQUEST,
+                "conflicting or invalid Content-Length headers");
+  }
   if (!r.head && strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
     return fail(&r, MHD_HTTP_METHOD_NOT_ALLOWED,
                 "method %s is not allowed: use GET or HEAD",
                 strlen(method) < 32 ? method : "(long)");
   }
-  const char *cl = header(&r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  const char *cl = lh.first;
   if ((cl != NULL && strcmp(cl, "0") != 0) ||
       header(&r, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL) {
     return fail(&r, MHD_HTTP_CONTENT_TOO_LARGE, "a %s request takes no body",
@@ -783,24 +950,27 @@ enum MHD_Result serve_http_handle(void *cls, struct MHD_Connection *conn,
   }
 
   epcal_date today = serve_local_date(epcal_now());
-  pthread_mutex_lock(&s->lock);
+  /* A changed input is reloaded by this request (by one request at a
+   * time; the others go on with the data they have). */
   serve_source_refresh(s->source, serve_monotonic_ms());
-  serve_route route = serve_route_match(url, serve_source_catalog(s->source));
-  if (route.kind == SERVE_ROUTE_NONE) {
-    pthread_mutex_unlock(&s->lock);
-    return fail(&r, MHD_HTTP_NOT_FOUND, "no calendar at %s (see /)",
-                strlen(url) < 200 ? url : "this address");
-  }
+  serve_data *d = serve_source_acquire(s->source);
+  serve_route route = serve_route_match(url, serve_data_catalog(d));
   serve_query q;
   char msg[300];
-  if (serve_query_parse(r.params, r.n_params, &q, msg, sizeof msg) != 0) {
-    pthread_mutex_unlock(&s->lock);
-    return fail(&r, MHD_HTTP_BAD_REQUEST, "%s", msg);
+  enum MHD_Result rc;
+  if (route.kind == SERVE_ROUTE_NONE) {
+    rc = fail(&r, MHD_HTTP_NOT_FOUND, "no calendar at %s (see /)",
+              strlen(url) < 200 ? url : "this address");
+  } else if (serve_query_parse(r.params, r.n_params, &q, msg, sizeof msg) !=
+             0) {
+    rc = fail(&r, MHD_HTTP_BAD_REQUEST, "%s", msg);
+  } else if (route.kind == SERVE_ROUTE_INDEX) {
+    rc = answer_page(&r, d, &q, today);
+  } else {
+    rc = answer_feed(&r, d, &route, &q, today);
   }
-  if (route.kind == SERVE_ROUTE_INDEX) {
-    return answer_page(&r, &q, today);
-  }
-  return answer_feed(&r, &route, &q, today);
+  serve_data_release(d);
+  return rc;
 }
 
 void serve_http_completed(void *cls, struct MHD_Connection *conn,
@@ -812,4 +982,6 @@ void serve_http_completed(void *cls, struct MHD_Connection *conn,
     atomic_fetch_sub(&s->in_flight, 1);
     *req_cls = NULL;
   }
+  /* The next request on this connection has its own deadline. */
+  serve_deadline_rearm(conn);
 }

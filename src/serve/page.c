@@ -105,13 +105,26 @@ static void date_range(serve_buf *b, unsigned long events, int32_t first,
   }
 }
 
+/* "webcal://host[/prefix]" of --base-url before a path; nothing without
+ * it (the link is then relative to the page). */
+static void webcal_base(serve_buf *b, const serve_page *p) {
+  if (p->base != NULL) {
+    const char *authority = strstr(p->base, "://");
+    serve_buf_puts(b, "webcal://");
+    html(b, authority != NULL ? authority + 3 : p->base);
+  }
+}
+
 static void links(serve_buf *b, const serve_page *p, const char *path,
                   const char *filename) {
   serve_buf_puts(b, "<td class=\"links\"><a class=\"subscribe\" "
-                    "href=\"webcal://");
-  html(b, p->host);
+                    "href=\"");
+  webcal_base(b, p);
   target(b, p, path);
   serve_buf_puts(b, "\">Subscribe</a> <a class=\"plain\" href=\"");
+  if (p->base != NULL) {
+    html(b, p->base);
+  }
   target(b, p, path);
   serve_buf_puts(b, "\">Link</a> <a class=\"download\" href=\"");
   target(b, p, path);
@@ -154,8 +167,8 @@ static void show_rows(serve_buf *b, const serve_page *p, const serve_show *s) {
     const serve_season *se = serve_show_season_at(p->catalog, s, k);
     snprintf(path, sizeof path, "/%s/season-%ld.ics", s->slug,
              (long)se->number);
-    serve_buf_puts(b, "<a class=\"subscribe\" href=\"webcal://");
-    html(b, p->host);
+    serve_buf_puts(b, "<a class=\"subscribe\" href=\"");
+    webcal_base(b, p);
     target(b, p, path);
     serve_buf_puts(b, "\" title=\"");
     if (se->events > 0) {

@@ -14,7 +14,10 @@
 typedef struct serve_page {
   const serve_catalog *catalog;
   const serve_upcoming *upcoming;
-  const char *host;   /* "host:port" for absolute webcal:// links */
+  /* --base-url ("https://host[/prefix]", no trailing '/') for absolute
+   * links and webcal:// ones; NULL: links relative to the page, so that
+   * nothing on it comes from the client's Host header. */
+  const char *base;
   const char *query;  /* canonical filters, "" for none: kept in every link */
   const char *token;  /* NULL, or the token to put in every link */
   const char *title;  /* the page's heading */

@@ -12,6 +12,7 @@
 #endif
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,11 +29,19 @@ enum {
 };
 
 static const epcal_cli_opt_id server_rows[] = {
-    EPCAL_CLI_LISTEN,    EPCAL_CLI_TOKEN,
-    EPCAL_CLI_REFRESH,   EPCAL_CLI_MAX_CONNECTIONS,
-    EPCAL_CLI_TIMEOUT,   EPCAL_CLI_THREADS,
-    EPCAL_CLI_STATE,     EPCAL_CLI_MAX_FEED_EVENTS,
-    EPCAL_CLI_NO_STREAM, EPCAL_CLI_END};
+    EPCAL_CLI_LISTEN,          EPCAL_CLI_BASE_URL,
+    EPCAL_CLI_TOKEN,           EPCAL_CLI_REFRESH,
+    EPCAL_CLI_STATE,           EPCAL_CLI_MAX_FEED_EVENTS,
+    EPCAL_CLI_NO_STREAM,       EPCAL_CLI_END};
+/* What no client can exceed (README, "Limits"). */
+static const epcal_cli_opt_id limit_rows[] = {
+    EPCAL_CLI_MAX_CONNECTIONS, EPCAL_CLI_PER_ADDRESS_LIMIT,
+    EPCAL_CLI_HEADER_TIMEOUT,  EPCAL_CLI_TIMEOUT,
+    EPCAL_CLI_THREADS,         EPCAL_CLI_CACHE_SIZE,
+    EPCAL_CLI_END};
+/* A reload that would remove most events (generate's shrink guard). */
+static const epcal_cli_opt_id guard_rows[] = {
+    EPCAL_CLI_MAX_REMOVED, EPCAL_CLI_ALLOW_SHRINK, EPCAL_CLI_END};
 static const epcal_cli_opt_id feed_rows[] = {
     EPCAL_CLI_CALENDAR_NAME, EPCAL_CLI_CALENDAR_DESCRIPTION, EPCAL_CLI_COLOR,
     EPCAL_CLI_URL, EPCAL_CLI_END};
@@ -44,11 +53,15 @@ static const epcal_cli_opt_id selection_rows[] = {
     EPCAL_CLI_SHOW, EPCAL_CLI_SEASON, EPCAL_CLI_END};
 static const epcal_cli_opt_id input_rows[] = {
     EPCAL_CLI_DELIMITER, EPCAL_CLI_DATE_FORMAT, EPCAL_CLI_ENCODING,
-    EPCAL_CLI_SKIP_INVALID, EPCAL_CLI_END};
+    EPCAL_CLI_COLUMN, EPCAL_CLI_KEEP_TITLES, EPCAL_CLI_SKIP_INVALID,
+    EPCAL_CLI_END};
 static const epcal_cli_opt_id run_rows[] = {EPCAL_CLI_HELP, EPCAL_CLI_END};
 
 static const epcal_cli_section sections[] = {
-    {"Server", server_rows}, {"Feed metadata", feed_rows},
+    {"Server", server_rows},
+    {"Limits", limit_rows},
+    {"Reloads", guard_rows},
+    {"Feed metadata", feed_rows},
     {"Events", event_rows},  {"Selection (what is served)", selection_rows},
     {"Input", input_rows},   {NULL, run_rows},
 };
@@ -72,14 +85,16 @@ static const epcal_cli_command command = {
     "another show has that slug: the paths of generate's split output.\n"
     "DTSTAMP comes from each feed's own rows (or SOURCE_DATE_EPOCH), so\n"
     "every instance serving the same data sends the same bytes.\n"
-    "A changed FILE is picked up on the next request; an invalid one is\n"
-    "reported and the last good data stays in service. Options mean what\n"
+    "A changed FILE is picked up on the next request; an invalid one, one\n"
+    "that is not a regular file, and one that would remove most events\n"
+    "are reported and the last good data stays in service. Options mean what\n"
     "they mean to 'epcal generate'; /calendar.ics is named Episodes unless\n"
     "--calendar-name says otherwise.\n",
     sections,
     sizeof sections / sizeof sections[0],
-    "Logs one line per request on standard error. SIGINT or SIGTERM: finish\n"
-    "the requests in progress and exit 0.\n",
+    "Logs one line per request on standard error (never a token). SIGINT\n"
+    "or SIGTERM: finish the requests in progress and exit 0, within ten\n"
+    "seconds whatever they are doing.\n",
     "Exit status: 0 stopped by SIGINT or SIGTERM; 1 invalid data at start;\n"
     "2 usage; 3 input/output error (cannot read an input or listen).\n"};
 
@@ -186,6 +201,14 @@ static int listen_on(const char *spec, char *bound, size_t cap) {
   return fd;
 }
 
+/* libmicrohttpd logs every connection it turns away: under a flood that is
+ * a line per connection. The same message again within ten seconds is
+ * counted instead, and the count is logged with the next line. */
+static pthread_mutex_t mhd_log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char mhd_log_last[512];
+static unsigned long mhd_log_repeats;
+static struct timespec mhd_log_when;
+
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
   (void)cls;
   char msg[512];
@@ -194,20 +217,95 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
   while (n > 0 && msg[n - 1] == '\n') {
     msg[--n] = '\0';
   }
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  pthread_mutex_lock(&mhd_log_lock);
+  if (strcmp(msg, mhd_log_last) == 0 && now.tv_sec - mhd_log_when.tv_sec < 10) {
+    mhd_log_repeats++;
+    pthread_mutex_unlock(&mhd_log_lock);
+    return;
+  }
+  if (mhd_log_repeats > 0) {
+    fprintf(stderr, "epcal: http: (%lu more: %s)\n", mhd_log_repeats,
+            mhd_log_last);
+  }
   fprintf(stderr, "epcal: http: %s\n", msg);
+  snprintf(mhd_log_last, sizeof mhd_log_last, "%s", msg);
+  mhd_log_repeats = 0;
+  mhd_log_when = now;
+  pthread_mutex_unlock(&mhd_log_lock);
+}
+
+/* Logs the count of repeats not logged yet (at exit). */
+static void mhd_log_flush(void) {
+  pthread_mutex_lock(&mhd_log_lock);
+  if (mhd_log_repeats > 0) {
+    fprintf(stderr, "epcal: http: (%lu more: %s)\n", mhd_log_repeats,
+            mhd_log_last);
+    mhd_log_repeats = 0;
+  }
+  pthread_mutex_unlock(&mhd_log_lock);
 }
 
 typedef struct serve_args {
   epcal_cli_opts o; /* owns the lists below */
   const char *listen;
   const char *token;
-  long refresh, max_conn, timeout, threads;
+  long refresh, max_conn, timeout, threads, per_address, header_timeout;
+  size_t cache_size;
   const char *const *alarms;
   size_t n_alarms;
   const char *const *categories;
   size_t n_categories;
   serve_source_options src;
 } serve_args;
+
+/* --base-url: http(s)://authority[/path], kept without a trailing '/'. The
+ * page writes it into links (HTML-escaped): no query, fragment, spaces or
+ * quotes. */
+static int set_base_url(serve_config *cfg, const char *url) {
+  size_t scheme = strncmp(url, "https://", 8) == 0  ? 8
+                  : strncmp(url, "http://", 7) == 0 ? 7
+                                                    : 0;
+  if (scheme == 0 || url[scheme] == '\0' || url[scheme] == '/' ||
+      strlen(url) > 1000) {
+    return -1;
+  }
+  for (const char *p = url; *p != '\0'; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c <= 0x20 || c >= 0x7f || strchr("?#\"'<>\\`", c) != NULL) {
+      return -1;
+    }
+  }
+  free(cfg->base_url);
+  cfg->base_url = strdup(url);
+  if (cfg->base_url == NULL) {
+    return -1;
+  }
+  size_t n = strlen(cfg->base_url);
+  while (n > scheme && cfg->base_url[n - 1] == '/') {
+    cfg->base_url[--n] = '\0';
+  }
+  return 0;
+}
+
+/* After SIGINT or SIGTERM: whatever the server is doing (a render that
+ * does not end, a client that never reads), the process is gone this many
+ * milliseconds later. */
+#define STOP_DEADLINE_MS 9000
+
+static void *stop_watchdog(void *arg) {
+  (void)arg;
+  struct timespec t = {STOP_DEADLINE_MS / 1000,
+                       (STOP_DEADLINE_MS % 1000) * 1000000L};
+  while (nanosleep(&t, &t) != 0) {
+  }
+  static const char msg[] =
+      "epcal: requests still running after 9 s: stopped\n";
+  ssize_t rc = write(STDERR_FILENO, msg, sizeof msg - 1);
+  (void)rc;
+  _exit(0);
+}
 
 /* Reads argv with the shared option table (options.h) into *a and *cfg.
  * Returns -1 to go on, or an exit code. */
@@ -231,6 +329,22 @@ static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
   if (o->timeout.given) {
     a->timeout = o->timeout.seconds;
   }
+  if (o->per_address_limit >= 0) {
+    a->per_address = o->per_address_limit;
+  }
+  if (o->header_timeout.given) {
+    a->header_timeout = o->header_timeout.seconds;
+  }
+  if (o->cache_size > 0) {
+    a->cache_size = o->cache_size;
+  }
+  if (o->base_url != NULL && set_base_url(cfg, o->base_url) != 0) {
+    usage_error("invalid --base-url \"%s\" (expected http://HOST[:PORT]"
+                "[/PATH] or https://..., without a query)",
+                o->base_url);
+    return EXIT_USAGE;
+  }
+  a->src.shrink = o->shrink;
   if (o->threads > 0) {
     a->threads = o->threads;
   }
@@ -256,7 +370,8 @@ static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
   a->src.seasons = o->seasons;
   a->src.n_seasons = o->n_seasons;
   if (a->max_conn < a->threads) {
-    /* libmicrohttpd gives each thread its share of the limit. */
+    /* Renders at once beyond the connections at once could never run:
+     * most likely the two values were swapped. */
     usage_error("--max-connections (%ld) must be at least --threads (%ld)",
                 a->max_conn, a->threads);
     return EXIT_USAGE;
@@ -288,7 +403,13 @@ int epcal_serve_main(int argc, char **argv) {
   memset(&a, 0, sizeof a);
   a.listen = "127.0.0.1:8080";
   a.refresh = 3600;
-  a.max_conn = 256;
+  a.max_conn = 512;
+  a.per_address = 32;
+  a.header_timeout = 10;
+  /* A feed renders from its own rows in about a millisecond, so the cache
+   * saves little past the feeds being polled right now: 16 MB keeps a
+   * million-row catalogue's server under 64 MB (bench/README.md). */
+  a.cache_size = (size_t)16 * 1024 * 1024;
   a.timeout = 30;
   a.threads = 2;
   serve_server *s = calloc(1, sizeof *s);
@@ -298,6 +419,7 @@ int epcal_serve_main(int argc, char **argv) {
   struct MHD_Daemon *d = NULL;
   bool locked = false;
   char *stems_index = NULL; /* --state: DIR/index.json */
+  serve_deadline *deadline = NULL;
   if (s == NULL || !opts_ok) {
     fputs("epcal: out of memory\n", stderr);
     goto done;
@@ -380,11 +502,13 @@ int epcal_serve_main(int argc, char **argv) {
     code = st == EPCAL_EDATA ? EXIT_DATA : EXIT_IO;
     goto done;
   }
-  /* A feed renders from its own rows in about a millisecond, so the cache
-   * saves little past the feeds being polled right now: 16 MB keeps a
-   * million-row catalogue's server under 64 MB (bench/README.md). */
-  s->cache = serve_cache_new(4096, (size_t)16 * 1024 * 1024);
-  if (s->cache == NULL || pthread_mutex_init(&s->lock, NULL) != 0) {
+  s->cache = serve_cache_new(4096, a.cache_size);
+  if (s->cache == NULL || pthread_mutex_init(&s->page_lock, NULL) != 0) {
+    fputs("epcal: out of memory\n", stderr);
+    goto done;
+  }
+  if (sem_init(&s->render_slots, 0, (unsigned)a.threads) != 0) {
+    pthread_mutex_destroy(&s->page_lock);
     fputs("epcal: out of memory\n", stderr);
     goto done;
   }
@@ -411,27 +535,35 @@ int epcal_serve_main(int argc, char **argv) {
   sigaddset(&sigs, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-  /* Counted before the daemon starts: from then on a request may reload
-   * the data, and only the request handlers hold the lock. */
-  const serve_catalog *cat = serve_source_catalog(s->source);
-  size_t n_shows = serve_catalog_count(cat);
-  unsigned long n_events = serve_catalog_events(cat);
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-                   MHD_USE_ITC | MHD_USE_ERROR_LOG;
-  struct MHD_OptionItem pool[] = {
-      {MHD_OPTION_THREAD_POOL_SIZE, a.threads, NULL},
-      {MHD_OPTION_END, 0, NULL}};
+  serve_data *data = serve_source_acquire(s->source);
+  size_t n_shows = serve_catalog_count(serve_data_catalog(data));
+  unsigned long n_events = serve_catalog_events(serve_data_catalog(data));
+  serve_data_release(data);
+  deadline = serve_deadline_new((unsigned)a.header_timeout * 1000);
+  if (deadline == NULL) {
+    fputs("epcal: out of memory\n", stderr);
+    goto done;
+  }
+  /* A thread per connection: a request never waits for another one's
+   * render, and a slow client holds only its own thread. Their number is
+   * bounded by --max-connections, their stacks are small, and the CPU work
+   * is bounded by --threads (render_slots). */
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
+                   MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO | MHD_USE_ITC |
+                   MHD_USE_ERROR_LOG;
   d = MHD_start_daemon(
       flags, 0, NULL, NULL, serve_http_handle, s,
       /* First, so that every message of libmicrohttpd goes through it. */
       MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
       MHD_OPTION_NOTIFY_COMPLETED, serve_http_completed, s,
+      MHD_OPTION_NOTIFY_CONNECTION, serve_deadline_notify, deadline,
       MHD_OPTION_CONNECTION_LIMIT, (unsigned)a.max_conn,
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)a.per_address,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)a.timeout,
+      MHD_OPTION_THREAD_STACK_SIZE, (size_t)1024 * 1024,
       /* Request line and headers must fit in this: a calendar app's
        * request is well under 2 KiB. */
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16 * 1024, MHD_OPTION_ARRAY,
-      a.threads > 1 ? pool : pool + 1, MHD_OPTION_END);
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16 * 1024, MHD_OPTION_END);
   if (d == NULL) {
     fprintf(stderr, "epcal: cannot start the HTTP server\n");
     goto done;
@@ -445,11 +577,15 @@ int epcal_serve_main(int argc, char **argv) {
   }
   fprintf(stderr, "epcal: %s: finishing requests in progress\n",
           sig == SIGINT ? "SIGINT" : "SIGTERM");
-  /* Stop accepting, then give the requests being answered up to ten
+  pthread_t watchdog;
+  if (pthread_create(&watchdog, NULL, stop_watchdog, NULL) == 0) {
+    pthread_detach(watchdog);
+  }
+  /* Stop accepting, then give the requests being answered up to seven
    * seconds; idle keep-alive connections do not hold the exit up. */
   int lfd = MHD_quiesce_daemon(d);
   struct timespec tick = {0, 10 * 1000 * 1000};
-  for (int i = 0; i < 1000 && atomic_load(&s->in_flight) > 0; i++) {
+  for (int i = 0; i < 700 && atomic_load(&s->in_flight) > 0; i++) {
     nanosleep(&tick, NULL);
   }
   MHD_stop_daemon(d);
@@ -459,6 +595,7 @@ int epcal_serve_main(int argc, char **argv) {
   if (lfd >= 0) {
     close(lfd);
   }
+  mhd_log_flush();
   fprintf(stderr, "epcal: stopped\n");
   code = 0;
 
@@ -469,13 +606,16 @@ done:
   if (fd >= 0) {
     close(fd);
   }
+  serve_deadline_free(deadline);
   if (s != NULL) {
+    serve_http_cleanup(s);
     serve_cache_free(s->cache);
-    serve_upcoming_free(&s->upcoming);
     serve_source_free(s->source);
     if (locked) {
-      pthread_mutex_destroy(&s->lock);
+      sem_destroy(&s->render_slots);
+      pthread_mutex_destroy(&s->page_lock);
     }
+    free(s->cfg.base_url);
     free(s);
   }
   free(stems_index);

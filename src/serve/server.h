@@ -4,11 +4,13 @@
 #define EPCAL_SERVE_SERVER_H
 
 #include "cache.h"
+#include "deadline.h"
 #include "source.h"
 #include "upcoming.h"
 
 #include <microhttpd.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,20 +28,32 @@ typedef struct serve_config {
   /* /calendar.ics past max_feed_events: streamed (chunked, rendered while
    * sent) rather than refused; --no-stream turns it off. */
   bool stream_all;
-  char host[300];              /* bound "address:port", when Host is unusable */
+  char host[300]; /* the bound "address:port", for the log */
+  /* --base-url without a trailing '/', for absolute links on the page; NULL:
+   * links relative to the page (nothing comes from the client's Host). */
+  char *base_url;
   size_t upcoming;             /* episodes listed under "Coming up" */
   const char *state_dir;       /* --state: each feed's last bytes, or NULL */
   epcal_render_options render; /* how events are written (generate's) */
 } serve_config;
 
+/* The page's list of upcoming episodes, shared by the requests that use it
+ * (reference-counted; replaced when the data or the day changes). */
+typedef struct serve_shared_upcoming serve_shared_upcoming;
+
 typedef struct serve_server {
   serve_config cfg;
-  /* One lock over the data, the cache and the page's list: rendering a
-   * feed under it also keeps two requests from rendering the same feed. */
-  pthread_mutex_t lock;
+  /* No lock is held across rendering, compressing, building the page or
+   * reloading: the source swaps its data under its own short lock, the cache
+   * guards only its table, and `page_lock` only the upcoming list. */
   serve_source *source;
   serve_cache *cache;
-  serve_upcoming upcoming;
+  /* Renders and compressions at once (--threads): a flood of cache misses
+   * queues here and never takes every CPU from the requests served from
+   * memory. */
+  sem_t render_slots;
+  pthread_mutex_t page_lock;
+  serve_shared_upcoming *upcoming; /* under page_lock */
   atomic_int in_flight; /* requests being answered, for a clean shutdown */
 } serve_server;
 
@@ -52,5 +66,8 @@ enum MHD_Result serve_http_handle(void *cls, struct MHD_Connection *conn,
 /* libmicrohttpd's request-completed callback. */
 void serve_http_completed(void *cls, struct MHD_Connection *conn,
                           void **req_cls, enum MHD_RequestTerminationCode toe);
+
+/* Frees what the handlers left in `s` (the upcoming list). */
+void serve_http_cleanup(serve_server *s);
 
 #endif

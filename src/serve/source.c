@@ -2,6 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,31 +29,45 @@ void serve_report_load_error(const epcal_error *err, const char *suffix) {
 }
 
 /* What a cheap stat() tells about a file: enough to notice an edit in
- * place, a replacement by rename, or a truncation. */
+ * place, a replacement by rename, a truncation, or another kind of file. */
 typedef struct fingerprint {
   dev_t dev;
   ino_t ino;
+  mode_t mode;
   off_t size;
   struct timespec mtime;
   bool exists;
 } fingerprint;
 
-typedef struct snapshot {
+/* One load: immutable once published, freed with its last reference. The
+ * catalogue owns the snapshot file the rows are read back from, so the
+ * snapshot stays open while any request (or stream) holds the data. */
+struct serve_data {
+  atomic_int refs;
+  /* The source's `reread`: it outlives every load, and a stream that
+   * outlives this data's last request reads with it. */
+  const epcal_read_options *reread;
   fingerprint *fps;
-  serve_catalog *catalog; /* owns the snapshot file the rows are read from */
-  int64_t newest;         /* newest mtime, seconds */
-} snapshot;
+  serve_catalog *catalog;
+  int64_t newest; /* newest mtime of these inputs, seconds */
+  unsigned long generation;
+  int64_t time; /* serve_data_time(): never smaller than a previous load's */
+};
 
 struct serve_source {
   serve_source_options opts;
   /* How rows are read back from the snapshot: as loaded, but UTF-8 (the
    * snapshot holds the input as converted). */
   epcal_read_options reread;
-  snapshot *current;
-  fingerprint *bad; /* the stat of the last load that failed, or NULL */
-  unsigned long generation;
-  int64_t time;
+  /* Guards `current`, `last_check_ms` and `loading`; held only to read or
+   * swap them, never across I/O or parsing. */
+  pthread_mutex_t lock;
+  serve_data *current;
   int64_t last_check_ms;
+  bool loading; /* a caller is reloading: the others go on */
+  /* The stat of the last load that failed or was refused, or NULL. Only the
+   * caller that set `loading` touches it. */
+  fingerprint *bad;
 };
 
 static fingerprint fingerprint_of(const struct stat *st) {
@@ -58,6 +75,7 @@ static fingerprint fingerprint_of(const struct stat *st) {
   memset(&fp, 0, sizeof fp);
   fp.dev = st->st_dev;
   fp.ino = st->st_ino;
+  fp.mode = st->st_mode & S_IFMT;
   fp.size = st->st_size;
   fp.mtime = st->st_mtim;
   fp.exists = true;
@@ -66,17 +84,25 @@ static fingerprint fingerprint_of(const struct stat *st) {
 
 static bool same_fingerprint(const fingerprint *a, const fingerprint *b) {
   return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino &&
-         a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
+         a->mode == b->mode && a->size == b->size &&
+         a->mtime.tv_sec == b->mtime.tv_sec &&
          a->mtime.tv_nsec == b->mtime.tv_nsec;
 }
 
-static void snapshot_free(snapshot *snap) {
-  if (snap == NULL) {
+static void data_free(serve_data *d) {
+  if (d == NULL) {
     return;
   }
-  free(snap->fps);
-  serve_catalog_free(snap->catalog);
-  free(snap);
+  free(d->fps);
+  serve_catalog_free(d->catalog); /* closes the snapshot with its last ref */
+  free(d);
+}
+
+void serve_data_release(serve_data *d) {
+  if (d != NULL &&
+      atomic_fetch_sub_explicit(&d->refs, 1, memory_order_acq_rel) == 1) {
+    data_free(d);
+  }
 }
 
 static epcal_status io_error(epcal_error *err, const char *path,
@@ -85,6 +111,45 @@ static epcal_status io_error(epcal_error *err, const char *path,
   err->code = EPCAL_EIO;
   snprintf(err->file, sizeof err->file, "%s", path != NULL ? path : "");
   snprintf(err->msg, sizeof err->msg, "%s: %s", what, strerror(e));
+  return EPCAL_EIO;
+}
+
+static const char *kind_of(mode_t mode) {
+  switch (mode & S_IFMT) {
+  case S_IFIFO:
+    return "a FIFO";
+  case S_IFCHR:
+    return "a character device";
+  case S_IFBLK:
+    return "a block device";
+  case S_IFDIR:
+    return "a directory";
+  case S_IFSOCK:
+    return "a socket";
+  default:
+    return "not a regular file";
+  }
+}
+
+static epcal_status not_regular(epcal_error *err, const char *path,
+                                mode_t mode) {
+  epcal_error_clear(err);
+  err->code = EPCAL_EIO;
+  snprintf(err->file, sizeof err->file, "%s", path);
+  snprintf(err->msg, sizeof err->msg, "%s, not a regular file: refused",
+           kind_of(mode));
+  return EPCAL_EIO;
+}
+
+static epcal_status too_large(epcal_error *err, const char *path,
+                              uintmax_t size, size_t limit) {
+  epcal_error_clear(err);
+  err->code = EPCAL_EIO;
+  snprintf(err->file, sizeof err->file, "%s", path);
+  snprintf(err->msg, sizeof err->msg,
+           "too large to serve: %ju bytes or more, and all inputs together "
+           "are limited to %zu bytes",
+           size, limit);
   return EPCAL_EIO;
 }
 
@@ -195,14 +260,34 @@ static epcal_status load_input(const serve_source_options *o, size_t i,
                                serve_catalog *cat, fingerprint *fp,
                                epcal_error *err) {
   const char *path = o->paths[i];
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* Only a regular file is opened: a FIFO would block open() and read()
+   * for good, and a device such as /dev/zero never ends. The check runs
+   * before the open (so a device is never opened) and again on the
+   * descriptor (the path may have been swapped in between); O_NONBLOCK
+   * keeps even that open from waiting. The fingerprint comes from the
+   * descriptor, so it describes exactly the bytes read. */
   struct stat st;
+  if (stat(path, &st) != 0) {
+    return io_error(err, path, "cannot open", errno);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return not_regular(err, path, st.st_mode);
+  }
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (fd < 0 || fstat(fd, &st) != 0) {
     int e = errno;
     if (fd >= 0) {
       close(fd);
     }
     return io_error(err, path, "cannot open", e);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return not_regular(err, path, st.st_mode);
+  }
+  if (st.st_size < 0 || (uintmax_t)st.st_size > *budget) {
+    close(fd);
+    return too_large(err, path, (uintmax_t)st.st_size, o->max_bytes);
   }
   copy_reader cr = {fd, snap_fd, path, *budget, 0, crc, 0, false};
   epcal_reader *rd;
@@ -252,14 +337,9 @@ static epcal_status load_input(const serve_source_options *o, size_t i,
   epcal_reader_free(rd);
   close(fd);
   if (cr.too_large) {
-    epcal_error_clear(err);
-    err->code = EPCAL_ENOMEM;
-    snprintf(err->file, sizeof err->file, "%s", path);
-    snprintf(err->msg, sizeof err->msg,
-             "too large to serve (all inputs together are limited to %zu "
-             "bytes)",
-             o->max_bytes);
-    return EPCAL_ENOMEM;
+    /* The file grew while being read. */
+    return too_large(err, path, (uintmax_t)(o->max_bytes - *budget),
+                     o->max_bytes);
   }
   if (cr.error != 0) {
     return io_error(err, path, "cannot read or keep a copy", cr.error);
@@ -343,13 +423,16 @@ static void write_stems(const serve_source_options *o,
   free(text);
 }
 
-static epcal_status load(const serve_source_options *o, snapshot **out,
+static epcal_status load(const serve_source_options *o,
+                         const epcal_read_options *reread, serve_data **out,
                          epcal_error *err) {
-  snapshot *snap = calloc(1, sizeof *snap);
+  serve_data *snap = calloc(1, sizeof *snap);
   epcal_status st = EPCAL_ENOMEM;
   if (snap == NULL) {
     goto fail;
   }
+  atomic_init(&snap->refs, 1);
+  snap->reread = reread;
   snap->fps = calloc(o->n_paths, sizeof *snap->fps);
   if (snap->fps == NULL) {
     goto fail;
@@ -388,7 +471,6 @@ static epcal_status load(const serve_source_options *o, snapshot **out,
   if (serve_catalog_finish(snap->catalog, previous_stems, (void *)o) != 0) {
     goto fail;
   }
-  write_stems(o, snap->catalog);
   *out = snap;
   return EPCAL_OK;
 fail:
@@ -396,7 +478,7 @@ fail:
   err->code = EPCAL_ENOMEM;
   snprintf(err->msg, sizeof err->msg, "out of memory");
 done:
-  snapshot_free(snap);
+  data_free(snap);
   return st;
 }
 
@@ -404,7 +486,8 @@ epcal_status serve_source_open(serve_source **out,
                                const serve_source_options *opts,
                                epcal_error *err) {
   serve_source *s = calloc(1, sizeof *s);
-  if (s == NULL) {
+  if (s == NULL || pthread_mutex_init(&s->lock, NULL) != 0) {
+    free(s);
     epcal_error_clear(err);
     err->code = EPCAL_ENOMEM;
     snprintf(err->msg, sizeof err->msg, "out of memory");
@@ -413,13 +496,15 @@ epcal_status serve_source_open(serve_source **out,
   s->opts = *opts;
   s->reread = opts->read;
   s->reread.encoding = NULL;
-  epcal_status st = load(&s->opts, &s->current, err);
+  epcal_status st = load(&s->opts, &s->reread, &s->current, err);
   if (st != EPCAL_OK) {
+    pthread_mutex_destroy(&s->lock);
     free(s);
     return st;
   }
-  s->generation = 1;
-  s->time = s->current->newest;
+  write_stems(&s->opts, s->current->catalog);
+  s->current->generation = 1;
+  s->current->time = s->current->newest;
   *out = s;
   return EPCAL_OK;
 }
@@ -445,66 +530,115 @@ static bool same_all(const fingerprint *a, const fingerprint *b, size_t n) {
   return true;
 }
 
+/* The shrink guard: an upstream failure that truncates a CSV (or empties
+ * it) must not wipe every subscriber's calendar. Returns true, with the
+ * reason in *err, when `next` may not replace `prev`. */
+static bool shrink_refused(const serve_source_options *o,
+                           const serve_data *prev, const serve_data *next,
+                           epcal_error *err) {
+  unsigned long before = serve_catalog_events(prev->catalog);
+  unsigned long after = serve_catalog_events(next->catalog);
+  unsigned long removed = before > after ? before - after : 0;
+  bool refused = epcal_shrink_refused(before, removed, &o->shrink) ||
+                 (after == 0 && before > 0 && !o->shrink.allow);
+  if (refused) {
+    epcal_error_clear(err);
+    err->code = EPCAL_EDATA;
+    snprintf(err->msg, sizeof err->msg,
+             "reload refused: it would remove %lu of %lu events (see "
+             "--max-removed, --allow-shrink)",
+             removed, before);
+  }
+  return refused;
+}
+
 bool serve_source_refresh(serve_source *s, int64_t now_ms) {
-  if (s->last_check_ms != 0 && now_ms - s->last_check_ms < 1000 &&
-      now_ms >= s->last_check_ms) {
+  pthread_mutex_lock(&s->lock);
+  if (s->loading ||
+      (s->last_check_ms != 0 && now_ms - s->last_check_ms < 1000 &&
+       now_ms >= s->last_check_ms)) {
+    pthread_mutex_unlock(&s->lock);
     return false;
   }
   s->last_check_ms = now_ms;
+  s->loading = true;
+  serve_data *cur = s->current;
+  atomic_fetch_add_explicit(&cur->refs, 1, memory_order_relaxed);
+  pthread_mutex_unlock(&s->lock);
+
+  bool loaded = false;
   size_t n = s->opts.n_paths;
   fingerprint *fps = calloc(n, sizeof *fps);
-  if (fps == NULL) {
-    return false;
+  if (fps != NULL) {
+    stat_all(s, fps);
   }
-  stat_all(s, fps);
-  if (same_all(fps, s->current->fps, n) ||
+  if (fps == NULL || same_all(fps, cur->fps, n) ||
       (s->bad != NULL && same_all(fps, s->bad, n))) {
     free(fps);
-    return false;
+    goto done;
   }
-  snapshot *snap;
+  serve_data *snap = NULL;
   epcal_error err;
-  if (load(&s->opts, &snap, &err) != EPCAL_OK) {
+  if (load(&s->opts, &s->reread, &snap, &err) != EPCAL_OK ||
+      shrink_refused(&s->opts, cur, snap, &err)) {
+    data_free(snap);
     /* Report this version of the files once, not on every check. */
     free(s->bad);
     s->bad = fps;
     serve_report_load_error(&err, "; still serving the previous data");
-    return false;
+    goto done;
   }
   free(fps);
   free(s->bad);
   s->bad = NULL;
-  snapshot_free(s->current);
-  s->current = snap;
-  s->generation++;
-  if (snap->newest > s->time) {
-    s->time = snap->newest;
-  }
+  /* Only an accepted load names the shows' paths for the next run. */
+  write_stems(&s->opts, snap->catalog);
+  snap->generation = cur->generation + 1;
+  snap->time = snap->newest > cur->time ? snap->newest : cur->time;
   fprintf(stderr, "epcal: reloaded: %zu shows, %lu events\n",
           serve_catalog_count(snap->catalog),
           serve_catalog_events(snap->catalog));
-  return true;
+  pthread_mutex_lock(&s->lock);
+  s->current = snap;
+  pthread_mutex_unlock(&s->lock);
+  serve_data_release(cur); /* the source's reference */
+  loaded = true;
+done:
+  pthread_mutex_lock(&s->lock);
+  s->loading = false;
+  pthread_mutex_unlock(&s->lock);
+  serve_data_release(cur);
+  return loaded;
 }
 
-const serve_catalog *serve_source_catalog(const serve_source *s) {
-  return s->current->catalog;
+serve_data *serve_source_acquire(serve_source *s) {
+  pthread_mutex_lock(&s->lock);
+  serve_data *d = s->current;
+  atomic_fetch_add_explicit(&d->refs, 1, memory_order_relaxed);
+  pthread_mutex_unlock(&s->lock);
+  return d;
 }
 
-const epcal_read_options *serve_source_read_options(const serve_source *s) {
-  return &s->reread;
+const serve_catalog *serve_data_catalog(const serve_data *d) {
+  return d->catalog;
 }
 
-unsigned long serve_source_generation(const serve_source *s) {
-  return s->generation;
+const epcal_read_options *serve_data_read_options(const serve_data *d) {
+  return d->reread;
 }
 
-int64_t serve_source_time(const serve_source *s) { return s->time; }
+unsigned long serve_data_generation(const serve_data *d) {
+  return d->generation;
+}
+
+int64_t serve_data_time(const serve_data *d) { return d->time; }
 
 void serve_source_free(serve_source *s) {
   if (s == NULL) {
     return;
   }
-  snapshot_free(s->current);
+  serve_data_release(s->current);
   free(s->bad);
+  pthread_mutex_destroy(&s->lock);
   free(s);
 }

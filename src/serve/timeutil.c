@@ -81,7 +81,9 @@ static bool clock_time(const char **p, int *h, int *m, int *s) {
 bool serve_http_date_parse(const char *s, int64_t *out) {
   const char *comma = strchr(s, ',');
   const char *p;
-  int day, mon, year, h, m, sec;
+  /* Zero: every path sets them before use, but not in a way every
+   * compiler's flow analysis can see. */
+  int day = 0, mon = 0, year = 0, h = 0, m = 0, sec = 0;
   bool ok;
   if (comma != NULL && comma - s == 3) {
     /* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */

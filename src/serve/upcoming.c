@@ -52,7 +52,7 @@ static int consider(void *ctx, const epcal_episode *ep) {
   return 0;
 }
 
-int serve_upcoming_collect(const serve_source *src, epcal_date today,
+int serve_upcoming_collect(const serve_data *src, epcal_date today,
                            size_t max, serve_upcoming *out) {
   serve_upcoming_free(out);
   collect c = {NULL, 0, max, today, false};
@@ -61,7 +61,7 @@ int serve_upcoming_collect(const serve_source *src, epcal_date today,
     return -1;
   }
   /* The date index gives the soonest rows: only they are read back. */
-  const serve_catalog *cat = serve_source_catalog(src);
+  const serve_catalog *cat = serve_data_catalog(src);
   serve_rows rows = {NULL, 0, 0};
   epcal_error err;
   epcal_status st = EPCAL_OK;
@@ -73,7 +73,7 @@ int serve_upcoming_collect(const serve_source *src, epcal_date today,
   }
   if (st == EPCAL_OK && rows.n > 0) {
     st = serve_catalog_read(cat, rows.ids, rows.n,
-                            serve_source_read_options(src), NULL, consider, &c,
+                            serve_data_read_options(src), NULL, consider, &c,
                             &err);
   }
   serve_rows_free(&rows);
@@ -85,7 +85,7 @@ int serve_upcoming_collect(const serve_source *src, epcal_date today,
   out->items = c.items;
   out->n = c.n;
   out->today = today;
-  out->generation = serve_source_generation(src);
+  out->generation = serve_data_generation(src);
   return 0;
 }
 

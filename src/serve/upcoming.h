@@ -27,7 +27,7 @@ typedef struct serve_upcoming {
  * or later, the soonest first, in memory that does not grow with the data.
  * Frees what *out held before. Returns 0, or -1 when out of memory (*out is
  * then empty). */
-int serve_upcoming_collect(const serve_source *src, epcal_date today,
+int serve_upcoming_collect(const serve_data *src, epcal_date today,
                            size_t max, serve_upcoming *out);
 
 void serve_upcoming_free(serve_upcoming *u);

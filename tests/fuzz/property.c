@@ -605,6 +605,15 @@ static void decode_options(uint8_t byte, epcal_read_options *opts) {
   memset(opts, 0, sizeof *opts);
   opts->delimiter = delimiters[byte & 3];
   opts->date_format = formats[(byte >> 2) & 3];
+  /* Tables without a show or season column, and an explicit name. */
+  static const char *const title_is_notes[] = {"title=notes"};
+  opts->default_show = (byte & 0x10) != 0 ? "Fuzz Show" : NULL;
+  opts->has_default_season = (byte & 0x20) != 0;
+  opts->default_season = 7;
+  if ((byte & 0x40) != 0) {
+    opts->columns = title_is_notes;
+    opts->n_columns = 1;
+  }
   /* The top bit reads the input as Windows-1252, which lacks five bytes:
    * reading must still progress and place every error. */
   opts->encoding = (byte & 0x80) != 0 ? "WINDOWS-1252" : NULL;

@@ -8,7 +8,10 @@
  *
  *   byte 0: chunk size 1 + (byte % 64)
  *   byte 1: bits 0-1 delimiter (detect, ',', ';', TAB);
- *           bits 2-3 date format (none, %d/%m/%Y, %m/%d/%Y, %Y.%m.%d)
+ *           bits 2-3 date format (none, %d/%m/%Y, %m/%d/%Y, %Y.%m.%d);
+ *           bit 4 a default show, bit 5 a default season (single-show
+ *           tables), bit 6 the column "notes" named as the title;
+ *           bit 7 Windows-1252
  *
  * A violation prints what went wrong to standard error and aborts, so that
  * libFuzzer keeps the input and CTest reports a failure.

@@ -77,7 +77,8 @@ fi
 
 # The installed command, completion and man pages.
 # The installed `epcal serve` finds its server program in the prefix.
-"$prefix/bin/epcal" serve --help | grep -q '^Usage: epcal serve' ||
+help=$("$prefix/bin/epcal" serve --help)
+grep -q '^Usage: epcal serve' <<<"$help" ||
   fail "installed 'epcal serve' does not run epcal-serve"
 v=$("$prefix/bin/epcal" --version)
 [[ $v == "epcal $version"* ]] || fail "installed epcal --version: $v"

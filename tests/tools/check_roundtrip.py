@@ -2,12 +2,14 @@
 """Real-world CSV, read by epcal and by Python's csv module, must agree.
 
 Usage: check_roundtrip.py EPCAL. For every variant of one table (each
-delimiter, each line end, with and without a byte-order mark, header
-aliases, quoted delimiters, doubled quotes and line breaks, split over two
-files), epcal writes a feed and python3-icalendar decodes it; every event's
-text must equal what Python's csv module reads from the same bytes, after
-epcal's documented rules: blanks trimmed, CRLF and CR inside a field read
-as a line break, SUMMARY = "show SxxEyy – title" on one line.
+delimiter, `|` too, each line end, with and without a byte-order mark,
+UTF-16 and UTF-32 with theirs, header aliases, quoted delimiters, doubled
+quotes and line breaks, split over two files), epcal writes a feed and
+python3-icalendar decodes it; every event's text must equal what Python's
+csv module reads from the same bytes, after epcal's documented rules:
+blanks trimmed, CRLF and CR inside a field read as a line break, SUMMARY =
+"show SxxEyy – title" on one line. A table pasted as TAB-separated text
+(no quoting; literal quotes) must read back cell for cell.
 """
 import csv
 import io
@@ -23,7 +25,7 @@ from icalendar import Calendar
 EPCAL = os.path.abspath(sys.argv[1])
 
 ROWS = [
-    ["Law & Order; SVU", "24", "1", "2022-09-22", "Title, with; specials \\",
+    ["Law & Order; SVU", "24", "1", "2022-09-22", "Title, with; | specials \\",
      "First line, \"quoted\";\nsecond line \\ end", "NBC, Universal",
      "https://example.org/svu"],
     ["Café Olé 📺", "1", "2", "March 3, 2022", "Ünïcödé ✓ → long " * 6,
@@ -32,6 +34,14 @@ ROWS = [
      "https://example.org/a b"],
     ["Tabs\tInside", "3", "10", "20221231", "multi\nline\ntitle", "tab\there",
      "Net;work", ""],
+    # Copied from a wiki's episode table: markup around the title, and
+    # dates written the way release sites and spreadsheets write them.
+    ["Wiki", "2", "3", "March 17, 2022 (2022-03-17)[4]",
+     "\"Penance\"[a] [note 1]", "", "", ""],
+    ["Wiki", "2", "4", "Thursday, March 24th, 2022", "\u201cWatcher\u201d", "",
+     "", ""],
+    ["Wiki", "2", "5", "2022-03-31 00:00:00", "\"A\" / \"B\"[b]", "", "", ""],
+    ["Wiki", "2", "6", "07-Apr-2022", "[REC]", "", "", ""],
 ]
 
 HEADERS = [
@@ -50,7 +60,12 @@ def fail(variant, msg):
     print(f"FAIL {variant}: {msg}")
 
 
-def encode_table(header, rows, delim, eol, bom):
+# Byte-order marks and the codecs they select.
+WIDE = {"utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff",
+        "utf-32-le": b"\xff\xfe\x00\x00", "utf-32-be": b"\x00\x00\xfe\xff"}
+
+
+def encode_table(header, rows, delim, eol, bom, codec="utf-8"):
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=delim, lineterminator=eol,
                    quoting=csv.QUOTE_MINIMAL)
@@ -58,13 +73,44 @@ def encode_table(header, rows, delim, eol, bom):
     for r in rows:
         # Inside quoted fields a line break is written as the file's own.
         w.writerow([c.replace("\n", eol) for c in r])
+    if codec != "utf-8":
+        return WIDE[codec] + buf.getvalue().encode(codec)
     data = buf.getvalue().encode()
     return (b"\xef\xbb\xbf" + data) if bom else data
 
 
-def expected_events(data, delim):
+MARK = re.compile(r"[ \t]*\[(?:[0-9]{1,3}|[a-z]{1,2}|(?:note|nb|N|lower-alpha) "
+                  r"[A-Za-z0-9]{1,3}|citation needed)\]$")
+
+
+def clean_title(t):
+    """epcal's documented title rule: footnote marks at the end, then the
+    quotes around the whole title when no other quote is inside; never
+    an empty title."""
+    s = t
+    while True:
+        m = MARK.search(s)
+        if m is None or m.start() == 0:
+            break
+        s = s[:m.start()]
+    s = s.rstrip(" \t")
+    if not s:
+        return t
+    for left, right in (('"', '"'), ("\u201c", "\u201d")):
+        if len(s) >= 2 and s.startswith(left) and s.endswith(right):
+            inner = s[1:-1]
+            if any(q in inner for q in ('"', "\u201c", "\u201d")):
+                return s
+            return inner.strip(" \t") or s
+    return s
+
+
+def expected_events(data, delim, codec="utf-8"):
     """What Python's csv module reads, with epcal's rules applied."""
-    text = data.decode("utf-8-sig")
+    if codec != "utf-8":
+        text = data[len(WIDE[codec]):].decode(codec)
+    else:
+        text = data.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
     out = {}
     for r in rows[1:]:
@@ -74,6 +120,7 @@ def expected_events(data, delim):
              for c in r]
         show, season, number, _, title, desc, net, url = r
         summary = f"{show} S{int(season):02d}E{int(number):02d}"
+        title = clean_title(title)
         if title:
             summary += " \u2013 " + title
         summary = re.sub(r"[ \t\n]+", " ", summary)
@@ -81,6 +128,36 @@ def expected_events(data, delim):
             "summary": summary, "description": desc or None,
             "network": net or None, "url": url or None}
     return out
+
+
+# Cells with quotes as people paste them, and what each must read as.
+PASTED = [
+    # show, season, episode, date, title (as pasted, as read), description
+    ("Star Trek: Picard", "2", "1", "March 3, 2022",
+     '"The Star Gazer"', "The Star Gazer", 'Episode "1" of ten'),
+    ("Star Trek: Picard", "2", "2", "March 10, 2022",
+     '"Penance"[a]', '"Penance"[a]', '"unclosed quote'),
+    ("Star Trek: Picard", "2", "3", "March 17, 2022",
+     'Say "hello"', 'Say "hello"', '12" vinyl, 7" single'),
+    ("Café \"Olé\"", "1", "1", "2022-01-01",
+     '"a" and "b"', '"a" and "b"', '"'),
+]
+
+
+def pasted_table(eol):
+    lines = ["Show\tSeason\tEpisode\tRelease date\tTitle\tDescription"]
+    for show, season, ep, date, title, _, desc in PASTED:
+        lines.append("\t".join([show, season, ep, date, title, desc]))
+    return (eol.join(lines) + eol).encode()
+
+
+PASTED_WANT = {}
+for show, season, ep, date, _, title, desc in PASTED:
+    title = clean_title(title)
+    summary = f"{show} S{int(season):02d}E{int(ep):02d} \u2013 {title}"
+    PASTED_WANT[(show, int(season), int(ep))] = {
+        "summary": summary, "description": desc, "network": None,
+        "url": None}
 
 
 def decoded_events(feed):
@@ -100,17 +177,18 @@ def decoded_events(feed):
     return out
 
 
-def check(variant, files, delim):
+def check(variant, files, delim, codec="utf-8", want=None):
     args = [EPCAL, "generate"] + files
     p = subprocess.run(args, capture_output=True, timeout=60)
     if p.returncode != 0 or p.stderr:
         fail(variant, f"exit {p.returncode}: {p.stderr.decode()}")
         return
     got = decoded_events(p.stdout)
-    want = {}
-    for f in files:
-        with open(f, "rb") as fh:
-            want.update(expected_events(fh.read(), delim))
+    if want is None:
+        want = {}
+        for f in files:
+            with open(f, "rb") as fh:
+                want.update(expected_events(fh.read(), delim, codec))
     if len(got) != len(want):
         fail(variant, f"{len(got)} events, expected {len(want)}")
     for w in want.values():
@@ -130,7 +208,7 @@ def main():
     n = 0
     try:
         for delim, dname in ((",", "comma"), (";", "semicolon"),
-                             ("\t", "tab")):
+                             ("\t", "tab"), ("|", "pipe")):
             for eol, ename in (("\n", "lf"), ("\r\n", "crlf"), ("\r", "cr")):
                 for bom in (False, True):
                     for h, header in enumerate(HEADERS):
@@ -141,6 +219,27 @@ def main():
                             f.write(data)
                         check(variant, [path], delim)
                         n += 1
+        # Unicode exports (Excel's "Unicode Text" is UTF-16LE, TAB, CRLF):
+        # the byte-order mark alone selects the encoding.
+        for codec in WIDE:
+            for delim, dname in ((",", "comma"), ("\t", "tab")):
+                variant = f"{codec}-{dname}"
+                data = encode_table(HEADERS[1], ROWS, delim, "\r\n", True,
+                                    codec)
+                path = os.path.join(d, variant + ".csv")
+                with open(path, "wb") as f:
+                    f.write(data)
+                check(variant, [path], delim, codec)
+                n += 1
+        # A table pasted from a web page: TAB-separated, nothing quoted,
+        # quotes are text; only a wholly enclosed cell is unquoted.
+        for eol, ename in (("\n", "lf"), ("\r\n", "crlf")):
+            variant = f"pasted-tsv-{ename}"
+            path = os.path.join(d, variant + ".tsv")
+            with open(path, "wb") as f:
+                f.write(pasted_table(eol))
+            check(variant, [path], "\t", want=PASTED_WANT)
+            n += 1
         # Two files merged into one feed.
         a, b = os.path.join(d, "a.csv"), os.path.join(d, "b.csv")
         with open(a, "wb") as f:

@@ -119,9 +119,8 @@ def main():
             if "OUTPUT" in args:
                 if read(out_path) != sentinel:
                     fail("the previous output file was changed")
-                # The lock file stays by design (see src/lib/publish/lock.c).
-                left = sorted(f for f in os.listdir(scratch)
-                              if f != ".feed.ics.lock")
+                # No lock file either: the lock is on the feed itself.
+                left = sorted(os.listdir(scratch))
                 if left != ["feed.ics"]:
                     fail(f"files left beside the output: {left}")
             elif want_code != 0 and p.stdout:

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ical_oracle.h"
 
@@ -19,14 +20,28 @@
 
 typedef struct seen {
   unsigned long n;
+  unsigned long before; /* end-before-start findings */
   unsigned long line[16];
   char msg[16][512];
 } seen;
 
-static void collect(void *ctx, const epcal_error *p) {
+static void collect(void *ctx, const epcal_finding *p) {
   seen *s = ctx;
-  assert_int_equal(p->code, EPCAL_EDATA);
+  assert_non_null(p->rule);
+  s->before += strcmp(p->rule, "end-before-start") == 0;
   assert_string_equal(p->file, "t.ics");
+  if (s->n < 16) {
+    s->line[s->n] = p->line;
+    snprintf(s->msg[s->n], sizeof s->msg[0], "%s", p->msg);
+  }
+  s->n++;
+}
+
+/* Like collect, for a feed with any name. */
+static void collect_any(void *ctx, const epcal_finding *p) {
+  seen *s = ctx;
+  assert_non_null(p->rule);
+  s->before += strcmp(p->rule, "end-before-start") == 0;
   if (s->n < 16) {
     s->line[s->n] = p->line;
     snprintf(s->msg[s->n], sizeof s->msg[0], "%s", p->msg);
@@ -181,6 +196,66 @@ static void test_renderer_output_is_clean(void **state) {
   }
 }
 
+/* The same findings whether the feed is read from memory, or from a file
+ * (a first pass for its VTIMEZONEs, then chunks after the first 4096
+ * octets, lines straddling every chunk boundary), and from a file the
+ * zone it uses is defined after the events that use it. */
+static void test_file_and_memory_agree(void **state) {
+  (void)state;
+  membuf m = {0};
+  const char *head = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n";
+  membuf_write(&m, head, strlen(head));
+  for (int i = 0; i < 5000; i++) {
+    char ev[512];
+    int n = snprintf(
+        ev, sizeof ev,
+        "BEGIN:VEVENT\r\nUID:e%d@t\r\nDTSTAMP:20231114T221320Z\r\n"
+        "DTSTART;TZID=Studio Time:20240101T%02d0000\r\n"
+        "DTEND:20240101T%02d3000Z\r\nSUMMARY:Event %d%s\r\n"
+        "DESCRIPTION:%.*s\r\nEND:VEVENT\r\n",
+        i, i % 500 == 7 ? 23 : i % 20 + 4, i % 500 == 7 ? 19 : i % 20 + 1, i,
+        i % 700 == 5 ? ", with a comma" : "", i % 97 + 1,
+        "0123456789012345678901234567890123456789012345678901234567890123456"
+        "78901234567890123456789012345678901234567890");
+    membuf_write(&m, ev, (size_t)n);
+  }
+  const char *tail = "BEGIN:VTIMEZONE\r\nTZID:Studio Time\r\nBEGIN:STANDARD"
+                     "\r\nTZOFFSETFROM:+0300\r\nTZOFFSETTO:+0300\r\n"
+                     "DTSTART:19700101T000000\r\nEND:STANDARD\r\n"
+                     "END:VTIMEZONE\r\nEND:VCALENDAR\r\n";
+  membuf_write(&m, tail, strlen(tail));
+  assert_true(m.len > 3 * 256 * 1024);
+
+  seen a = check_text(m.data, m.len);
+  char path[] = "/tmp/epcal-test-check-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  FILE *fp = fdopen(fd, "wb");
+  assert_non_null(fp);
+  assert_int_equal(fwrite(m.data, 1, m.len, fp), m.len);
+  assert_int_equal(fclose(fp), 0);
+  seen b;
+  memset(&b, 0, sizeof b);
+  epcal_check_stats st;
+  memset(&st, 0, sizeof st);
+  assert_int_equal(epcal_feed_check(path, collect_any, &b, &st, NULL),
+                   EPCAL_OK);
+  unlink(path);
+  /* Each event ends half an hour after it starts (+0300), but for those
+   * where i % 500 == 7: 23:00 +0300 is 20:00Z, after their 19:30Z end. That
+   * is seen only through the VTIMEZONE at the end of the feed. */
+  assert_int_equal(a.before, 10);
+  assert_int_equal(b.before, 10);
+  assert_int_equal(a.n, b.n);
+  assert_true(a.n > 0);
+  for (unsigned long i = 0; i < a.n && i < 16; i++) {
+    assert_int_equal(a.line[i], b.line[i]);
+    assert_string_equal(a.msg[i], b.msg[i]);
+  }
+  assert_int_equal(st.events, 5000);
+  membuf_free(&m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_clean_feed),
@@ -189,6 +264,7 @@ int main(void) {
       cmocka_unit_test(test_bare_lf_reported_once_with_count),
       cmocka_unit_test(test_nul_byte_is_judged_not_swallowed),
       cmocka_unit_test(test_renderer_output_is_clean),
+      cmocka_unit_test(test_file_and_memory_agree),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
  * exactly the bytes written; an unchanged target must not be touched, and
  * no temporary file is even created for it.
  */
+#define _GNU_SOURCE /* mknod, makedev, realpath, symlink */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "epcal/epcal.h"
@@ -115,7 +117,7 @@ static char *content(size_t n, unsigned seed) {
 /* Writes data in pieces of `piece` bytes and commits; checks the result. */
 static bool publish(const char *data, size_t n, size_t piece) {
   epcal_output *o;
-  assert_int_equal(epcal_output_open(&o, target, NULL), EPCAL_OK);
+  assert_int_equal(epcal_output_open_flags(&o, target, EPCAL_OUTPUT_FORCE, NULL), EPCAL_OK);
   for (size_t at = 0; at < n; at += piece) {
     size_t k = n - at < piece ? n - at : piece;
     assert_int_equal(epcal_output_write(o, data + at, k), 0);
@@ -138,7 +140,7 @@ static void unchanged_target_is_neither_written_nor_touched(void **state) {
   assert_int_equal(stat(target, &before), 0);
 
   epcal_output *o;
-  assert_int_equal(epcal_output_open(&o, target, NULL), EPCAL_OK);
+  assert_int_equal(epcal_output_open_flags(&o, target, EPCAL_OUTPUT_FORCE, NULL), EPCAL_OK);
   assert_int_equal(epcal_output_write(o, data, n), 0);
   /* Matching bytes are not written: not even a temporary file is made. */
   assert_int_equal(temp_size(), -1);
@@ -197,7 +199,7 @@ static void target_replaced_during_the_run(void **state) {
   char *other = content(n, 5);
   put_file(target, data, n);
   epcal_output *o;
-  assert_int_equal(epcal_output_open(&o, target, NULL), EPCAL_OK);
+  assert_int_equal(epcal_output_open_flags(&o, target, EPCAL_OUTPUT_FORCE, NULL), EPCAL_OK);
   assert_int_equal(epcal_output_write(o, data, n), 0);
   /* Someone renames another file over the target before the commit: the
    * feed is written in full from the bytes that matched the old file. */
@@ -222,7 +224,7 @@ static void suspended_feed_whose_target_vanished(void **state) {
   char *data = content(n, 6);
   put_file(target, data, n);
   epcal_output *o;
-  assert_int_equal(epcal_output_open(&o, target, NULL), EPCAL_OK);
+  assert_int_equal(epcal_output_open_flags(&o, target, EPCAL_OUTPUT_FORCE, NULL), EPCAL_OK);
   assert_int_equal(epcal_output_write(o, data, 1000), 0);
   epcal__output_suspend(o);
   assert_false(epcal__output_is_open(o));
@@ -259,7 +261,7 @@ static void finished_feed_continued(void **state) {
     char *other = content(n, 8);
     put_file(target, from_target ? data : other, n);
     epcal_output *o;
-    assert_int_equal(epcal_output_open(&o, target, NULL), EPCAL_OK);
+    assert_int_equal(epcal_output_open_flags(&o, target, EPCAL_OUTPUT_FORCE, NULL), EPCAL_OK);
     assert_int_equal(epcal_output_write(o, data, keep), 0);
     assert_int_equal(epcal_output_write(o, "TAIL\r\n", 6), 0);
     assert_int_equal(epcal__output_prepare(o, false, &changed, &err),
@@ -290,7 +292,7 @@ static void finished_feed_continued(void **state) {
   /* The target was replaced meanwhile: its bytes are not ours to keep. */
   put_file(target, data, n);
   epcal_output *o;
-  assert_int_equal(epcal_output_open(&o, target, NULL), EPCAL_OK);
+  assert_int_equal(epcal_output_open_flags(&o, target, EPCAL_OUTPUT_FORCE, NULL), EPCAL_OK);
   assert_int_equal(epcal_output_write(o, data, n), 0);
   assert_int_equal(epcal__output_prepare(o, false, &changed, &err), EPCAL_OK);
   assert_false(changed);
@@ -307,6 +309,142 @@ static void finished_feed_continued(void **state) {
   free(data);
 }
 
+/* What a path names decides how it is written. */
+static void targets_are_classified(void **state) {
+  (void)state;
+  char p[256], q[256];
+  epcal_output_kind kind;
+  char *file = NULL;
+  epcal_error err;
+  /* Nothing there yet: a file, as named. */
+  assert_int_equal(epcal_output_resolve(target, &kind, &file, &err), EPCAL_OK);
+  assert_int_equal(kind, EPCAL_OUTPUT_FILE);
+  assert_string_equal(file, target);
+  free(file);
+  /* A symlink to nothing yet, through a relative link: its end. */
+  snprintf(p, sizeof p, "%s/link.ics", dir);
+  assert_int_equal(symlink("feed.ics", p), 0);
+  assert_int_equal(epcal_output_resolve(p, &kind, &file, &err), EPCAL_OK);
+  assert_int_equal(kind, EPCAL_OUTPUT_FILE);
+  assert_string_equal(file, target);
+  free(file);
+  /* A symlink to a file: the file, replaced in its own directory. */
+  put_file(target, "", 0);
+  assert_int_equal(epcal_output_resolve(p, &kind, &file, &err), EPCAL_OK);
+  assert_int_equal(kind, EPCAL_OUTPUT_FILE);
+  char *real = realpath(target, NULL);
+  assert_string_equal(file, real);
+  free(real);
+  free(file);
+  /* A FIFO and a character device: streams. */
+  snprintf(q, sizeof q, "%s/fifo", dir);
+  assert_int_equal(mkfifo(q, 0600), 0);
+  assert_int_equal(epcal_output_resolve(q, &kind, &file, &err), EPCAL_OK);
+  assert_int_equal(kind, EPCAL_OUTPUT_STREAM);
+  free(file);
+  /* A directory, and a symlink loop: usage errors. */
+  assert_int_equal(epcal_output_resolve(dir, &kind, &file, &err),
+                   EPCAL_EUSAGE);
+  snprintf(q, sizeof q, "%s/loop", dir);
+  assert_int_equal(symlink("loop", q), 0);
+  assert_int_equal(epcal_output_resolve(q, &kind, &file, &err),
+                   EPCAL_EUSAGE);
+  assert_int_equal(epcal_output_resolve("-", &kind, &file, &err), EPCAL_OK);
+  assert_int_equal(kind, EPCAL_OUTPUT_STDOUT);
+  assert_null(file);
+}
+
+/* Opens `target` holding `held` (len bytes) and says how it went. */
+static epcal_status open_over(const char *held, size_t len, unsigned flags) {
+  put_file(target, held, len);
+  epcal_output *o = NULL;
+  epcal_error err;
+  epcal_status st = epcal_output_open_flags(&o, target, flags, &err);
+  if (st == EPCAL_OK) {
+    static const char feed[] = "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n";
+    assert_int_equal(epcal_output_write(o, feed, sizeof feed - 1), 0);
+    assert_int_equal(epcal_output_commit(o, NULL, &err), EPCAL_OK);
+  }
+  epcal_output_free(o);
+  return st;
+}
+
+/* Only a feed (or an empty file) is replaced, unless forced. */
+static void only_feeds_are_replaced(void **state) {
+  (void)state;
+  static const char text[] = "show,season\nA,1\n";
+  assert_int_equal(open_over(text, sizeof text - 1, 0), EPCAL_EUSAGE);
+  assert_target_holds(text, sizeof text - 1);
+  assert_int_equal(open_over("BEGIN:VCAL", 10, 0), EPCAL_EUSAGE);
+  assert_int_equal(open_over("", 0, 0), EPCAL_OK);
+  assert_int_equal(open_over("BEGIN:VCALENDAR\r\n", 17, 0), EPCAL_OK);
+  assert_int_equal(open_over("\xEF\xBB\xBF" "begin:vcalendar\n", 19, 0),
+                   EPCAL_OK);
+  assert_int_equal(open_over(text, sizeof text - 1, EPCAL_OUTPUT_FORCE),
+                   EPCAL_OK);
+  assert_int_equal(temp_size(), -1);
+}
+
+/* A character device is written straight through: it stays a device and
+ * nothing is made beside it. (A private node: never the system's.) */
+static void device_is_written_through(void **state) {
+  (void)state;
+  char p[256];
+  snprintf(p, sizeof p, "%s/null", dir);
+  if (mknod(p, S_IFCHR | 0600, makedev(1, 3)) != 0) {
+    skip(); /* not allowed here */
+  }
+  epcal_output *o = NULL;
+  epcal_error err;
+  assert_int_equal(epcal_output_open(&o, p, &err), EPCAL_OK);
+  assert_int_equal(epcal_output_write(o, "BEGIN:VCALENDAR\r\n", 17), 0);
+  assert_int_equal(epcal_output_commit(o, NULL, &err), EPCAL_OK);
+  epcal_output_free(o);
+  struct stat st;
+  assert_int_equal(lstat(p, &st), 0);
+  assert_true(S_ISCHR(st.st_mode));
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  int n = 0;
+  while ((e = readdir(d)) != NULL) {
+    n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+  }
+  closedir(d);
+  assert_int_equal(n, 1);
+}
+
+/* Stale temporary files are recognised by their whole shape: nothing a
+ * person names a file matches it. */
+static void temporary_names_have_one_shape(void **state) {
+  (void)state;
+  assert_true(
+      epcal__output_is_temp_name(".feed.ics.epcal-Ab12Cd.tmp", "feed.ics"));
+  assert_true(epcal__output_is_temp_name(".feed.ics.epcal-Ab12Cd.tmp", NULL));
+  assert_false(
+      epcal__output_is_temp_name(".feed.ics.epcal-Ab12Cd.tmp", "feed"));
+  assert_false(
+      epcal__output_is_temp_name(".feed.ics.epcal-Ab12Cd.tmp", "other.ics"));
+  static const char *const not_ours[] = {".feed.ics.backup",
+                                         ".feed.ics.Ab12Cd",
+                                         ".feed.ics.epcal-Ab12C.tmp",
+                                         ".feed.ics.epcal-Ab12Cde.tmp",
+                                         ".feed.ics.epcal-Ab_2Cd.tmp",
+                                         "feed.ics.epcal-Ab12Cd.tmp",
+                                         ".feed.ics.epcal-Ab12Cd.tmp~",
+                                         "..epcal-Ab12Cd.tmp",
+                                         ".epcal-Ab12Cd.tmp"};
+  for (size_t i = 0; i < sizeof not_ours / sizeof not_ours[0]; i++) {
+    if (epcal__output_is_temp_name(not_ours[i], NULL)) {
+      fail_msg("\"%s\" taken for a temporary file", not_ours[i]);
+    }
+  }
+  /* The name an output makes has that shape. */
+  char *t = epcal__output_temp_name("dir/feed.ics", "Xy12Z9");
+  assert_string_equal(t, "dir/.feed.ics.epcal-Xy12Z9.tmp");
+  assert_true(epcal__output_is_temp_name(t + 4, "feed.ics"));
+  free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(
@@ -321,6 +459,13 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(finished_feed_continued, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(targets_are_classified, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(only_feeds_are_replaced, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(device_is_written_through, setup,
+                                      teardown),
+      cmocka_unit_test(temporary_names_have_one_shape),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

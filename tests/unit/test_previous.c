@@ -5,6 +5,7 @@
  * every event's UID, DTSTAMP, SEQUENCE and LAST-MODIFIED must be read, and
  * two feeds that differ only in line ends must fingerprint alike.
  */
+#define _GNU_SOURCE /* mkfifo, mkdtemp */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "epcal/epcal.h"
@@ -123,9 +125,56 @@ static void every_event_across_buffer_edges(void **state) {
   assert_int_not_equal(fingerprint[0][1], fingerprint[0][2]);
 }
 
+/* Only a regular file is read, never waiting: a FIFO (no writer) or a
+ * directory is refused at once. */
+static void only_regular_files(void **state) {
+  (void)state;
+  char dir[] = "/tmp/epcal-previous-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char fifo[64];
+  snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  epcal_previous *p = NULL;
+  epcal_error err;
+  assert_int_equal(epcal_previous_load(&p, fifo, &err), EPCAL_EUSAGE);
+  assert_int_equal(epcal_previous_load(&p, dir, &err), EPCAL_EUSAGE);
+  assert_null(p);
+  unlink(fifo);
+  rmdir(dir);
+}
+
+/* A cap on the bytes read, and a cancel flag checked while scanning. */
+static void capped_and_cancellable(void **state) {
+  (void)state;
+  size_t len;
+  char *text = feed("\r\n", true, &len);
+  char path[] = "/tmp/epcal-previous-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, text, len), (ssize_t)len);
+  close(fd);
+  free(text);
+  epcal_previous *p = NULL;
+  epcal_error err;
+  assert_int_equal(epcal__previous_load_capped(&p, path, len - 1, NULL, &err),
+                   EPCAL_ENOMEM);
+  volatile sig_atomic_t stop = 1;
+  assert_int_equal(epcal__previous_load_capped(&p, path, 0, &stop, &err),
+                   EPCAL_EIO);
+  assert_string_equal(err.msg, "interrupted");
+  assert_null(p);
+  assert_int_equal(epcal__previous_load_capped(&p, path, len, NULL, &err),
+                   EPCAL_OK);
+  assert_int_equal(epcal_previous_events(p), EVENTS);
+  epcal_previous_free(p);
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(every_event_across_buffer_edges),
+      cmocka_unit_test(only_regular_files),
+      cmocka_unit_test(capped_and_cancellable),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "epcal/epcal.h"
+#include "read/header.h"
 
 typedef struct source {
   const char *data;
@@ -85,6 +86,194 @@ static void expect_read(const char *csv, const char *want) {
     }
     free(got);
   }
+}
+
+/* Like expect_read, with options. */
+static void expect_read_opts(const char *csv, const epcal_read_options *o,
+                             const char *want) {
+  for (size_t chunk = 1; chunk <= 41; chunk++) {
+    char *got = read_all(csv, chunk == 41 ? 65536 : chunk, o);
+    if (strcmp(got, want) != 0) {
+      fail_msg("chunk %zu:\n--- want\n%s--- got\n%s", chunk, want, got);
+    }
+    free(got);
+  }
+}
+
+/* The seed's own table, pasted: TAB-separated, no show column; the show
+ * comes from the options, the season from the code, or the options. */
+static void single_show_tables(void **state) {
+  (void)state;
+  epcal_read_options o;
+  memset(&o, 0, sizeof o);
+  o.default_show = "Star Trek: Picard";
+  expect_read_opts("Number\tSeries title\tRelease date\n"
+                   "2x01\tSeries 1\tMarch 3, 2022\n"
+                   "2x10\tSeries 10\tMay 5 2022\n"
+                   "11\tSeries 11\tMay 12, 2022\n",
+                   &o,
+                   "2|Star Trek: Picard|2|1|2022-03-03|Series 1|(null)\n"
+                   "3|Star Trek: Picard|2|10|2022-05-05|Series 10|(null)\n"
+                   "E 4:1 season is missing: give a season column, a code "
+                   "like 2x01, or the season with --season N (one)\n");
+  o.has_default_season = true;
+  o.default_season = 3;
+  expect_read_opts("No. overall,No. in season,Title,Original release date\n"
+                   "21,1,\"The Bounty\",2023-02-16\n"
+                   "22,2x02,Disengage,2023-02-23\n",
+                   &o,
+                   "2|Star Trek: Picard|3|1|2023-02-16|The Bounty|(null)\n"
+                   "3|Star Trek: Picard|2|2|2023-02-23|Disengage|(null)\n");
+  /* A show column wins over the option. */
+  expect_read_opts("show,season,episode,date\nOrbit,1,1,2022-01-01\n", &o,
+                   "2|Orbit|1|1|2022-01-01|(null)|(null)\n");
+}
+
+/* Quotes in TAB-separated text are literal unless they wholly enclose a
+ * field; errors after such fields are still placed exactly. */
+static void tsv_quotes(void **state) {
+  (void)state;
+  expect_read("show\tseason\tepisode\tdate\ttitle\tdescription\n"
+              "A\t1\t1\t2022-01-01\tEpisode \"1\"\t\"open\n"
+              "A\t1\t2\t2022-01-02\t\"Penance\"[a]\t\"a\tb\"\n"
+              "A\t1\t3\t2022-01-03\t\"x\" \t\"two\nlines\"\n"
+              "A\t1\t4\t2022-01-32\t\"q\"r\tz\n"
+              "A\t1\t5\t\"2022-01-32\"\t\"\"\"\tz\n",
+              "2|A|1|1|2022-01-01|Episode \"1\"|\"open\n"
+              /* read as text, then cleaned as every title is */
+              "3|A|1|2|2022-01-02|Penance|a\tb\n"
+              "4|A|1|3|2022-01-03|x|two\nlines\n"
+              "E 6:7 date \"2022-01-32\" is not a real calendar date\n"
+              "E 7:8 date \"2022-01-32\" is not a real calendar date\n");
+}
+
+/* A syntax error in a column epcal does not read is text, not an error;
+ * in a column it reads, it is still refused where it starts. */
+static void quotes_in_unused_columns(void **state) {
+  (void)state;
+  expect_read("show,season,episode,date,notes,title\n"
+              "A,1,1,2022-01-01,a\"b,One\n"
+              "A,1,2,2022-01-02,\"c\"d e,Two\n"
+              "A,1,3,2022-13-01,\"\"x,Three\n"
+              "A,1,4,2022-01-04,ok,F\"our\n",
+              "2|A|1|1|2022-01-01|One|(null)\n"
+              "3|A|1|2|2022-01-02|Two|(null)\n"
+              "E 4:7 date \"2022-13-01\" is not a real calendar date\n"
+              "E 5:22 stray '\"' in an unquoted field (quote the whole field "
+              "and double the quotes inside it)\n");
+}
+
+/* Encodings by byte-order mark, | detected, cleared spreadsheet rows. */
+static void wide_boms_pipes_and_blank_rows(void **state) {
+  (void)state;
+  /* "show|season|episode|date\nA|1|1|2022-01-01\n" in UTF-16LE. */
+  static const char u16[] = "\xFF\xFEs\0h\0o\0w\0|\0s\0e\0a\0s\0o\0n\0|\0"
+                            "e\0p\0i\0s\0o\0d\0e\0|\0d\0a\0t\0e\0\n\0A\0|\0"
+                            "1\0|\0\x31\0|\0\x32\0\x30\0\x32\0\x32\0-\0\x30\0"
+                            "\x31\0-\0\x30\0\x31\0\n\0";
+  for (size_t chunk = 1; chunk <= 41; chunk++) {
+    source s = {u16, sizeof u16 - 1, 0, chunk};
+    epcal_reader *r;
+    assert_int_equal(
+        epcal_reader_open_fn(&r, read_chunk, &s, "in.csv", NULL, NULL),
+        EPCAL_OK);
+    const epcal_episode *ep;
+    assert_int_equal(epcal_reader_next(r, &ep, NULL), EPCAL_OK);
+    assert_non_null(ep);
+    assert_string_equal(ep->show, "A");
+    assert_int_equal(ep->date.day, 1);
+    assert_int_equal(epcal_reader_next(r, &ep, NULL), EPCAL_OK);
+    assert_null(ep);
+    epcal_reader_free(r);
+  }
+  expect_read(",,,,\nshow,season,episode,date\n,,,\nA,1,1,2022-01-01\n"
+              " , ,\t,\r\n",
+              "4|A|1|1|2022-01-01|(null)|(null)\n");
+}
+
+/* The names wiki tables, spreadsheets and release-date pages use. */
+static void common_header_names(void **state) {
+  (void)state;
+  static const struct {
+    const char *name;
+    int field;
+  } names[] = {
+      {"Original release date", EPCAL__F_DATE},
+      {"First aired", EPCAL__F_DATE},
+      {"Aired", EPCAL__F_DATE},
+      {"Release", EPCAL__F_DATE},
+      {"Air date", EPCAL__F_DATE},
+      {"Release date (US)", EPCAL__F_DATE},
+      {"Date aired", EPCAL__F_DATE},
+      {"Original air date[1]", EPCAL__F_DATE},
+      {"TV Show", EPCAL__F_SHOW},
+      {"Series", EPCAL__F_SHOW},
+      {"Ep #", EPCAL__F_EPISODE},
+      {"Episode #", EPCAL__F_EPISODE},
+      {"Ep.", EPCAL__F_EPISODE},
+      {"No. in season", EPCAL__F_EPISODE},
+      {"No.\xC2\xA0in\xC2\xA0season", EPCAL__F_EPISODE}, /* no-break spaces */
+      {"Season #", EPCAL__F_SEASON},
+      {"Episode name", EPCAL__F_TITLE},
+      {"Episode title", EPCAL__F_TITLE},
+      {"Plot", EPCAL__F_DESCRIPTION},
+      {"Running time (min)", EPCAL__F_RUNTIME},
+      {"No. overall", -1},
+      {"No. in series", -1},
+      {"Directed by", -1},
+      {"Written by", -1},
+      {"U.S. viewers (millions)", -1},
+  };
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    int got = epcal__field_lookup(names[i].name, strlen(names[i].name));
+    if (got != names[i].field) {
+      fail_msg("\"%s\": field %d, want %d", names[i].name, got, names[i].field);
+    }
+  }
+}
+
+/* --column names a header the built-in names do not know, and chooses
+ * between two that mean the same field; a name not in the header, or an
+ * unknown field, is refused. */
+static void explicit_column_names(void **state) {
+  (void)state;
+  epcal_read_options o;
+  memset(&o, 0, sizeof o);
+  const char *cols[] = {"air_date= aired (uk) ", "show=Programme Name"};
+  o.columns = cols;
+  o.n_columns = 2;
+  expect_read_opts("Programme Name,Ep #,Season #,Aired (US),Aired (UK)\n"
+                   "Orbit,1,1,2022-01-06,2022-01-07\n",
+                   &o, "2|Orbit|1|1|2022-01-07|(null)|(null)\n");
+  /* A plain name wins over the same name with a qualifier; two qualified
+   * ones need --column. */
+  o.n_columns = 0;
+  expect_read_opts("show,season,episode,Title (original),Title,date\n"
+                   "A,1,1,Orig,Plain,2022-01-01\n",
+                   &o, "2|A|1|1|2022-01-01|Plain|(null)\n");
+  expect_read_opts("show,season,episode,date (UK),date (US)\n"
+                   "A,1,1,2022-01-01,2022-01-02\n",
+                   &o,
+                   "E 1:31 columns \"date (UK)\" (column 4) and \"date (US)\" "
+                   "(column 5) both mean air_date; rename or remove one, or "
+                   "choose with --column air_date=HEADER\n");
+  const char *missing[] = {"air_date=Broadcast"};
+  o.columns = missing;
+  o.n_columns = 1;
+  expect_read_opts("show,season,episode,date\nA,1,1,2022-01-01\n", &o,
+                   "E 1:1 --column air_date: no column \"Broadcast\"; the "
+                   "header read: \"show\", \"season\", \"episode\", "
+                   "\"date\"\n");
+  const char *bad[] = {"when=Aired"};
+  o.columns = bad;
+  epcal_reader *r;
+  epcal_error err;
+  assert_int_equal(epcal_reader_open(&r, "-", &o, &err), EPCAL_EUSAGE);
+  assert_string_equal(err.msg,
+                      "column \"when=Aired\": unknown field \"when\"; FIELD is "
+                      "show, season, episode, code, air_date, title, "
+                      "description, url, network, uid, air_time, timezone, "
+                      "runtime or status");
 }
 
 static void seed_forms(void **state) {
@@ -167,11 +356,13 @@ static void stray_and_unterminated_quotes(void **state) {
 static void header_problems_are_final(void **state) {
   (void)state;
   expect_read("season,episode,date\nA,1,1\n",
-              "E 1:1 missing required column \"show\" (also read as series, "
-              "show name, program)\n");
+              "E 1:1 no \"show\" column: give the show with --show NAME (one), "
+              "or add a show column; the header read: \"season\", "
+              "\"episode\", \"date\"\n");
   expect_read("show,season,episode,date,Air Date\nA,1,1,x,y\n",
               "E 1:26 columns \"date\" (column 4) and \"Air Date\" (column 5) "
-              "both mean air_date; rename or remove one\n");
+              "both mean air_date; rename or remove one, or choose with "
+              "--column air_date=HEADER\n");
 }
 
 static void invalid_utf8_is_placed(void **state) {
@@ -187,8 +378,9 @@ static void invalid_utf8_is_placed(void **state) {
 static void reads_ending_in_blanks_or_after_cr(void **state) {
   (void)state;
   expect_read("\r  \t season,episode,date\n",
-              "E 2:5 missing required column \"show\" (also read as series, "
-              "show name, program)\n");
+              "E 2:5 no \"show\" column: give the show with --show NAME (one), "
+              "or add a show column; the header read: \"season\", "
+              "\"episode\", \"date\"\n");
   expect_read("show,season,episode,date\r\t\n A,1,1,bad\r\n",
               "E 3:8 unrecognised date \"bad\" (expected YYYY-MM-DD or a form "
               "like \"March 3, 2022\")\n");
@@ -475,6 +667,12 @@ static void delimiter_names(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(seed_forms),
+      cmocka_unit_test(single_show_tables),
+      cmocka_unit_test(common_header_names),
+      cmocka_unit_test(explicit_column_names),
+      cmocka_unit_test(tsv_quotes),
+      cmocka_unit_test(quotes_in_unused_columns),
+      cmocka_unit_test(wide_boms_pipes_and_blank_rows),
       cmocka_unit_test(bom_crlf_blank_lines_and_quoted_breaks),
       cmocka_unit_test(cr_only_line_ends),
       cmocka_unit_test(delimiters_are_detected),

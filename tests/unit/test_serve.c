@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <zlib.h>
 
 #include "accesslog.h"
@@ -325,7 +328,7 @@ static void access_log_line(void **state) {
       {"past_days", "7"}, {"token", "hunter2"}, {"a b", "c&d"}};
   serve_access a = {"127.0.0.1", "GET",         "/x.ics", params,
                     3,           "HTTP/1.1",    200,      1234,
-                    NULL,        "App \"1\"\n", 784111777};
+                    NULL,        "App \"1\"\n", 784111777, NULL};
   char line[512];
   serve_access_format(&a, line, sizeof line);
   assert_string_equal(line,
@@ -333,6 +336,21 @@ static void access_log_line(void **state) {
                       "/x.ics?past_days=7&token=REDACTED&a%20b=c%26d "
                       "HTTP/1.1\" 200 1234 \"-\" \"App \\x221\\x22\\x0A\"");
   assert_null(strstr(line, "hunter2"));
+  /* The Referer of a click on the page carries the token in its query, and
+   * a token may turn up anywhere else: none of it is logged. */
+  a.referer = "http://h/?specials=0&token=hunter2%2B&x=1";
+  a.user_agent = "hunter2+";
+  a.path = "/hunter2+.ics";
+  a.secret = "hunter2+";
+  serve_access_format(&a, line, sizeof line);
+  assert_null(strstr(line, "hunter2"));
+  assert_non_null(
+      strstr(line, "\"http://h/?specials=0&token=REDACTED&x=1\" \"REDACTED\""));
+  assert_non_null(strstr(line, "\"GET /REDACTED.ics?"));
+  a.referer = NULL;
+  a.user_agent = "App \"1\"\n";
+  a.path = "/x.ics";
+  a.secret = NULL;
   /* A line never overflows, however long the request. */
   char small[40];
   serve_access_format(&a, small, sizeof small);
@@ -448,6 +466,110 @@ static void cache_keeps_time_of_unchanged_feeds(void **state) {
   serve_cache_free(c);
 }
 
+/* A render that takes a while, for two threads to ask at once. */
+typedef struct slow_fake {
+  atomic_int calls;
+  bool fail;
+} slow_fake;
+
+static epcal_status slow_render(void *ctx, int64_t now, serve_buf *out,
+                                epcal_error *err) {
+  slow_fake *f = ctx;
+  atomic_fetch_add(&f->calls, 1);
+  struct timespec t = {0, 200 * 1000 * 1000};
+  nanosleep(&t, NULL);
+  if (f->fail) {
+    epcal_error_clear(err);
+    err->code = EPCAL_EDATA;
+    snprintf(err->msg, sizeof err->msg, "broken");
+    return EPCAL_EDATA;
+  }
+  serve_buf_printf(out, "S@%lld", (long long)now);
+  return EPCAL_OK;
+}
+
+typedef struct asker {
+  serve_cache *c;
+  slow_fake *f;
+  epcal_status st;
+  serve_entry *e;
+} asker;
+
+static void *ask(void *arg) {
+  asker *a = arg;
+  epcal_error err;
+  a->e = NULL;
+  a->st = serve_cache_get(a->c, "k", 1, 1000, -1, false, slow_render, a->f,
+                          &a->e, &err);
+  return NULL;
+}
+
+/* Concurrent misses for one key wait for one render; a failure is
+ * remembered, not rendered again on the next request. */
+static void cache_single_flight_and_failures(void **state) {
+  (void)state;
+  serve_cache *c = serve_cache_new(4, 1 << 20);
+  slow_fake f;
+  atomic_init(&f.calls, 0);
+  f.fail = false;
+  asker a[3];
+  pthread_t t[3];
+  for (int i = 0; i < 3; i++) {
+    a[i].c = c;
+    a[i].f = &f;
+    assert_int_equal(pthread_create(&t[i], NULL, ask, &a[i]), 0);
+  }
+  for (int i = 0; i < 3; i++) {
+    pthread_join(t[i], NULL);
+    assert_int_equal(a[i].st, EPCAL_OK);
+    assert_ptr_equal(a[i].e, a[0].e);
+  }
+  assert_int_equal(atomic_load(&f.calls), 1);
+  for (int i = 0; i < 3; i++) {
+    serve_entry_release(a[i].e);
+  }
+  serve_cache_free(c);
+
+  c = serve_cache_new(4, 1 << 20);
+  atomic_init(&f.calls, 0);
+  f.fail = true;
+  epcal_error err;
+  serve_entry *e = NULL;
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(serve_cache_get(c, "bad", 1, 1000, -1, false,
+                                     slow_render, &f, &e, &err),
+                     EPCAL_EDATA);
+    assert_string_equal(err.msg, "broken");
+  }
+  assert_int_equal(atomic_load(&f.calls), 1);
+  /* New data: tried again. */
+  assert_int_equal(serve_cache_get(c, "bad", 2, 1000, -1, false, slow_render,
+                                   &f, &e, &err),
+                   EPCAL_EDATA);
+  assert_int_equal(atomic_load(&f.calls), 2);
+  serve_cache_free(c);
+}
+
+/* The byte budget holds whatever the keys. */
+static void cache_byte_budget(void **state) {
+  (void)state;
+  serve_cache *c = serve_cache_new(1000, 64);
+  fake f = {"0123456789", 0, 0};
+  epcal_error err;
+  for (int i = 0; i < 100; i++) {
+    char key[16];
+    snprintf(key, sizeof key, "k%d", i);
+    serve_entry *e;
+    assert_int_equal(serve_cache_get(c, key, 1, 1000, -1, false, fake_render,
+                                     &f, &e, &err),
+                     EPCAL_OK);
+    assert_int_equal(serve_cache_gzip(c, e), 0);
+    serve_entry_release(e);
+    assert_true(serve_cache_bytes(c) <= 64);
+  }
+  serve_cache_free(c);
+}
+
 static void buffer_cap(void **state) {
   (void)state;
   serve_buf b;
@@ -475,6 +597,8 @@ int main(void) {
       cmocka_unit_test(catalog_and_routes),
       cmocka_unit_test(access_log_line),
       cmocka_unit_test(cache_keeps_time_of_unchanged_feeds),
+      cmocka_unit_test(cache_single_flight_and_failures),
+      cmocka_unit_test(cache_byte_budget),
       cmocka_unit_test(buffer_cap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -142,9 +142,47 @@ static void a_new_show_gets_its_slug_else_the_slug_and_a_hash(void **state) {
   choose("Cafe!", &r, want);
 }
 
+/* Records in the published tree are trusted only in the exact shapes
+ * split output makes. */
+static void only_feed_shaped_paths_are_trusted(void **state) {
+  (void)state;
+  static const char *const ok[] = {"show.ics", "a-b-9/season-01.ics",
+                                   "x/season-999999.ics",
+                                   "cafe-1a2b3c4d/season-00.ics"};
+  static const char *const bad[] = {"../x.ics",
+                                    "show/../../x.ics",
+                                    "/etc/x.ics",
+                                    ".hidden.ics",
+                                    "Show.ics",
+                                    "show/season-1.ics",
+                                    "show/notes.ics",
+                                    "show",
+                                    "show/season-01.ics/x.ics",
+                                    "a/b/season-01.ics",
+                                    "..ics",
+                                    ".ics",
+                                    "show/season-0000001.ics",
+                                    "show/season-01.ics.tmp",
+                                    "sh ow.ics",
+                                    "show/.season-01.ics",
+                                    "link/../season-01.ics",
+                                    ""};
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+    if (!epcal__feed_path_ok(ok[i])) {
+      fail_msg("\"%s\" refused", ok[i]);
+    }
+  }
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    if (epcal__feed_path_ok(bad[i])) {
+      fail_msg("\"%s\" trusted", bad[i]);
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(the_index_gives_each_show_its_stem),
+      cmocka_unit_test(only_feed_shaped_paths_are_trusted),
       cmocka_unit_test(a_missing_index_lists_nothing),
       cmocka_unit_test(a_new_show_gets_its_slug_else_the_slug_and_a_hash),
   };

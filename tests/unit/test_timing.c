@@ -125,27 +125,32 @@ static void zone_lookup(void **state) {
 static void wall_clock_to_utc(void **state) {
   (void)state;
   const epcal__zone *ny = epcal__zone_find("America/New_York");
-  int64_t wall = 0;
+  bool once = false;
   /* 21:00 in New York: 02:00 UTC the next day in winter, 01:00 in summer. */
-  assert_int_equal(epcal__zone_to_utc(ny, at(2024, 1, 15, 21, 0), &wall),
+  assert_int_equal(epcal__zone_to_utc(ny, at(2024, 1, 15, 21, 0), &once),
                    at(2024, 1, 16, 2, 0));
-  assert_int_equal(wall, at(2024, 1, 15, 21, 0));
+  assert_true(once);
   assert_int_equal(epcal__zone_to_utc(ny, at(2024, 7, 15, 21, 0), NULL),
                    at(2024, 7, 16, 1, 0));
   /* 02:30 on 2024-03-10 does not exist: the offset before the gap (EST)
    * makes it 07:30 UTC, which the clock shows as 03:30 EDT. */
-  assert_int_equal(epcal__zone_to_utc(ny, at(2024, 3, 10, 2, 30), &wall),
+  assert_int_equal(epcal__zone_to_utc(ny, at(2024, 3, 10, 2, 30), &once),
                    at(2024, 3, 10, 7, 30));
-  assert_int_equal(wall, at(2024, 3, 10, 3, 30));
+  assert_false(once);
   /* The edges of the gap: 01:59 EST and 03:00 EDT. */
   assert_int_equal(epcal__zone_to_utc(ny, at(2024, 3, 10, 1, 59), NULL),
                    at(2024, 3, 10, 6, 59));
   assert_int_equal(epcal__zone_to_utc(ny, at(2024, 3, 10, 3, 0), NULL),
                    at(2024, 3, 10, 7, 0));
   /* 01:30 on 2024-11-03 happens twice: the first (EDT) is meant. */
-  assert_int_equal(epcal__zone_to_utc(ny, at(2024, 11, 3, 1, 30), &wall),
+  assert_int_equal(epcal__zone_to_utc(ny, at(2024, 11, 3, 1, 30), &once),
                    at(2024, 11, 3, 5, 30));
-  assert_int_equal(wall, at(2024, 11, 3, 1, 30));
+  assert_false(once);
+  /* 00:59 and 02:00 that day occur once. */
+  epcal__zone_to_utc(ny, at(2024, 11, 3, 0, 59), &once);
+  assert_true(once);
+  epcal__zone_to_utc(ny, at(2024, 11, 3, 2, 0), &once);
+  assert_true(once);
   assert_int_equal(epcal__zone_to_local(ny, at(2024, 11, 3, 6, 30)),
                    at(2024, 11, 3, 1, 30));
   /* A zone east of UTC, over a year boundary. */
@@ -159,6 +164,62 @@ static void wall_clock_to_utc(void **state) {
   assert_int_equal(epcal__zone_to_utc(epcal__zone_find("Australia/Sydney"),
                                       at(2024, 1, 10, 20, 0), NULL),
                    at(2024, 1, 10, 9, 0));
+}
+
+/* The fall-back hours the feeds write in UTC, in zones that change by an
+ * hour and by half an hour, and the spring-forward gaps. */
+static void repeated_and_skipped_times(void **state) {
+  (void)state;
+  static const struct {
+    const char *zone;
+    int y, mo, d, h, mi; /* wall clock */
+    bool once;
+    int uy, umo, ud, uh, umi; /* UTC: the first occurrence, or the offset
+                                 before a gap */
+  } cases[] = {
+      {"Europe/London", 2024, 10, 27, 1, 30, false, 2024, 10, 27, 0, 30},
+      {"Europe/London", 2024, 10, 27, 2, 0, true, 2024, 10, 27, 2, 0},
+      {"Europe/London", 2024, 3, 31, 1, 30, false, 2024, 3, 31, 1, 30},
+      {"Australia/Lord_Howe", 2024, 4, 7, 1, 45, false, 2024, 4, 6, 14, 45},
+      {"Australia/Lord_Howe", 2024, 4, 7, 1, 29, true, 2024, 4, 6, 14, 29},
+      {"Australia/Lord_Howe", 2024, 10, 6, 2, 15, false, 2024, 10, 5, 15, 45},
+      {"America/New_York", 2024, 3, 10, 2, 0, false, 2024, 3, 10, 7, 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    bool once = !cases[i].once;
+    int64_t utc = epcal__zone_to_utc(
+        epcal__zone_find(cases[i].zone),
+        at(cases[i].y, cases[i].mo, cases[i].d, cases[i].h, cases[i].mi),
+        &once);
+    assert_int_equal(utc, at(cases[i].uy, cases[i].umo, cases[i].ud,
+                             cases[i].uh, cases[i].umi));
+    assert_int_equal(once, cases[i].once);
+  }
+}
+
+/* An event that would start before 0001 or end after 9999, as wall-clock
+ * time or in UTC, is out of the years a DATE-TIME can hold. */
+static void spans_stay_in_four_digit_years(void **state) {
+  (void)state;
+  const epcal__zone *tokyo = epcal__zone_find("Asia/Tokyo");
+  const epcal__zone *ny = epcal__zone_find("America/New_York");
+  epcal__span s;
+  epcal__zone_span(NULL, at(9999, 12, 30, 22, 0), 3600, &s);
+  assert_true(epcal__span_in_years(&s));
+  epcal__zone_span(NULL, at(9999, 12, 31, 23, 30), 3600, &s);
+  assert_false(epcal__span_in_years(&s));
+  epcal__zone_span(NULL, at(9999, 12, 30, 10, 30), 100000 * 60, &s);
+  assert_false(epcal__span_in_years(&s));
+  /* 17:00 in New York is 22:00 UTC; three hours later it is 10000 there. */
+  epcal__zone_span(ny, at(9999, 12, 31, 17, 0), 3600, &s);
+  assert_true(epcal__span_in_years(&s));
+  epcal__zone_span(ny, at(9999, 12, 31, 17, 0), 3 * 3600, &s);
+  assert_false(epcal__span_in_years(&s));
+  /* 00:30 in Tokyo on the first day is still year 0 in UTC. */
+  epcal__zone_span(tokyo, at(1, 1, 1, 0, 30), 3600, &s);
+  assert_false(epcal__span_in_years(&s));
+  epcal__zone_span(tokyo, at(1, 1, 2, 0, 30), 3600, &s);
+  assert_true(epcal__span_in_years(&s));
 }
 
 static char *expand(const char *tmpl, const epcal_episode *ep) {
@@ -296,13 +357,18 @@ static void rendered_feed_decodes_in_utc(void **state) {
     epcal_date date;
     int hour, minute;
   } rows[] = {
-      {{2024, 1, 15}, 21, 0},
-      {{2024, 7, 15}, 21, 0},
-      {{2024, 3, 10}, 2, 30}, /* does not exist: 03:30 EDT */
+      {{2024, 1, 15}, 21, 0}, {{2024, 7, 15}, 21, 0},
+      {{2024, 3, 10}, 2, 30}, /* does not exist: in UTC, 07:30 */
+      {{2024, 11, 3}, 1, 30}, /* happens twice: in UTC, the first (EDT) */
+      {{2024, 11, 3}, 0, 45}, /* ends at 01:15 the first time: in UTC */
   };
-  int64_t want[3] = {at(2024, 1, 16, 2, 0), at(2024, 7, 16, 1, 0),
-                     at(2024, 3, 10, 7, 30)};
-  for (long i = 0; i < 3; i++) {
+  int64_t want[5] = {at(2024, 1, 16, 2, 0), at(2024, 7, 16, 1, 0),
+                     at(2024, 3, 10, 7, 30), at(2024, 11, 3, 5, 30),
+                     at(2024, 11, 3, 4, 45)};
+  /* Which of DTSTART and DTEND carry the zone's TZID. */
+  bool zoned_start[5] = {true, true, false, false, true};
+  bool zoned_end[5] = {true, true, false, false, false};
+  for (long i = 0; i < 5; i++) {
     epcal_episode ep;
     memset(&ep, 0, sizeof ep);
     ep.show = "Night";
@@ -338,17 +404,30 @@ static void rendered_feed_decodes_in_utc(void **state) {
         icalcomponent_get_first_property(ev, ICAL_DTSTART_PROPERTY);
     icalparameter *tzid =
         icalproperty_get_first_parameter(p, ICAL_TZID_PARAMETER);
-    assert_non_null(tzid);
-    assert_string_equal(icalparameter_get_tzid(tzid), "America/New_York");
+    assert_int_equal(tzid != NULL, zoned_start[i]);
+    if (tzid != NULL) {
+      assert_string_equal(icalparameter_get_tzid(tzid), "America/New_York");
+    }
     struct icaltimetype t = icalproperty_get_dtstart(p);
-    int64_t utc = (int64_t)icaltime_as_timet_with_zone(t, zone);
+    assert_int_equal(icaltime_is_utc(t), !zoned_start[i]);
+    int64_t utc = (int64_t)icaltime_as_timet_with_zone(
+        t, zoned_start[i] ? zone : icaltimezone_get_utc_timezone());
     assert_int_equal(utc, want[i]);
-    struct icaltimetype end = icalcomponent_get_dtend(ev);
-    assert_int_equal((int64_t)icaltime_as_timet_with_zone(end, zone) - utc,
-                     30 * 60);
+    icalproperty *pe =
+        icalcomponent_get_first_property(ev, ICAL_DTEND_PROPERTY);
+    assert_int_equal(
+        icalproperty_get_first_parameter(pe, ICAL_TZID_PARAMETER) != NULL,
+        zoned_end[i]);
+    struct icaltimetype end = icalproperty_get_dtend(pe);
+    assert_int_equal(icaltime_is_utc(end), !zoned_end[i]);
+    assert_int_equal(
+        (int64_t)icaltime_as_timet_with_zone(
+            end, zoned_end[i] ? zone : icaltimezone_get_utc_timezone()) -
+            utc,
+        30 * 60);
     i++;
   }
-  assert_int_equal(i, 3);
+  assert_int_equal(i, 5);
   icaltimezone_free(zone, 1);
   icalcomponent_free(cal);
   membuf_free(&m);
@@ -372,6 +451,22 @@ static void renderer_refuses_bad_options(void **state) {
   assert_int_equal(epcal_renderer_new(&r, &ro, membuf_write, NULL, &err),
                    EPCAL_EUSAGE);
   assert_non_null(strstr(err.msg, "\"P1DT\""));
+
+  /* A reminder 30 minutes into the episode is never what PT30M meant. */
+  static const char *const unsigned_alarm[] = {"PT0S", "+PT5M", "PT30M"};
+  memset(&ro, 0, sizeof ro);
+  ro.alarms = unsigned_alarm;
+  ro.n_alarms = 3;
+  assert_int_equal(epcal_renderer_new(&r, &ro, membuf_write, NULL, &err),
+                   EPCAL_EUSAGE);
+  assert_string_equal(err.msg, "alarm \"PT30M\" has no sign: write -PT30M "
+                               "for a reminder before the start (+PT30M: "
+                               "after it)");
+  ro.n_alarms = 2;
+  assert_int_equal(epcal_renderer_new(&r, &ro, membuf_write, NULL, &err),
+                   EPCAL_OK);
+  epcal_renderer_free(r);
+  r = NULL;
 
   memset(&ro, 0, sizeof ro);
   ro.refresh = "PT0S";
@@ -417,6 +512,8 @@ int main(void) {
       cmocka_unit_test(durations),
       cmocka_unit_test(zone_lookup),
       cmocka_unit_test(wall_clock_to_utc),
+      cmocka_unit_test(repeated_and_skipped_times),
+      cmocka_unit_test(spans_stay_in_four_digit_years),
       cmocka_unit_test(templates),
       cmocka_unit_test(template_numbers_match_snprintf),
       cmocka_unit_test(colors),

@@ -14,6 +14,15 @@
  * written at all (its temporary file is not even created), and a changed
  * one gets its matching beginning copied from the target by the kernel
  * when the first difference comes.
+ *
+ * What a path names decides all this (epcal_output_resolve()): only a
+ * regular file, or a name with nothing there yet, is replaced so, through
+ * any symlinks (the file at the end of them, in its own directory: a
+ * rename over the link would turn it into a copy). A device, FIFO or
+ * socket cannot be replaced without destroying it (renaming over
+ * /dev/null makes it a file), nor written atomically: it is written
+ * straight through. An existing file that is not a feed is someone's
+ * data, and is not replaced unless the caller says so.
  */
 #define _GNU_SOURCE /* copy_file_range */
 #include "output.h"
@@ -24,17 +33,22 @@
 
 #include <errno.h>
 #include <dirent.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 struct epcal_output {
-  char *target;   /* NULL: standard output */
+  char *target;   /* NULL: standard output, or a stream */
+  bool stream;    /* a device, FIFO or socket: fd is written straight */
   char *tmp_path; /* the temporary file, until renamed or removed */
   int fd;
   bool committed;
@@ -141,7 +155,19 @@ static void start_writeback(epcal_output *o) {
 #endif
 }
 
-/* "dir/name" -> "dir/.name.XXXXXX" */
+/*
+ * Temporary files are named ".NAME.epcal-XXXXXX.tmp" beside their target
+ * NAME, the six characters mkstemps' (letters and digits). Stale ones that
+ * a killed run left are recognised by that whole shape, which no file a
+ * person makes has: a user's ".feed.ics.backup" is not one.
+ */
+#define TEMP_TAG ".epcal-"
+#define TEMP_END ".tmp"
+#define TEMP_TAG_LEN (sizeof TEMP_TAG - 1)
+#define TEMP_END_LEN (sizeof TEMP_END - 1)
+#define TEMP_RANDOM 6
+
+/* "dir/name" -> "dir/.name.epcal-XXXXXX.tmp" */
 static char *temp_template(const char *target);
 
 /*
@@ -160,7 +186,7 @@ static int make_temporary(epcal_output *o) {
     errno = ENOMEM;
     return -1;
   }
-  int fd = mkstemp(t);
+  int fd = mkstemps(t, TEMP_END_LEN);
   if (fd < 0) {
     int e = errno;
     free(t);
@@ -250,7 +276,7 @@ int epcal_output_write(void *ctx, const char *buf, size_t len) {
 
 /* Opens the target for comparing, when it is a regular file. */
 static void start_matching(epcal_output *o) {
-  o->old_fd = open(o->target, O_RDONLY | O_CLOEXEC);
+  o->old_fd = open(o->target, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   struct stat st;
   if (o->old_fd >= 0 &&
       (fstat(o->old_fd, &st) != 0 || !S_ISREG(st.st_mode))) {
@@ -283,29 +309,351 @@ static bool target_unchanged(const epcal_output *o) {
          stat(o->target, &now) == 0 && same_file(o, &now);
 }
 
-/* "dir/name" -> "dir/.name.XXXXXX" */
 static char *temp_template(const char *target) {
   size_t n = strlen(target);
   const char *slash = strrchr(target, '/');
   size_t dir_len = slash != NULL ? (size_t)(slash - target) + 1 : 0;
-  char *t = malloc(n + 16);
+  size_t cap = n + 2 + TEMP_TAG_LEN + TEMP_RANDOM + TEMP_END_LEN + 1;
+  char *t = malloc(cap);
   if (t == NULL) {
     return NULL;
   }
   memcpy(t, target, dir_len);
-  snprintf(t + dir_len, n + 16 - dir_len, ".%s.XXXXXX", target + dir_len);
+  snprintf(t + dir_len, cap - dir_len, ".%s" TEMP_TAG "XXXXXX" TEMP_END,
+           target + dir_len);
   return t;
+}
+
+/* Symlinks followed at most, as the kernel does (ELOOP after 40). */
+#define MAX_LINKS 40
+
+/* "dir/link" and what the link says -> the path it names. */
+static char *link_target(const char *link, const char *says) {
+  if (says[0] == '/') {
+    return strdup(says);
+  }
+  const char *slash = strrchr(link, '/');
+  size_t dir_len = slash != NULL ? (size_t)(slash - link) + 1 : 0;
+  size_t n = dir_len + strlen(says) + 1;
+  char *p = malloc(n);
+  if (p != NULL) {
+    memcpy(p, link, dir_len);
+    memcpy(p + dir_len, says, n - dir_len);
+  }
+  return p;
+}
+
+/* Follows a chain of symlinks whose end does not exist yet (the kernel's
+ * realpath() fails there) to the path a new file would take. */
+static epcal_status follow_dangling(const char *path, char **file,
+                                    epcal_error *err) {
+  char *cur = strdup(path);
+  for (int hops = 0; cur != NULL && hops < MAX_LINKS; hops++) {
+    struct stat st;
+    if (lstat(cur, &st) != 0) {
+      if (errno == ENOENT) {
+        *file = cur; /* the end of the chain: a file to create */
+        return EPCAL_OK;
+      }
+      epcal_status f = epcal__fail(err, EPCAL_EIO, path, 0, 0,
+                                   "cannot follow its symlink to %s: %s", cur,
+                                   strerror(errno));
+      free(cur);
+      return f;
+    }
+    if (!S_ISLNK(st.st_mode)) {
+      free(cur); /* appeared meanwhile: the caller's stat() says what */
+      return epcal__fail(err, EPCAL_EIO, path, 0, 0,
+                         "changed while it was looked at");
+    }
+    char says[PATH_MAX];
+    ssize_t n = readlink(cur, says, sizeof says - 1);
+    if (n < 0) {
+      epcal_status f = epcal__fail(err, EPCAL_EIO, path, 0, 0,
+                                   "cannot read symlink %s: %s", cur,
+                                   strerror(errno));
+      free(cur);
+      return f;
+    }
+    says[n] = '\0';
+    char *next = link_target(cur, says);
+    free(cur);
+    cur = next;
+  }
+  if (cur == NULL) {
+    return epcal__fail(err, EPCAL_ENOMEM, path, 0, 0, "out of memory");
+  }
+  free(cur);
+  return epcal__fail(err, EPCAL_EUSAGE, path, 0, 0,
+                     "too many levels of symlinks");
+}
+
+/* Whether st is the file that descriptor fd writes to. */
+static bool is_fd(int fd, const struct stat *st) {
+  struct stat f;
+  return fstat(fd, &f) == 0 && f.st_dev == st->st_dev &&
+         f.st_ino == st->st_ino;
+}
+
+epcal_status epcal_output_resolve(const char *path, epcal_output_kind *kind,
+                                  char **file, epcal_error *err) {
+  if (path == NULL || strcmp(path, "-") == 0) {
+    *kind = EPCAL_OUTPUT_STDOUT;
+    *file = NULL;
+    return EPCAL_OK;
+  }
+  struct stat st, lst;
+  if (*path == '\0') {
+    return epcal__fail(err, EPCAL_EUSAGE, path, 0, 0, "an empty file name");
+  }
+  if (stat(path, &st) != 0) {
+    if (errno != ENOENT) {
+      return epcal__fail(err, errno == ELOOP ? EPCAL_EUSAGE : EPCAL_EIO, path,
+                         0, 0, "cannot look at it: %s", strerror(errno));
+    }
+    /* Nothing there yet, or a symlink to nothing yet. */
+    if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+      char *f = NULL;
+      epcal_status rs = follow_dangling(path, &f, err);
+      if (rs == EPCAL_OK) {
+        *kind = EPCAL_OUTPUT_FILE;
+        *file = f;
+      }
+      return rs;
+    }
+    char *f = strdup(path);
+    if (f == NULL) {
+      return epcal__fail(err, EPCAL_ENOMEM, path, 0, 0, "out of memory");
+    }
+    *kind = EPCAL_OUTPUT_FILE;
+    *file = f;
+    return EPCAL_OK;
+  }
+  /* /dev/stdout, /proc/self/fd/1, or the file the shell redirected
+   * standard output to: what people mean is standard output, not a file
+   * to replace behind the shell's back. */
+  if (is_fd(STDOUT_FILENO, &st)) {
+    *kind = EPCAL_OUTPUT_STDOUT;
+    *file = NULL;
+    return EPCAL_OK;
+  }
+  if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
+    char *f = strdup(path);
+    if (f == NULL) {
+      return epcal__fail(err, EPCAL_ENOMEM, path, 0, 0, "out of memory");
+    }
+    *kind = EPCAL_OUTPUT_STREAM;
+    *file = f;
+    return EPCAL_OK;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return epcal__fail(err, EPCAL_EUSAGE, path, 0, 0,
+                       "is %s, not a file to write a feed to",
+                       S_ISDIR(st.st_mode) ? "a directory"
+                       : S_ISBLK(st.st_mode) ? "a block device"
+                                             : "not a regular file");
+  }
+  /* A regular file: replaced in its own directory, through any symlinks
+   * (renaming over the link would turn it into a copy). */
+  char *f = NULL;
+  if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+    f = realpath(path, NULL);
+    if (f == NULL) {
+      return epcal__fail(err, EPCAL_EIO, path, 0, 0,
+                         "cannot follow its symlink: %s", strerror(errno));
+    }
+  } else if ((f = strdup(path)) == NULL) {
+    return epcal__fail(err, EPCAL_ENOMEM, path, 0, 0, "out of memory");
+  }
+  *kind = EPCAL_OUTPUT_FILE;
+  *file = f;
+  return EPCAL_OK;
+}
+
+/* "BEGIN:VCALENDAR", after an optional UTF-8 byte-order mark. */
+#define FEED_HEAD "BEGIN:VCALENDAR"
+
+/*
+ * Whether the regular file at `path` may be replaced by a feed: it is one
+ * (its first bytes say so), it is empty, or it is gone. Anything else is
+ * someone's data that a mistyped -o must not destroy.
+ */
+static epcal_status check_is_feed(const char *path, epcal_error *err) {
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      return EPCAL_OK;
+    }
+    return epcal__fail(err, EPCAL_EIO, path, 0, 0,
+                       "cannot read it to check that it is a feed: %s",
+                       strerror(errno));
+  }
+  char head[3 + sizeof FEED_HEAD];
+  size_t got = 0;
+  struct stat st;
+  bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  while (regular && got < sizeof head - 1) {
+    ssize_t n = read(fd, head + got, sizeof head - 1 - got);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      break;
+    }
+    got += (size_t)n;
+  }
+  close(fd);
+  if (!regular) {
+    return epcal__fail(err, EPCAL_EUSAGE, path, 0, 0,
+                       "is not a regular file; not replaced");
+  }
+  const char *h = head;
+  size_t n = got;
+  if (n >= 3 && memcmp(h, "\xEF\xBB\xBF", 3) == 0) {
+    h += 3;
+    n -= 3;
+  }
+  size_t want = sizeof FEED_HEAD - 1;
+  if (got == 0 || (n >= want && strncasecmp(h, FEED_HEAD, want) == 0)) {
+    return EPCAL_OK;
+  }
+  return epcal__fail(err, EPCAL_EUSAGE, path, 0, 0,
+                     "is not an iCalendar feed (it does not begin with "
+                     "BEGIN:VCALENDAR), so it is not replaced; use --force "
+                     "to replace it");
+}
+
+/* A connection to the Unix stream socket at `path`, or -1 (errno set). */
+static int connect_unix(const char *path) {
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  if (strlen(path) >= sizeof addr.sun_path) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(addr.sun_path, path, strlen(path) + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
+
+/* Opens a device, FIFO or socket for writing straight through. */
+static epcal_status open_stream(epcal_output *o, const char *path,
+                                epcal_error *err) {
+  for (;;) {
+    /* A FIFO without a reader makes open() wait for one; a signal ends
+     * the wait (the handlers are installed without SA_RESTART). */
+    o->fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    if (o->fd >= 0) {
+      break;
+    }
+    if (errno == ENXIO) {
+      /* A socket cannot be opened by name: standard error's can be
+       * written through its descriptor, a listening one connected to. */
+      struct stat st;
+      bool there = stat(path, &st) == 0;
+      if (there && is_fd(STDERR_FILENO, &st)) {
+        o->fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+      } else if (there && S_ISSOCK(st.st_mode)) {
+        o->fd = connect_unix(path);
+      }
+      if (o->fd >= 0) {
+        break;
+      }
+    }
+    return epcal__fail(err, EPCAL_EIO, path, 0, 0, "cannot open: %s",
+                       errno == EINTR ? "interrupted" : strerror(errno));
+  }
+  o->stream = true;
+  return EPCAL_OK;
+}
+
+bool epcal__output_is_temp_name(const char *name, const char *target_name) {
+  size_t n = strlen(name);
+  size_t tail = TEMP_TAG_LEN + TEMP_RANDOM + TEMP_END_LEN;
+  if (n < 2 + tail || name[0] != '.') {
+    return false;
+  }
+  const char *tag = name + n - tail;
+  if (memcmp(tag, TEMP_TAG, TEMP_TAG_LEN) != 0 ||
+      strcmp(name + n - TEMP_END_LEN, TEMP_END) != 0) {
+    return false;
+  }
+  for (size_t i = 0; i < TEMP_RANDOM; i++) {
+    char c = tag[TEMP_TAG_LEN + i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9'))) {
+      return false;
+    }
+  }
+  if (target_name == NULL) {
+    return true;
+  }
+  size_t t = strlen(target_name);
+  return (size_t)(tag - name) == 1 + t && memcmp(name + 1, target_name, t) == 0;
 }
 
 epcal_status epcal_output_open(epcal_output **out, const char *path,
                                epcal_error *err) {
+  return epcal_output_open_flags(out, path, 0, err);
+}
+
+epcal_status epcal_output_open_flags(epcal_output **out, const char *path,
+                                     unsigned flags, epcal_error *err) {
+  epcal_output_kind kind;
+  char *file = NULL;
+  epcal_status st;
+  if (flags & EPCAL_OUTPUT_NOFOLLOW) {
+    /* Inside a tree epcal owns: the path itself, which must be a file or
+     * nothing (a symlink there is replaced, as rename(2) does). */
+    struct stat lst;
+    if (lstat(path, &lst) == 0 && !S_ISREG(lst.st_mode) &&
+        !S_ISLNK(lst.st_mode)) {
+      return epcal__fail(err, EPCAL_EUSAGE, path, 0, 0,
+                         "is not a regular file; not replaced");
+    }
+    kind = EPCAL_OUTPUT_FILE;
+    file = strdup(path);
+    st = file != NULL ? EPCAL_OK
+                      : epcal__fail(err, EPCAL_ENOMEM, path, 0, 0,
+                                    "out of memory");
+  } else {
+    st = epcal_output_resolve(path, &kind, &file, err);
+  }
+  if (st != EPCAL_OK) {
+    return st;
+  }
+  if (kind == EPCAL_OUTPUT_FILE && !(flags & EPCAL_OUTPUT_FORCE)) {
+    st = check_is_feed(file, err);
+    if (st != EPCAL_OK) {
+      free(file);
+      return st;
+    }
+  }
   epcal_output *o = calloc(1, sizeof *o);
   if (o == NULL) {
+    free(file);
     return epcal__fail(err, EPCAL_ENOMEM, path, 0, 0, "out of memory");
   }
   o->fd = -1;
   o->old_fd = NOT_COMPARING;
-  bool to_stdout = path == NULL || strcmp(path, "-") == 0;
+  if (kind == EPCAL_OUTPUT_STREAM) {
+    st = open_stream(o, file, err);
+    free(file);
+    if (st != EPCAL_OK) {
+      epcal_output_free(o);
+      return st;
+    }
+    *out = o;
+    return EPCAL_OK;
+  }
+  bool to_stdout = kind == EPCAL_OUTPUT_STDOUT;
   if (to_stdout) {
     const char *dir = getenv("TMPDIR");
     if (dir == NULL || *dir == '\0') {
@@ -317,21 +665,20 @@ epcal_status epcal_output_open(epcal_output **out, const char *path,
       snprintf(o->tmp_path, n, "%s/epcal-spool.XXXXXX", dir);
     }
   } else {
-    o->target = strdup(path);
-    if (o->target != NULL) {
-      start_matching(o);
-      if (o->old_fd >= 0) {
-        *out = o; /* its temporary file comes with the first difference */
-        return EPCAL_OK;
-      }
-      o->tmp_path = temp_template(path);
+    o->target = file;
+    start_matching(o);
+    if (o->old_fd >= 0) {
+      *out = o; /* its temporary file comes with the first difference */
+      return EPCAL_OK;
     }
+    o->tmp_path = temp_template(file);
   }
   if (o->tmp_path == NULL) {
     epcal_output_free(o);
     return epcal__fail(err, EPCAL_ENOMEM, path, 0, 0, "out of memory");
   }
-  o->fd = mkstemp(o->tmp_path);
+  o->fd =
+      to_stdout ? mkstemp(o->tmp_path) : mkstemps(o->tmp_path, TEMP_END_LEN);
   if (o->fd < 0) {
     int e = errno;
     free(o->tmp_path);
@@ -360,7 +707,7 @@ epcal_status epcal_output_open(epcal_output **out, const char *path,
  * common case, costs one failed open, not an open and a stat). */
 static bool same_bytes(int a, const char *path, mode_t *mode) {
   struct stat sa, sb;
-  int b = open(path, O_RDONLY);
+  int b = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (b < 0) {
     if (errno != ENOENT && stat(path, &sb) == 0) {
       *mode = sb.st_mode & 07777; /* there, but not readable */
@@ -458,7 +805,7 @@ static void sync_dir(const char *path) {
 }
 
 void epcal__output_suspend(epcal_output *o) {
-  if (o->target == NULL) {
+  if (o->target == NULL || o->stream) {
     return; /* a spool has no name to reopen */
   }
   if (o->fd >= 0) {
@@ -493,7 +840,7 @@ bool epcal__output_resume(epcal_output *o) {
   if (o->old_fd != SUSPENDED) {
     return true;
   }
-  int old = open(o->target, O_RDONLY | O_CLOEXEC);
+  int old = open(o->target, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   struct stat st;
   if (old < 0 && errno != ENOENT) {
     int e = errno; /* out of descriptors, say: still suspended */
@@ -621,7 +968,10 @@ epcal_status epcal_output_commit(epcal_output *o, bool *changed,
                                  epcal_error *err) {
   bool differs = true;
   epcal_status st;
-  if (o->target == NULL) {
+  if (o->stream) {
+    st = EPCAL_OK; /* written as it came */
+    o->committed = true;
+  } else if (o->target == NULL) {
     st = copy_to_stdout(o, err);
     o->committed = st == EPCAL_OK;
   } else {
@@ -649,17 +999,45 @@ uint64_t epcal__output_target_id(const epcal_output *o) {
 void epcal__output_temp_suffix(const epcal_output *o, char suffix[6]) {
   size_t n = o->tmp_path != NULL ? strlen(o->tmp_path) : 0;
   memset(suffix, 0, 6);
-  if (n >= 6) {
-    memcpy(suffix, o->tmp_path + n - 6, 6);
+  if (n >= TEMP_RANDOM + TEMP_END_LEN) {
+    memcpy(suffix, o->tmp_path + n - TEMP_END_LEN - TEMP_RANDOM, TEMP_RANDOM);
   }
 }
 
 char *epcal__output_temp_name(const char *target, const char suffix[6]) {
   char *t = temp_template(target);
   if (t != NULL) {
-    memcpy(t + strlen(t) - 6, suffix, 6);
+    memcpy(t + strlen(t) - TEMP_END_LEN - TEMP_RANDOM, suffix, TEMP_RANDOM);
   }
   return t;
+}
+
+bool epcal__output_moved(epcal_output *o, const char *target) {
+  char *t = strdup(target);
+  char *tmp = NULL;
+  if (t != NULL && o->tmp_path != NULL) {
+    const char *slash = strrchr(target, '/');
+    size_t dir_len = slash != NULL ? (size_t)(slash - target) + 1 : 0;
+    const char *old = strrchr(o->tmp_path, '/');
+    old = old != NULL ? old + 1 : o->tmp_path;
+    tmp = malloc(dir_len + strlen(old) + 1);
+    if (tmp != NULL) {
+      memcpy(tmp, target, dir_len);
+      strcpy(tmp + dir_len, old);
+    }
+  }
+  if (t == NULL || (o->tmp_path != NULL && tmp == NULL)) {
+    free(t);
+    free(tmp);
+    return false;
+  }
+  free(o->target);
+  o->target = t;
+  if (tmp != NULL) {
+    free(o->tmp_path);
+    o->tmp_path = tmp;
+  }
+  return true;
 }
 
 void epcal__output_free_prepared(epcal_output *o) {
@@ -701,8 +1079,10 @@ epcal_status epcal__output_continue(epcal_output **out, const char *target,
     *out = o;
     return EPCAL_OK;
   }
-  /* It matched the target, so the kept bytes are the target's first. */
-  epcal_status st = epcal_output_open(&o, target, err);
+  /* It matched the target, so the kept bytes are the target's first (and
+   * the target was found to be a feed when the feed was first opened). */
+  epcal_status st = epcal_output_open_flags(
+      &o, target, EPCAL_OUTPUT_NOFOLLOW | EPCAL_OUTPUT_FORCE, err);
   if (st != EPCAL_OK) {
     return st;
   }
@@ -727,42 +1107,36 @@ epcal_status epcal__output_continue(epcal_output **out, const char *target,
 }
 
 unsigned long epcal_output_remove_stale(const char *target) {
-  char *tmpl = temp_template(target);
-  if (tmpl == NULL) {
+  const char *slash = strrchr(target, '/');
+  const char *base = slash != NULL ? slash + 1 : target;
+  char *dir_path = slash == NULL ? strdup(".")
+                   : slash == target
+                       ? strdup("/")
+                       : strndup(target, (size_t)(slash - target));
+  unsigned long removed = 0;
+  int dfd = dir_path != NULL
+                ? open(dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                : -1;
+  free(dir_path);
+  DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
+  if (dir == NULL) {
+    if (dfd >= 0) {
+      close(dfd);
+    }
     return 0;
   }
-  char *slash = strrchr(tmpl, '/');
-  const char *base = slash != NULL ? slash + 1 : tmpl;
-  size_t prefix = strlen(base) - 6; /* ".NAME." before XXXXXX */
-  char *dir_path = strdup(tmpl);
-  unsigned long removed = 0;
-  if (dir_path != NULL) {
-    char *d = strrchr(dir_path, '/');
-    if (d != NULL) {
-      d[d == dir_path ? 1 : 0] = '\0';
-    }
-    DIR *dir = opendir(d != NULL ? dir_path : ".");
-    struct dirent *e;
-    while (dir != NULL && (e = readdir(dir)) != NULL) {
-      if (strlen(e->d_name) == prefix + 6 &&
-          strncmp(e->d_name, base, prefix) == 0 &&
-          strstr(e->d_name + prefix, ".") == NULL) {
-        size_t n = strlen(tmpl) + 1;
-        char *victim = malloc(n);
-        if (victim != NULL) {
-          memcpy(victim, tmpl, n);
-          memcpy(victim + n - 7, e->d_name + prefix, 6);
-          removed += unlink(victim) == 0;
-          free(victim);
-        }
-      }
-    }
-    if (dir != NULL) {
-      closedir(dir);
+  struct dirent *e;
+  while ((e = readdir(dir)) != NULL) {
+    struct stat sb;
+    /* Only regular files of exactly our shape, and never what a link
+     * points to. */
+    if (epcal__output_is_temp_name(e->d_name, base) &&
+        fstatat(dfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISREG(sb.st_mode)) {
+      removed += unlinkat(dfd, e->d_name, 0) == 0;
     }
   }
-  free(dir_path);
-  free(tmpl);
+  closedir(dir);
   return removed;
 }
 

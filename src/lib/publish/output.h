@@ -49,11 +49,23 @@ epcal_status epcal__output_continue(epcal_output **out, const char *target,
  * size and modification time, hashed); 0 when there was none. */
 uint64_t epcal__output_target_id(const epcal_output *o);
 
-/* The last six characters of the temporary file's name (mkstemp's), and
+/*
+ * Whether `name` (a directory entry) is the shape of the temporary files
+ * epcal makes: ".NAME.epcal-XXXXXX.tmp", six letters or digits; with
+ * `target_name`, only those of that target.
+ */
+bool epcal__output_is_temp_name(const char *name, const char *target_name);
+
+/* The six random characters of the temporary file's name (mkstemps'), and
  * the name they make beside `target`: malloc'd, NULL when out of memory.
  * Split output keeps only those six for a feed it has prepared. */
 void epcal__output_temp_suffix(const epcal_output *o, char suffix[6]);
 char *epcal__output_temp_name(const char *target, const char suffix[6]);
+
+/* The directory of the output's target (and temporary file) was renamed:
+ * `target` is its new path, with the same file name. Only for an output
+ * that compares with no target. False when out of memory. */
+bool epcal__output_moved(epcal_output *o, const char *target);
 
 /* Frees an output whose temporary file has been prepared, leaving that
  * file for the caller to publish (rename it) or remove. */

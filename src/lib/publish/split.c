@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -87,6 +88,15 @@ typedef struct kept_zones {
   epcal__zoneset *zones;
 } kept_zones;
 
+/* A feed whose previous events this run would remove too many of, so
+ * far (see shrink_note()): few or none in a normal run. */
+typedef struct shrinking {
+  uint64_t key;      /* zones_key() of the feed */
+  uint32_t feed;     /* its index */
+  uint32_t previous; /* events in its previous feed */
+  uint32_t removed;  /* of them, rendered by no pass yet */
+} shrinking;
+
 /* A feed being written. Live feeds form a list, most recently written
  * first, to finish the one written longest ago; those whose temporary
  * file is open form another, to close one when too many are open. */
@@ -123,7 +133,10 @@ typedef struct split {
   uint32_t last; /* 1 + the feed of the last episode */
   /* Previous events no feed rendered again (see finish()). */
   int64_t removed;
+  uint64_t prev_events; /* events of the previous feeds this run wrote */
   epcal__keytab zones; /* of kept_zones */
+  epcal__keytab shrinking; /* of shrinking */
+  uint64_t prev_cap; /* epcal__previous_cap() of the inputs */
   live *current; /* the feed the renderer writes */
   live *newest, *oldest;
   size_t n_live;
@@ -131,7 +144,20 @@ typedef struct split {
   size_t n_open;
   size_t max_open; /* MAX_OPEN, or fewer under a low descriptor limit */
   char *made_dir; /* the directory the last new feed went into */
+  /* Show directories this run made: removed again if it fails. */
+  char **created;
+  size_t n_created, created_cap;
+  /* Feeds an earlier run wrote here that this one did not, still on disk
+   * (without --prune): listed in index.json's "kept", so that a later run
+   * with --prune still knows them. */
+  struct kept_feed *kept;
+  size_t n_kept, kept_cap;
 } split;
+
+typedef struct kept_feed {
+  char *show; /* NULL when the record named none */
+  char *path; /* below the directory; one allocation with show */
+} kept_feed;
 
 #define CHUNK_BITS 12
 #define CHUNK (1u << CHUNK_BITS)
@@ -490,46 +516,178 @@ static void live_free(split *s, live *g, bool keep_temporary) {
   free(g);
 }
 
-/* mkdir -p, deepest first: one mkdir when `dir` exists, more only for
- * what is missing. 0, or -1 with errno set. */
-static int make_dir(char *dir) {
-  if (mkdir(dir, 0755) == 0 || errno == EEXIST) {
+/*
+ * Whether a show's directory inside the output directory is there: 0 yes
+ * (a directory itself), 1 missing, -1 not usable, with errno set: ELOOP
+ * for a symbolic link (split output writes only inside its own directory),
+ * ENOTDIR for another kind of file.
+ */
+static int show_dir_state(const char *dir) {
+  struct stat sb;
+  if (lstat(dir, &sb) != 0) {
+    return errno == ENOENT ? 1 : -1;
+  }
+  if (S_ISDIR(sb.st_mode)) {
     return 0;
   }
-  char *slash = strrchr(dir, '/');
-  if (errno != ENOENT || slash == NULL || slash == dir) {
-    return -1;
-  }
-  *slash = '\0';
-  int rc = make_dir(dir);
-  *slash = '/';
-  if (rc != 0) {
-    return -1;
-  }
-  return mkdir(dir, 0755) == 0 || errno == EEXIST ? 0 : -1;
+  errno = S_ISLNK(sb.st_mode) ? ELOOP : ENOTDIR;
+  return -1;
 }
 
-/* Makes the directory part of `path`. Feeds of a show follow each other
- * and share its directory: made once, not once per feed (a mkdir for each
- * part of each feed's path was three failing system calls a feed). */
-static int make_parents(split *s, char *path) {
+/* show_dir_state() of the directory part of `path`. Feeds of a show follow
+ * each other and share its directory: checked once, not once per feed (a
+ * mkdir for each part of each feed's path was three failing system calls
+ * a feed). The output directory itself is the caller's: it may be a
+ * link. */
+static int parent_state(split *s, char *path) {
   char *slash = strrchr(path, '/');
   if (slash == NULL || slash == path) {
     return 0;
   }
   size_t n = (size_t)(slash - path);
-  if (s->made_dir != NULL && strncmp(s->made_dir, path, n) == 0 &&
-      s->made_dir[n] == '\0') {
+  if (n == strlen(s->so->dir) ||
+      (s->made_dir != NULL && strncmp(s->made_dir, path, n) == 0 &&
+       s->made_dir[n] == '\0')) {
     return 0;
   }
   *slash = '\0';
-  int rc = make_dir(path);
+  int rc = show_dir_state(path);
   if (rc == 0) {
     free(s->made_dir);
     s->made_dir = strdup(path); /* only a shortcut: NULL is fine */
   }
   *slash = '/';
   return rc;
+}
+
+/* Six letters or digits, as mkstemp's. */
+static void random_name(char out[6]) {
+  static const char alnum[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  static unsigned long counter;
+  unsigned char r[6];
+  if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+    unsigned long v = (unsigned long)getpid() * 2654435761UL + ++counter;
+    for (size_t i = 0; i < sizeof r; i++) {
+      r[i] = (unsigned char)(v >> (i * 5));
+    }
+  }
+  for (size_t i = 0; i < 6; i++) {
+    out[i] = alnum[r[i] % (sizeof alnum - 1)];
+  }
+}
+
+/*
+ * Opens the first feed of a show whose directory does not exist yet. The
+ * directory is made under a temporary name (".STEM.epcal-XXXXXX.tmp", the
+ * shape of epcal's temporary files), the feed's temporary file made in it,
+ * and only then is it renamed to STEM: at no moment is there an empty show
+ * directory that a killed run would leave behind, since the next run's
+ * cleanup removes temporary files and the directories they alone fill (see
+ * epcal_split_remove_stale()). The directory is remembered, to be removed
+ * again should this run fail.
+ */
+static epcal_status open_in_new_dir(split *s, char *path, epcal_output **out,
+                                    epcal_error *err) {
+  char *slash = strrchr(path, '/');
+  *slash = '\0';
+  const char *dir = path;
+  const char *stem_at = strrchr(dir, '/');
+  size_t parent_len = stem_at != NULL ? (size_t)(stem_at - dir) + 1 : 0;
+  const char *stem = dir + parent_len;
+  size_t cap = strlen(dir) + strlen(slash + 1) + 32;
+  char *staged = malloc(cap);
+  char *created = strdup(dir);
+  char **list = NULL;
+  if (staged != NULL && created != NULL && s->n_created == s->created_cap) {
+    size_t n = s->created_cap == 0 ? 16 : s->created_cap * 2;
+    list = realloc(s->created, n * sizeof *list);
+    if (list != NULL) {
+      s->created = list;
+      s->created_cap = n;
+    }
+  }
+  if (staged == NULL || created == NULL || s->n_created == s->created_cap) {
+    *slash = '/';
+    free(staged);
+    free(created);
+    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+  }
+  int rc = -1;
+  for (int tries = 0; tries < 100 && rc != 0; tries++) {
+    char r[6];
+    random_name(r);
+    snprintf(staged, cap, "%.*s.%s.epcal-%.6s.tmp", (int)parent_len, dir, stem,
+             r);
+    rc = mkdir(staged, 0755);
+    if (rc != 0 && errno != EEXIST) {
+      break;
+    }
+  }
+  epcal_status st = EPCAL_OK;
+  if (rc != 0) {
+    st = epcal__fail(err, EPCAL_EIO, dir, 0, 0, "cannot create directory: %s",
+                     strerror(errno));
+  }
+  size_t staged_len = strlen(staged);
+  if (st == EPCAL_OK) {
+    snprintf(staged + staged_len, cap - staged_len, "/%s", slash + 1);
+    st = epcal_output_open(out, staged, err);
+    staged[staged_len] = '\0';
+    if (st != EPCAL_OK) {
+      rmdir(staged);
+    }
+  }
+  if (st == EPCAL_OK && rename(staged, dir) != 0) {
+    st = epcal__fail(err, EPCAL_EIO, dir, 0, 0, "cannot create directory: %s",
+                     strerror(errno));
+    epcal_output_free(*out); /* removes its temporary file */
+    *out = NULL;
+    rmdir(staged);
+  }
+  *slash = '/';
+  if (st == EPCAL_OK && !epcal__output_moved(*out, path)) {
+    st = epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+    epcal_output_free(*out);
+    *out = NULL;
+    *slash = '\0';
+    rmdir(dir);
+    *slash = '/';
+  }
+  free(staged);
+  if (st != EPCAL_OK) {
+    free(created);
+    return st;
+  }
+  s->created[s->n_created++] = created;
+  free(s->made_dir);
+  s->made_dir = strdup(created); /* only a shortcut: NULL is fine */
+  return EPCAL_OK;
+}
+
+/* Fails unless the feed's target is missing or a regular file: a link
+ * there could point out of the output directory. */
+static epcal_status check_target(const char *path, epcal_error *err) {
+  struct stat sb;
+  if (lstat(path, &sb) != 0) {
+    if (errno == ENOENT) {
+      return EPCAL_OK;
+    }
+    return epcal__fail(err, EPCAL_EIO, path, 0, 0, "cannot read: %s",
+                       strerror(errno));
+  }
+  if (S_ISREG(sb.st_mode)) {
+    return EPCAL_OK;
+  }
+  /* A link is the tree being tampered with (an I/O failure, as a
+   * symlinked show directory is); a device or FIFO where a feed belongs
+   * is refused like one named by -o. */
+  return epcal__fail(err, S_ISLNK(sb.st_mode) ? EPCAL_EIO : EPCAL_EUSAGE,
+                     path, 0, 0,
+                     "is %s: split output replaces only regular files "
+                     "inside its directory",
+                     S_ISLNK(sb.st_mode) ? "a symbolic link"
+                                         : "not a regular file");
 }
 
 static epcal_status finish(split *s, live *g, epcal_error *err);
@@ -570,17 +728,31 @@ static epcal_status live_new(split *s, uint32_t i, live **out,
   g->feed = i;
   epcal_status st = EPCAL_OK;
   if (!(f->flags & FEED_FINISHED)) {
-    if (make_parents(s, path) != 0) {
-      st = epcal__fail(err, EPCAL_EIO, path, 0, 0,
-                       "cannot create directory: %s", strerror(errno));
-    }
-    if (st == EPCAL_OK) {
-      st = epcal__previous_load_or_warn(s->opts, path, s->previous,
-                                        feed_salt(s, f), &g->prev, err);
-      f->flags |= g->prev != NULL ? FEED_HAD_PREV : 0;
-    }
-    if (st == EPCAL_OK) {
-      st = epcal_output_open(&g->out, path, err);
+    int dir = parent_state(s, path);
+    if (dir < 0) {
+      st = errno == ELOOP
+               ? epcal__fail(err, EPCAL_EIO, path, 0, 0,
+                             "its directory is a symbolic link: split "
+                             "output writes only inside %s",
+                             s->so->dir)
+               : epcal__fail(err, EPCAL_EIO, path, 0, 0,
+                             "cannot use its directory: %s", strerror(errno));
+    } else if (dir == 1) {
+      /* A new show: no previous feed, and its directory made with its
+       * first temporary file in it. */
+      st = open_in_new_dir(s, path, &g->out, err);
+    } else {
+      st = check_target(path, err);
+      if (st == EPCAL_OK) {
+        st = epcal__previous_load_or_warn(s->opts, path, s->prev_cap,
+                                          s->previous, feed_salt(s, f),
+                                          &g->prev, err);
+        f->flags |= g->prev != NULL ? FEED_HAD_PREV : 0;
+      }
+      if (st == EPCAL_OK) {
+        st = epcal_output_open_flags(&g->out, path, EPCAL_OUTPUT_NOFOLLOW,
+                                     err);
+      }
     }
   } else {
     /* Back to a finished feed: on from the bytes before its closing. */
@@ -592,8 +764,9 @@ static epcal_status live_new(split *s, uint32_t i, live **out,
     }
     if (st == EPCAL_OK && (f->flags & FEED_HAD_PREV)) {
       /* Its events left the shared index when it was finished. */
-      st = epcal__previous_load_or_warn(s->opts, path, s->previous,
-                                        feed_salt(s, f), &g->prev, err);
+      st = epcal__previous_load_or_warn(s->opts, path, s->prev_cap,
+                                        s->previous, feed_salt(s, f),
+                                        &g->prev, err);
     }
     if (st == EPCAL_OK) {
       st = epcal__output_continue(&g->out, path, tmp, f->tail_at,
@@ -662,6 +835,85 @@ static epcal_status switch_to(split *s, live *g, epcal_error *err) {
   return EPCAL_OK;
 }
 
+/*
+ * The shrink guard, per feed. A feed's removed events are those of its
+ * previous feed that no pass rendered: after its first pass, those that
+ * pass did not render (`unseen`); a reopened feed's pass renders more of
+ * them, so the count only goes down. A feed that breaks the policy is
+ * remembered with its count; one that does not after a pass never will,
+ * so only the few that do cost memory. Returns false when out of memory.
+ */
+static bool shrink_note(split *s, uint32_t i, uint64_t previous,
+                        unsigned long unseen, bool again) {
+  uint64_t key = zones_key(i);
+  shrinking *k = epcal__keytab_find(&s->shrinking, key);
+  uint64_t removed;
+  if (!again) {
+    removed = unseen;
+  } else if (k == NULL) {
+    return true; /* within the policy after an earlier pass: still is */
+  } else {
+    /* This pass loaded all `previous` events again and left `unseen`;
+     * the others were rendered now. */
+    uint64_t now_seen = previous - unseen;
+    removed = k->removed > now_seen ? k->removed - now_seen : 0;
+  }
+  if (!epcal_shrink_refused((unsigned long)previous, (unsigned long)removed,
+                            &s->opts->shrink)) {
+    if (k != NULL) {
+      epcal__keytab_remove(&s->shrinking, key);
+    }
+    return true;
+  }
+  if (k == NULL) {
+    bool added;
+    k = epcal__keytab_put(&s->shrinking, key, &added);
+    if (k == NULL) {
+      return false;
+    }
+  }
+  k->feed = i;
+  k->previous = previous > UINT32_MAX ? UINT32_MAX : (uint32_t)previous;
+  k->removed = removed > UINT32_MAX ? UINT32_MAX : (uint32_t)removed;
+  return true;
+}
+
+typedef struct shrink_walk {
+  unsigned long feeds;
+  const shrinking *first; /* the feed that came first in the input */
+} shrink_walk;
+
+static void visit_shrinking(void *ctx, void *record) {
+  shrink_walk *w = ctx;
+  const shrinking *k = record;
+  w->feeds++;
+  if (w->first == NULL || k->feed < w->first->feed) {
+    w->first = k;
+  }
+}
+
+/* All or nothing: when any feed would lose too many of its events, no
+ * feed is replaced (a cron job then fails as a whole, and a person looks
+ * at the input), and the message names the first such feed. */
+static epcal_status shrink_check(const split *s, epcal_error *err) {
+  shrink_walk w = {0, NULL};
+  epcal__keytab_each(&s->shrinking, visit_shrinking, &w);
+  if (w.first == NULL) {
+    return EPCAL_OK;
+  }
+  char *path = feed_path(s, feed_at(s, w.first->feed));
+  epcal_status st =
+      epcal__shrink_check(&s->opts->shrink, path, w.first->previous,
+                          w.first->removed, err);
+  free(path);
+  if (st != EPCAL_OK && err != NULL && w.feeds > 1) {
+    size_t n = strlen(err->msg);
+    snprintf(err->msg + n, sizeof err->msg - n,
+             " (%lu feeds would shrink so; no feed is replaced)", w.feeds);
+  }
+  return st;
+}
+
 /* Closes g's calendar, compares it with its target and leaves only its
  * record: see the top of the file. */
 static epcal_status finish(split *s, live *g, epcal_error *err) {
@@ -705,8 +957,15 @@ static epcal_status finish(split *s, live *g, epcal_error *err) {
    * rendered them in none of its passes: each pass counts those it did
    * not render, so a reopened feed takes back one count of them all. */
   int64_t events = (int64_t)epcal__previous_view_events(g->prev);
-  s->removed += (int64_t)epcal__previous_drop_view(g->prev) -
-                ((f->flags & FEED_AGAIN) ? events : 0);
+  unsigned long unseen = epcal__previous_drop_view(g->prev);
+  if (!(f->flags & FEED_AGAIN)) {
+    s->prev_events += (uint64_t)events;
+  }
+  s->removed += (int64_t)unseen - ((f->flags & FEED_AGAIN) ? events : 0);
+  if (!shrink_note(s, g->feed, (uint64_t)events, unseen,
+                   (f->flags & FEED_AGAIN) != 0)) {
+    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+  }
   f->tail_at = tail_at;
   if (changed) {
     epcal__output_temp_suffix(g->out, f->at.tmp);
@@ -771,10 +1030,12 @@ static int by_show_season(const void *a, const void *b, void *ctx) {
 static epcal_status write_index(const split *s, const uint32_t *order,
                                 epcal_error *err);
 
-/* Updates the manifest of feeds written here, and with so->prune removes
- * those this run did not write. */
-static epcal_status prune(const split *s, const uint32_t *order,
-                          unsigned long *removed, epcal_error *err);
+/* Reads the record of feeds written here (the last index.json) and, with
+ * so->prune, removes those this run did not write, else keeps them in
+ * s->kept for the new index. */
+static epcal_status prune(split *s, unsigned long *removed, epcal_error *err);
+static epcal_status prune_guard(split *s, epcal_error *err);
+static void remove_legacy_manifest(const char *dir);
 
 /* Renames every changed feed's temporary file over its target. */
 /* Flushes the file system that holds `dir` (syncfs), or every one when
@@ -839,6 +1100,11 @@ static void discard(split *s) {
       f->flags &= ~(uint32_t)FEED_CHANGED;
     }
   }
+  /* The show directories it made hold nothing of value now: no empty
+   * directory is left behind (rmdir leaves one that is not empty). */
+  while (s->n_created > 0) {
+    rmdir(s->created[--s->n_created]);
+  }
 }
 
 static void free_kept_zones(void *ctx, void *record) {
@@ -853,6 +1119,7 @@ static void free_kept_zones(void *ctx, void *record) {
 static void split_free(split *s) {
   epcal__keytab_each(&s->zones, free_kept_zones, NULL);
   epcal__keytab_free(&s->zones);
+  epcal__keytab_free(&s->shrinking);
   for (size_t c = 0; c < s->n_chunks; c++) {
     free(s->chunks[c]);
   }
@@ -863,6 +1130,14 @@ static void split_free(split *s) {
   free(s->shows);
   free(s->stems);
   free(s->made_dir);
+  for (size_t i = 0; i < s->n_created; i++) {
+    free(s->created[i]);
+  }
+  free(s->created);
+  for (size_t i = 0; i < s->n_kept; i++) {
+    free(s->kept[i].path);
+  }
+  free(s->kept);
   free(s->show_table);
   free(s->stem_table);
   free(s->table);
@@ -893,6 +1168,8 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
   s.so = so;
   s.max_open = MAX_OPEN;
   epcal__keytab_init(&s.zones, sizeof(kept_zones));
+  epcal__keytab_init(&s.shrinking, sizeof(shrinking));
+  s.prev_cap = epcal__previous_cap(opts);
   struct rlimit fds;
   if (getrlimit(RLIMIT_NOFILE, &fds) == 0 && fds.rlim_cur != RLIM_INFINITY &&
       fds.rlim_cur < SPARE_FDS + 2 * MAX_OPEN + 2) {
@@ -916,6 +1193,12 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
   /* Close every calendar still open. */
   while (st == EPCAL_OK && s.newest != NULL) {
     st = finish(&s, s.oldest, err);
+  }
+  if (st == EPCAL_OK) {
+    st = shrink_check(&s, err);
+  }
+  if (st == EPCAL_OK && so->prune) {
+    st = prune_guard(&s, err);
   }
   if (s.ren != NULL) {
     stats->events = epcal_renderer_events(s.ren);
@@ -954,10 +1237,13 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
     sync_dir_fs(so->dir);
   }
   if (st == EPCAL_OK) {
-    st = prune(&s, order, &stats->feeds_pruned, err);
+    st = prune(&s, &stats->feeds_pruned, err);
   }
   if (st == EPCAL_OK) {
     st = write_index(&s, order, err);
+  }
+  if (st == EPCAL_OK) {
+    remove_legacy_manifest(so->dir);
   }
   free(order);
   split_free(&s);
@@ -1041,7 +1327,12 @@ static epcal_status text_open(text_out *t, const char *dir, const char *name,
   if (t->path == NULL) {
     return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
   }
-  epcal_status st = epcal_output_open(&t->out, t->path, err);
+  /* Not feeds, but epcal's own files in epcal's directory. */
+  epcal_status st = check_target(t->path, err);
+  if (st == EPCAL_OK) {
+    st = epcal_output_open_flags(
+        &t->out, t->path, EPCAL_OUTPUT_NOFOLLOW | EPCAL_OUTPUT_FORCE, err);
+  }
   if (st != EPCAL_OK) {
     return st;
   }
@@ -1130,7 +1421,25 @@ static epcal_status write_index(const split *s, const uint32_t *order,
     html_text(h, rel);
     fputs("\" download>Download</a></td></tr>\n", h);
   }
-  fputs(n > 0 ? "\n  ]\n}\n" : "]\n}\n", j);
+  fputs(n > 0 ? "\n  ]" : "]", j);
+  /* Feeds an earlier run wrote that this one did not, still here: the
+   * record --prune works from (see prune()). */
+  if (s->n_kept > 0) {
+    fputs(",\n  \"kept\": [", j);
+    for (size_t i = 0; i < s->n_kept; i++) {
+      fputs(i > 0 ? ",\n    {" : "\n    {", j);
+      if (s->kept[i].show != NULL) {
+        fputs("\"show\": ", j);
+        json_string(j, s->kept[i].show);
+        fputs(", ", j);
+      }
+      fputs("\"path\": ", j);
+      json_string(j, s->kept[i].path);
+      fputs("}", j);
+    }
+    fputs("\n  ]", j);
+  }
+  fputs("\n}\n", j);
   /* Subscribe links become webcal:// URLs of wherever the page is served
    * from, so the same files work behind any host name. */
   fputs("</table>\n<script>\n"
@@ -1146,20 +1455,20 @@ static epcal_status write_index(const split *s, const uint32_t *order,
 /* ---------------------------------------------------------------- prune */
 
 /*
- * Every feed epcal has written into the directory and not yet pruned is
- * listed in a hidden manifest, one path a line. The index cannot serve:
- * it lists only the last run's feeds, so a run without --prune would make
- * the next one forget the feeds it should remove.
+ * What epcal has written into the directory and not yet pruned is recorded
+ * in index.json itself: "feeds" lists this run's feeds, "kept" those an
+ * earlier run wrote that this one did not and that are still there
+ * (without --prune). So the record is no hidden file that a web server
+ * would publish, and a run without --prune does not make the next one
+ * forget feeds it should remove. Earlier versions kept a hidden
+ * .epcal-feeds manifest: it is read once more, then removed.
+ *
+ * A record comes from a file in the published tree, so it is trusted only
+ * so far: a path must have the exact shape of a feed path epcal makes
+ * (stems.h), and it is removed through descriptors that follow no link,
+ * so nothing outside the directory is ever removed.
  */
-#define MANIFEST ".epcal-feeds"
-
-/* A path from the manifest that is safe to remove: relative, inside the
- * directory, an .ics file. */
-static bool safe_rel(const char *rel) {
-  size_t n = strlen(rel);
-  return n > 4 && rel[0] != '/' && strstr(rel, "..") == NULL &&
-         strcmp(rel + n - 4, ".ics") == 0;
-}
+#define LEGACY_MANIFEST ".epcal-feeds"
 
 /* Whether this run wrote the feed at `rel`: its stem is a show's, and that
  * show has a feed at exactly this path (paths are unique by construction:
@@ -1193,64 +1502,289 @@ static bool written_now(const split *s, const char *rel) {
   return i != 0 && strcmp(mine, rel) == 0;
 }
 
-static epcal_status prune(const split *s, const uint32_t *order,
-                          unsigned long *removed, epcal_error *err) {
-  const epcal_split_options *so = s->so;
-  char *manifest = join(so->dir, MANIFEST);
-  if (manifest == NULL) {
-    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+/*
+ * The directory (a descriptor opened without following a link) that holds
+ * feed path `rel` below dir_fd, and the file's name in it; -1 when there is
+ * none, or it is a link. *own says whether the descriptor is a new one to
+ * close.
+ */
+static int feed_dir(int dir_fd, const char *rel, const char **name, bool *own) {
+  const char *slash = strchr(rel, '/');
+  *own = false;
+  if (slash == NULL) {
+    *name = rel;
+    return dir_fd;
   }
-  /* The new manifest: this run's feeds, plus (without --prune) the old
-   * ones still on disk. The old one is read while the new one is written
-   * beside it. */
-  text_out out;
-  epcal_status st = text_open(&out, so->dir, MANIFEST, err);
-  if (st != EPCAL_OK) {
-    text_close(&out, false, NULL);
-    free(manifest);
-    return st;
+  char stem[EPCAL__STEM_MAX];
+  size_t n = (size_t)(slash - rel);
+  if (n >= sizeof stem) {
+    return -1;
   }
-  FILE *m = out.f;
-  FILE *f = fopen(manifest, "rb");
-  free(manifest);
-  for (size_t i = 0; i < s->n; i++) {
-    char rel[REL_MAX];
-    feed_rel(s, feed_at(s, order[i]), rel);
-    fprintf(m, "%s\n", rel);
+  memcpy(stem, rel, n);
+  stem[n] = '\0';
+  *name = slash + 1;
+  *own = true;
+  return openat(dir_fd, stem, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* Whether feed path `rel` below dir_fd is a regular file (through no link). */
+static bool feed_exists(int dir_fd, const char *rel) {
+  const char *name;
+  bool own;
+  int fd = feed_dir(dir_fd, rel, &name, &own);
+  struct stat sb;
+  bool ok = fd >= 0 && fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISREG(sb.st_mode);
+  if (own && fd >= 0) {
+    close(fd);
+  }
+  return ok;
+}
+
+/* Removes feed path `rel` below dir_fd when it is a regular file reached
+ * through no link, and then its show's directory once that is empty. */
+static bool remove_feed(int dir_fd, const char *rel) {
+  const char *name;
+  bool own;
+  int fd = feed_dir(dir_fd, rel, &name, &own);
+  struct stat sb;
+  bool removed = fd >= 0 && fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+                 S_ISREG(sb.st_mode) && unlinkat(fd, name, 0) == 0;
+  if (own && fd >= 0) {
+    close(fd);
+    if (removed) {
+      char stem[EPCAL__STEM_MAX];
+      size_t n = strcspn(rel, "/");
+      memcpy(stem, rel, n);
+      stem[n] = '\0';
+      unlinkat(dir_fd, stem, AT_REMOVEDIR); /* only when empty */
+    }
+  }
+  return removed;
+}
+
+typedef struct prune_walk {
+  split *s;
+  int dir_fd;
+  unsigned long removed;
+  bool nomem;
+} prune_walk;
+
+/* One recorded feed: kept (listed again) or, with --prune, removed, unless
+ * this run wrote it. */
+static bool prune_one(void *ctx, const char *show, const char *rel) {
+  prune_walk *w = ctx;
+  split *s = w->s;
+  if (!epcal__feed_path_ok(rel) || written_now(s, rel)) {
+    return true;
+  }
+  if (s->so->prune) {
+    w->removed += remove_feed(w->dir_fd, rel);
+    return true;
+  }
+  if (!feed_exists(w->dir_fd, rel)) {
+    return true;
+  }
+  if (s->n_kept == s->kept_cap) {
+    size_t cap = s->kept_cap == 0 ? 16 : s->kept_cap * 2;
+    kept_feed *p = realloc(s->kept, cap * sizeof *p);
+    if (p == NULL) {
+      w->nomem = true;
+      return false;
+    }
+    s->kept = p;
+    s->kept_cap = cap;
+  }
+  size_t pn = strlen(rel) + 1;
+  size_t sn = show != NULL ? strlen(show) + 1 : 0;
+  char *mem = malloc(pn + sn);
+  if (mem == NULL) {
+    w->nomem = true;
+    return false;
+  }
+  memcpy(mem, rel, pn);
+  if (show != NULL) {
+    memcpy(mem + pn, show, sn);
+  }
+  s->kept[s->n_kept++] = (kept_feed){show != NULL ? mem + pn : NULL, mem};
+  return true;
+}
+
+static int by_path(const void *a, const void *b) {
+  return strcmp(((const kept_feed *)a)->path, ((const kept_feed *)b)->path);
+}
+
+/* Reads the legacy manifest's paths (one a line) into prune_one. */
+static void legacy_each(prune_walk *w) {
+  int fd =
+      openat(w->dir_fd, LEGACY_MANIFEST, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+  if (f == NULL) {
+    if (fd >= 0) {
+      close(fd);
+    }
+    return;
   }
   char *line = NULL;
   size_t cap = 0;
   ssize_t len;
-  while (f != NULL && (len = getline(&line, &cap, f)) >= 0) {
+  while (!w->nomem && (len = getline(&line, &cap, f)) >= 0) {
     if (len > 0 && line[len - 1] == '\n') {
       line[len - 1] = '\0';
     }
-    if (!safe_rel(line) || written_now(s, line)) {
-      continue;
-    }
-    char *path = join(so->dir, line);
-    if (path == NULL) {
-      continue;
-    }
-    if (!so->prune) {
-      struct stat sb;
-      if (stat(path, &sb) == 0) {
-        fprintf(m, "%s\n", line); /* still there: remember it */
-      }
-    } else if (unlink(path) == 0) {
-      (*removed)++;
-      /* Remove the show's directory too once it is empty. */
-      char *slash = strrchr(path, '/');
-      if (slash != NULL && strchr(line, '/') != NULL) {
-        *slash = '\0';
-        rmdir(path);
-      }
-    }
-    free(path);
+    prune_one(w, NULL, line);
   }
   free(line);
-  if (f != NULL) {
-    fclose(f);
+  fclose(f);
+}
+
+/*
+ * The shrink guard over pruning: a truncated input would otherwise have
+ * --prune delete every feed of the shows it lost, which no per-feed count
+ * sees. The feeds prune would remove count with their events (their
+ * BEGIN:VEVENT lines), added to what the rewritten feeds lose; the rule is
+ * the one a single feed follows, over everything published.
+ */
+static uint64_t feed_events(int dir_fd, const char *rel) {
+  static const char mark[] = "\nBEGIN:VEVENT";
+  const size_t m = sizeof mark - 1;
+  const char *name;
+  bool own;
+  int dfd = feed_dir(dir_fd, rel, &name, &own);
+  int fd = dfd >= 0 ? openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+                                            O_NOCTTY | O_CLOEXEC)
+                    : -1;
+  if (own && dfd >= 0) {
+    close(dfd);
   }
-  return text_close(&out, true, err);
+  struct stat sb;
+  uint64_t n = 0;
+  if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+    /* The last m - 1 bytes of a chunk stay for the next, so a mark cut by
+     * a chunk's end is still found. */
+    char buf[65536];
+    size_t have = 0;
+    ssize_t got;
+    while ((got = read(fd, buf + have, sizeof buf - have)) > 0) {
+      have += (size_t)got;
+      const char *p = buf, *end = buf + have;
+      while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL &&
+             (size_t)(end - p) >= m) {
+        n += memcmp(p, mark, m) == 0;
+        p++;
+      }
+      size_t keep = have < m - 1 ? have : m - 1;
+      memmove(buf, buf + have - keep, keep);
+      have = keep;
+    }
+  }
+  if (fd >= 0) {
+    close(fd);
+  }
+  return n;
+}
+
+typedef struct prune_count {
+  split *s;
+  int dir_fd;
+  unsigned long feeds;
+  uint64_t events;
+} prune_count;
+
+static bool count_prunable(void *ctx, const char *show, const char *rel) {
+  (void)show;
+  prune_count *c = ctx;
+  if (epcal__feed_path_ok(rel) && !written_now(c->s, rel) &&
+      feed_exists(c->dir_fd, rel)) {
+    c->feeds++;
+    c->events += feed_events(c->dir_fd, rel);
+  }
+  return true;
+}
+
+static epcal_status prune_guard(split *s, epcal_error *err) {
+  const epcal_split_options *so = s->so;
+  const epcal_shrink_policy *policy = &s->opts->shrink;
+  if (policy->allow) {
+    return EPCAL_OK;
+  }
+  char *index = join(so->dir, "index.json");
+  if (index == NULL) {
+    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+  }
+  prune_count c = {s, open(so->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), 0, 0};
+  if (c.dir_fd >= 0) {
+    epcal__index_paths_each(index, count_prunable, &c);
+    close(c.dir_fd);
+  }
+  free(index);
+  if (c.feeds == 0) {
+    return EPCAL_OK;
+  }
+  uint64_t lost = s->removed > 0 ? (uint64_t)s->removed : 0;
+  uint64_t previous = s->prev_events + c.events;
+  uint64_t removed = lost + c.events;
+  if (!epcal_shrink_refused((unsigned long)previous, (unsigned long)removed,
+                            policy)) {
+    return EPCAL_OK;
+  }
+  return epcal__fail(
+      err, EPCAL_EDATA, so->dir, 0, 0,
+      "--prune would remove %lu feeds (%llu events), and this run %llu "
+      "events of the feeds it rewrites: %llu of the %llu events published. "
+      "Is the input cut short? Nothing is replaced or removed; "
+      "--allow-shrink (or --max-removed N|P%%) lets such a run through",
+      c.feeds, (unsigned long long)c.events, (unsigned long long)lost,
+      (unsigned long long)removed, (unsigned long long)previous);
+}
+
+static epcal_status prune(split *s, unsigned long *removed, epcal_error *err) {
+  const epcal_split_options *so = s->so;
+  char *index = join(so->dir, "index.json");
+  prune_walk w = {s, -1, 0, false};
+  if (index != NULL) {
+    w.dir_fd = open(so->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  }
+  if (index == NULL || w.dir_fd < 0) {
+    free(index);
+    return index == NULL
+               ? epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory")
+               : epcal__fail(err, EPCAL_EIO, so->dir, 0, 0, "cannot open: %s",
+                             strerror(errno));
+  }
+  epcal__index_paths_each(index, prune_one, &w);
+  free(index);
+  legacy_each(&w);
+  close(w.dir_fd);
+  if (w.nomem) {
+    return epcal__fail(err, EPCAL_ENOMEM, NULL, 0, 0, "out of memory");
+  }
+  /* In path order, each once (the legacy manifest repeats the index). */
+  if (s->n_kept > 1) {
+    qsort(s->kept, s->n_kept, sizeof *s->kept, by_path);
+    size_t k = 1;
+    for (size_t i = 1; i < s->n_kept; i++) {
+      if (strcmp(s->kept[i].path, s->kept[k - 1].path) == 0) {
+        free(s->kept[i].path);
+      } else {
+        s->kept[k++] = s->kept[i];
+      }
+    }
+    s->n_kept = k;
+  }
+  *removed = w.removed;
+  return EPCAL_OK;
+}
+
+/* Once index.json records what the legacy manifest did, it goes. */
+static void remove_legacy_manifest(const char *dir) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct stat sb;
+  if (fd >= 0 && fstatat(fd, LEGACY_MANIFEST, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+      S_ISREG(sb.st_mode)) {
+    unlinkat(fd, LEGACY_MANIFEST, 0);
+  }
+  if (fd >= 0) {
+    close(fd);
+  }
 }

@@ -88,7 +88,7 @@ static const char *skip_blanks(const char *s) {
  * Fills show and path; false for any other line.
  */
 static bool parse_feed_line(const char *line, char *show, size_t show_cap,
-                            char *path, size_t path_cap) {
+                            char *path, size_t path_cap, bool *has_show) {
   const char *s = strchr(line, '{');
   if (s == NULL) {
     return false;
@@ -123,7 +123,8 @@ static bool parse_feed_line(const char *line, char *show, size_t show_cap,
     }
     s = skip_blanks(s + 1);
   }
-  return have_show && have_path && *s == '}';
+  *has_show = have_show;
+  return have_path && *s == '}';
 }
 
 /* The stem of a feed's path: up to its '/', or without ".ics". */
@@ -160,14 +161,58 @@ bool epcal__stems_each(const char *index_path,
   char show[1024], path[256], stem[EPCAL__STEM_MAX];
   bool go_on = true;
   while (go_on && getline(&line, &line_cap, f) >= 0) {
-    if (parse_feed_line(line, show, sizeof show, path, sizeof path) &&
-        stem_of(path, stem)) {
+    bool has_show;
+    if (parse_feed_line(line, show, sizeof show, path, sizeof path,
+                        &has_show) &&
+        has_show && stem_of(path, stem)) {
       go_on = fn(ctx, show, stem);
     }
   }
   free(line);
   fclose(f);
   return go_on;
+}
+
+bool epcal__index_paths_each(const char *index_path,
+                             bool (*fn)(void *ctx, const char *show,
+                                        const char *path),
+                             void *ctx) {
+  FILE *f = fopen(index_path, "rb");
+  if (f == NULL) {
+    return true;
+  }
+  char *line = NULL;
+  size_t line_cap = 0;
+  char show[1024], path[256], stem[EPCAL__STEM_MAX];
+  bool go_on = true;
+  while (go_on && getline(&line, &line_cap, f) >= 0) {
+    bool has_show;
+    if (parse_feed_line(line, show, sizeof show, path, sizeof path,
+                        &has_show) &&
+        epcal__feed_path_ok(path) && stem_of(path, stem)) {
+      go_on = fn(ctx, has_show ? show : NULL, path);
+    }
+  }
+  free(line);
+  fclose(f);
+  return go_on;
+}
+
+bool epcal__feed_path_ok(const char *path) {
+  char stem[EPCAL__STEM_MAX];
+  if (!stem_of(path, stem)) {
+    return false;
+  }
+  const char *rest = path + strlen(stem);
+  if (strcmp(rest, ".ics") == 0) {
+    return true;
+  }
+  if (strncmp(rest, "/season-", 8) != 0) {
+    return false;
+  }
+  rest += 8;
+  size_t digits = strspn(rest, "0123456789");
+  return digits >= 2 && digits <= 6 && strcmp(rest + digits, ".ics") == 0;
 }
 
 void epcal__stems_choose(const char *name,

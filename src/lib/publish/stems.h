@@ -32,6 +32,25 @@ bool epcal__stems_each(const char *index_path,
                        void *ctx);
 
 /*
+ * Calls fn(ctx, show, path) for every feed path the index at `index_path`
+ * lists, in "feeds" and in "kept" (show NULL when the line names none);
+ * only paths epcal makes (epcal__feed_path_ok()) are passed on. Nothing
+ * when the index is missing. Stops early, returning false, when fn does.
+ */
+bool epcal__index_paths_each(const char *index_path,
+                             bool (*fn)(void *ctx, const char *show,
+                                        const char *path),
+                             void *ctx);
+
+/*
+ * Whether `path` has the shape of a feed path split output makes, and no
+ * other: "STEM.ics" or "STEM/season-NN.ics" (2 to 6 digits), a stem being
+ * a-z, 0-9 and '-'. No "..", no leading '/', no dot file: a path from a
+ * file in the published tree is trusted only in this shape.
+ */
+bool epcal__feed_path_ok(const char *path);
+
+/*
  * Chooses the stem of a show the previous index did not list (or whose
  * stem another show has now) into out: its slug unless taken, else the
  * slug and a hash of the name (and a number, should even that be taken).

@@ -1,5 +1,6 @@
 /* Maps a CSV header row to episode fields: names are matched
- * case-insensitively, ignoring spaces, '_', '-' and '.', with aliases. */
+ * case-insensitively, ignoring spaces, '_', '-', '.' and qualifiers in
+ * parentheses or brackets, with aliases; --column names any other. */
 #ifndef EPCAL_HEADER_H
 #define EPCAL_HEADER_H
 
@@ -34,13 +35,17 @@ typedef struct epcal__header {
 } epcal__header;
 
 /*
- * Maps the header row (cells[i] = data + off[i], len[i] bytes) onto *h.
- * Fails with EPCAL_EDATA, placed at the offending cell, when a required
- * column is missing or two columns mean the same field.
+ * Maps the header row (cells[i] = data + off[i], len[i] bytes) onto *h,
+ * with the explicit names of opts->columns first (opts may be NULL). A
+ * missing show column is no error when opts->default_show gives the show.
+ * Fails with EPCAL_EDATA, placed at the offending cell, when required
+ * columns are missing (all of them named in one message), an explicit name
+ * is not in the header, or two columns mean the same field.
  */
 epcal_status epcal__header_map(epcal__header *h, const epcal__place *place,
-                               const char *data, const size_t *off,
-                               const size_t *len, size_t n, epcal_error *err);
+                               const epcal_read_options *opts, const char *data,
+                               const size_t *off, const size_t *len, size_t n,
+                               epcal_error *err);
 
 /*
  * Which field a header cell names, or -1 when it is unknown (and ignored).

@@ -15,6 +15,7 @@
 #include "reader.h"
 
 #include "date.h"
+#include "title.h"
 #include "error.h"
 #include "header.h"
 #include "recode.h"
@@ -42,6 +43,12 @@
 #define CSV_BLOCK (64 * 1024)
 /* libcsv's state for "between records": see libcsv.c, ROW_NOT_BEGUN. */
 #define LIBCSV_ROW_NOT_BEGUN 0
+#define LIBCSV_FIELD_NOT_BEGUN 1
+/* The quote character libcsv is given while it reads a TAB-delimited field
+ * whose quotes are literal: a byte that is never text (not in UTF-8), so
+ * no field can start with it, and libcsv's lenient mode keeps it as it is
+ * anywhere else. */
+#define TSV_NO_QUOTE 0xFF
 
 typedef struct growbuf {
   char *data;
@@ -80,7 +87,11 @@ struct epcal_reader {
   epcal__recode *recode; /* owned, with --encoding */
   char *encoding;
   char *name;
-  char *date_format;
+  /* The options, with every string owned (copies). */
+  epcal_read_options opts;
+  char **columns;
+  epcal__event_rules rules; /* when has_rules: see epcal__reader_set_rules */
+  bool has_rules;
   char delimiter; /* chosen delimiter, 0 until the header is seen */
 
   /* Input buffer: bytes not yet fed to libcsv are in[pos, len); the record
@@ -102,6 +113,7 @@ struct epcal_reader {
 
   struct csv_parser csv;
   bool csv_live;
+  bool tsv_literal; /* TAB input: the field being read has literal quotes */
 
   /* The record being read: its raw bytes are in[raw_start, +raw_len), a
    * window on the input rather than a copy (one copy less of every byte
@@ -134,6 +146,8 @@ struct epcal_reader {
   size_t row_len;
   epcal_episode ep;
 };
+
+static long read_counted(void *ctx, char *buf, size_t cap);
 
 /* The raw bytes of the record being read. */
 static inline const char *raw_data(const epcal_reader *r) {
@@ -234,13 +248,62 @@ static void raw_place(const epcal_reader *r, size_t off, unsigned long *line,
 }
 
 /*
+ * TAB-delimited text has no quoting convention: pasted cells hold quotes
+ * as they are (`Episode "1"`, `"Penance"[a]`), while programs that write
+ * TSV (Excel, Python's csv) quote a cell holding a TAB, a line break or a
+ * quote, as CSV does. So a quote at the start of a TAB-delimited field
+ * opens a quoted field only when the field is wholly enclosed: a closing
+ * quote (inner quotes doubled) followed by blanks and then a TAB, a line
+ * end or the end of the input. Otherwise every quote in it is literal.
+ *
+ * Looks at s[0, n) for the field whose opening quote is s[q]. Returns 1
+ * (enclosed), 0 (literal), or -1 when s ends before that is known and more
+ * input may follow (`at_end` false). A field that does not close within
+ * FIELD_MAX bytes is literal.
+ */
+static int tsv_enclosed(const char *s, size_t n, size_t q, bool at_end) {
+  size_t i = q + 1;
+  for (;;) {
+    size_t limit = q + FIELD_MAX + 2 < n ? q + FIELD_MAX + 2 : n;
+    const char *quote = i < limit ? memchr(s + i, '"', limit - i) : NULL;
+    if (quote == NULL) {
+      return limit < n || at_end ? 0 : -1;
+    }
+    i = (size_t)(quote - s) + 1;
+    if (i < n && s[i] == '"') {
+      i++; /* a doubled quote */
+      continue;
+    }
+    while (i < n && s[i] == ' ') {
+      i++;
+    }
+    if (i >= n) {
+      return at_end ? 1 : -1;
+    }
+    return s[i] == '\t' || s[i] == '\r' || s[i] == '\n';
+  }
+}
+
+/* Whether the quote at s[i], at the start of a field of a record whose
+ * bytes are s[0, n), opens a quoted field. */
+static bool opens_quote(const epcal_reader *r, const char *s, size_t n,
+                        size_t i) {
+  return s[i] == '"' &&
+         (r->delimiter != '\t' || tsv_enclosed(s, n, i, true) == 1);
+}
+
+/*
  * The raw offset where field `k` of the current record starts (at its
  * opening quote, if any, after leading blanks), or of the record's end.
+ * As in libcsv, only a quote that starts a field opens a quoted field;
+ * one inside an unquoted field is part of it (a field epcal does not read
+ * may hold one, see parse_piece).
  */
 static size_t raw_field_start(const epcal_reader *r, size_t k) {
   const char *s = raw_data(r);
   size_t n = r->raw_len, i = 0, field = 0;
   bool quoted = false;
+  bool at_start = true; /* only blanks since the field began */
   while (i < n && field < k) {
     char c = s[i];
     if (quoted) {
@@ -251,10 +314,12 @@ static size_t raw_field_start(const epcal_reader *r, size_t k) {
           quoted = false;
         }
       }
-    } else if (c == '"') {
-      quoted = true;
     } else if (c == r->delimiter) {
       field++;
+      at_start = true;
+    } else if (!(at_start && (c == ' ' || c == '\t'))) {
+      quoted = at_start && opens_quote(r, s, n, i);
+      at_start = false;
     }
     i++;
   }
@@ -272,7 +337,7 @@ static size_t raw_field_byte(const epcal_reader *r, size_t k, size_t at) {
   size_t i = raw_field_start(r, k);
   const char *s = raw_data(r);
   size_t n = r->raw_len;
-  bool quoted = i < n && s[i] == '"';
+  bool quoted = i < n && opens_quote(r, s, n, i);
   if (quoted) {
     i++;
   }
@@ -391,10 +456,19 @@ static size_t count_unquoted(const char *s, size_t n, char c) {
   return count;
 }
 
+/* libcsv's options: strict for CSV, so that malformed quoting is an error
+ * where it starts; lenient for TAB-delimited text, whose quotes are
+ * literal unless they wholly enclose a field (see tsv_enclosed), so that
+ * libcsv never meets a quote it could refuse. */
+static unsigned char csv_options(const epcal_reader *r) {
+  return r->delimiter == '\t' ? 0 : CSV_STRICT | CSV_STRICT_FINI;
+}
+
 static bool csv_start(epcal_reader *r) {
-  if (csv_init(&r->csv, CSV_STRICT | CSV_STRICT_FINI) != 0) {
+  if (csv_init(&r->csv, csv_options(r)) != 0) {
     return false;
   }
+  r->tsv_literal = false;
   csv_set_delim(&r->csv, (unsigned char)r->delimiter);
   csv_set_blk_size(&r->csv, CSV_BLOCK);
   r->csv_live = true;
@@ -408,8 +482,62 @@ static void csv_stop(epcal_reader *r) {
   }
 }
 
+/*
+ * Input that starts with a UTF-16 or UTF-32 byte-order mark (Excel's
+ * "Unicode Text" is UTF-16LE with one) is read through iconv from that
+ * encoding, unless --encoding named one. The bytes read so far go to the
+ * converter first, without their mark.
+ */
+static epcal_status detect_wide_bom(epcal_reader *r, epcal_error *err) {
+  while (r->in_len < 4 && !r->eof) {
+    epcal_status st = fill(r, err);
+    if (st != EPCAL_OK) {
+      return st;
+    }
+  }
+  static const struct {
+    const char *mark;
+    size_t len;
+    const char *encoding;
+  } boms[] = {
+      /* UTF-32LE first: its mark begins with UTF-16LE's. */
+      {"\xFF\xFE\x00\x00", 4, "UTF-32LE"},
+      {"\x00\x00\xFE\xFF", 4, "UTF-32BE"},
+      {"\xFF\xFE", 2, "UTF-16LE"},
+      {"\xFE\xFF", 2, "UTF-16BE"},
+  };
+  for (size_t i = 0; i < sizeof boms / sizeof boms[0]; i++) {
+    if (r->in_len < boms[i].len ||
+        memcmp(r->in, boms[i].mark, boms[i].len) != 0) {
+      continue;
+    }
+    r->encoding = strdup(boms[i].encoding);
+    r->recode = epcal__recode_new(boms[i].encoding, read_counted, r);
+    if (r->encoding == NULL || r->recode == NULL ||
+        !epcal__recode_prepend(r->recode, r->in + boms[i].len,
+                               r->in_len - boms[i].len)) {
+      return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0,
+                         "cannot read %s input: %s", boms[i].encoding,
+                         r->recode == NULL ? "no converter" : "out of memory");
+    }
+    r->read = epcal__recode_read;
+    r->ctx = r->recode;
+    r->in_len = 0;
+    r->in_pos = 0;
+    r->eof = false;
+    break;
+  }
+  return EPCAL_OK;
+}
+
 /* Strips a UTF-8 BOM and chooses the delimiter from the header line. */
 static epcal_status start(epcal_reader *r, epcal_error *err) {
+  if (r->recode == NULL) {
+    epcal_status st = detect_wide_bom(r, err);
+    if (st != EPCAL_OK) {
+      return st;
+    }
+  }
   /* Read until the header record is complete, at a line break outside
    * quotes (or 1 MiB, or the end): a quoted header cell may hold a line
    * break, and the delimiter must be chosen from the same bytes however
@@ -444,14 +572,16 @@ static epcal_status start(epcal_reader *r, epcal_error *err) {
     size_t end = r->in_len < FIELD_MAX ? r->in_len : FIELD_MAX;
     const char *s = r->in + r->in_pos;
     size_t n = end > r->in_pos ? end - r->in_pos : 0;
-    size_t commas = count_unquoted(s, n, ',');
-    size_t semis = count_unquoted(s, n, ';');
-    size_t tabs = count_unquoted(s, n, '\t');
+    /* The most frequent one; a tie goes to the one earlier here. */
+    static const char candidates[] = {',', ';', '\t', '|'};
+    size_t best = count_unquoted(s, n, ',');
     r->delimiter = ',';
-    if (semis > commas && semis >= tabs) {
-      r->delimiter = ';';
-    } else if (tabs > commas && tabs > semis) {
-      r->delimiter = '\t';
+    for (size_t i = 1; i < sizeof candidates; i++) {
+      size_t count = count_unquoted(s, n, candidates[i]);
+      if (count > best) {
+        best = count;
+        r->delimiter = candidates[i];
+      }
     }
   }
   r->started = true;
@@ -459,6 +589,20 @@ static epcal_status start(epcal_reader *r, epcal_error *err) {
     return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");
   }
   return EPCAL_OK;
+}
+
+/* Whether every cell of the record is empty or blank: Excel, LibreOffice and
+ * Google Sheets write ",,,," for a row whose cells were cleared. */
+static bool record_blank(const epcal_reader *r) {
+  for (size_t i = 0; i < r->n_cells; i++) {
+    const char *c = r->cells.data + r->cell_off[i];
+    for (size_t k = 0; k < r->cell_len[i]; k++) {
+      if (c[k] != ' ' && c[k] != '\t' && c[k] != '\n') {
+        return false;
+      }
+    }
+  }
+  return true;
 }
 
 /* Clears the current record's fields and raw bytes. */
@@ -660,9 +804,117 @@ static void skip_rest_of_line(epcal_reader *r) {
   r->in_pos = r->in_len;
 }
 
+/* Reads more input (fill); bytes that are not text in the --encoding
+ * drop their record (drop_unconvertible). */
+static epcal_status more_input(epcal_reader *r, epcal_error *err) {
+  epcal_status st = fill(r, err);
+  if (st == EPCAL_EDATA) {
+    st = drop_unconvertible(r, err);
+  }
+  return st;
+}
+
+/*
+ * TAB-delimited input, at the start of a field: when the field starts with
+ * a quote that does not wholly enclose it, libcsv is made to read the
+ * field's quotes as text (until the field ends, see feed_record). Reads
+ * more input when the field's end is not at hand yet.
+ */
+static epcal_status tsv_field_begin(epcal_reader *r, epcal_error *err) {
+  for (;;) {
+    const char *s = r->in + r->in_pos;
+    size_t n = r->in_len - r->in_pos;
+    size_t q = 0;
+    while (q < n && s[q] == ' ') {
+      q++; /* libcsv skips blanks before a field */
+    }
+    int verdict;
+    if (q < n) {
+      verdict = s[q] == '"' ? tsv_enclosed(s, n, q, r->eof) : 1;
+    } else {
+      verdict = r->eof ? 1 : -1;
+    }
+    if (verdict == 0) {
+      csv_set_quote(&r->csv, TSV_NO_QUOTE);
+      r->tsv_literal = true;
+    }
+    if (verdict >= 0) {
+      return EPCAL_OK;
+    }
+    epcal_status st = more_input(r, err);
+    if (st != EPCAL_OK) {
+      return st;
+    }
+  }
+}
+
+/*
+ * The first TAB in p[0, n) after which a field starts with a quote (past
+ * blanks), or NULL. `line_ends`: p[n] ends the line; otherwise what follows
+ * is not known yet, and a TAB followed only by blanks counts.
+ */
+static const char *tab_before_quote(const char *p, size_t n, bool line_ends) {
+  /* Most lines hold no quote at all: one fast look says so. */
+  if (line_ends && memchr(p, '"', n) == NULL) {
+    return NULL;
+  }
+  const char *t = memchr(p, '\t', n);
+  while (t != NULL) {
+    size_t i = (size_t)(t - p) + 1;
+    while (i < n && p[i] == ' ') {
+      i++;
+    }
+    if (i < n ? p[i] == '"' : !line_ends) {
+      return t;
+    }
+    t = memchr(p + i, '\t', n - i);
+  }
+  return NULL;
+}
+
+/* Whether column `k` of the header maps to no field: epcal never reads it. */
+static bool column_unused(const epcal_reader *r, size_t k) {
+  if (!r->have_header || k >= r->header.n_columns) {
+    return false;
+  }
+  for (int f = 0; f < EPCAL__F_COUNT; f++) {
+    if (r->header.col[f] == (int)k) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/*
+ * Feeds piece[0, len) to libcsv. A column epcal does not read cannot make
+ * the run fail: a syntax error in it (a stray quote, text after a closing
+ * quote) is taken as text, the field going on unquoted to its delimiter.
+ * Returns the bytes parsed: len, or where a syntax error in a column epcal
+ * reads starts.
+ */
+static size_t parse_piece(epcal_reader *r, const char *piece, size_t len) {
+  size_t pos = 0;
+  for (;;) {
+    pos += csv_parse(&r->csv, piece + pos, len - pos, on_field, on_row, r);
+    if (pos >= len || csv_error(&r->csv) != CSV_EPARSE ||
+        !column_unused(r, r->n_cells)) {
+      return pos;
+    }
+    /* libcsv stopped before the offending byte, its state saved: take
+     * that byte leniently, then read the rest of the field unquoted. */
+    r->csv.status = CSV_SUCCESS;
+    csv_set_opts(&r->csv, 0);
+    pos += csv_parse(&r->csv, piece + pos, 1, on_field, on_row, r);
+    csv_set_opts(&r->csv, csv_options(r));
+    r->csv.quoted = 0;
+  }
+}
+
 /*
  * Feeds libcsv line by line until a record is complete (r->row_done) or the
- * input ends (r->finished).
+ * input ends (r->finished). TAB-delimited input is cut before each field
+ * that starts with a quote, so that its quotes can be judged on their own
+ * (tsv_field_begin).
  */
 static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
   while (!r->row_done) {
@@ -693,12 +945,20 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
       return EPCAL_OK;
     }
 
-    const char *piece = r->in + r->in_pos;
-    size_t avail = r->in_len - r->in_pos;
     if (r->skip_line) {
       skip_rest_of_line(r);
       continue;
     }
+    if (r->delimiter == '\t' && !r->tsv_literal &&
+        r->csv.pstate <= LIBCSV_FIELD_NOT_BEGUN) {
+      epcal_status st = tsv_field_begin(r, err);
+      if (st != EPCAL_OK) {
+        return st;
+      }
+    }
+    /* (after tsv_field_begin, which may have moved the input) */
+    const char *piece = r->in + r->in_pos;
+    size_t avail = r->in_len - r->in_pos;
     size_t len = 0;
     bool ends_line = false;
     bool has_cr = false;
@@ -711,7 +971,17 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
       /* Whatever follows a '\r' other than '\n' starts the next line. */
       r->pending_cr = false;
       const char *eol = line_end(piece, avail);
-      if (eol != NULL && *eol == '\r') {
+      const char *tab =
+          r->delimiter == '\t'
+              ? tab_before_quote(piece,
+                                 eol != NULL ? (size_t)(eol - piece) : avail,
+                                 eol != NULL)
+              : NULL;
+      if (tab != NULL) {
+        /* Up to a field that starts with a quote, which is judged on its
+         * own (tsv_field_begin). */
+        len = (size_t)(tab - piece) + 1;
+      } else if (eol != NULL && *eol == '\r') {
         has_cr = true;
         len = (size_t)(eol - piece) + 1;
         if (len < avail && piece[len] == '\n') {
@@ -743,7 +1013,11 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
     /* Pieces of a record follow each other in the input. */
     assert(r->raw_start + r->raw_len == r->in_pos);
     r->raw_len += len;
-    size_t done = csv_parse(&r->csv, piece, len, on_field, on_row, r);
+    size_t done = parse_piece(r, piece, len);
+    if (r->tsv_literal && r->csv.pstate <= LIBCSV_FIELD_NOT_BEGUN) {
+      csv_set_quote(&r->csv, '"'); /* the literal field has ended */
+      r->tsv_literal = false;
+    }
     r->in_pos += len;
     if (ends_line) {
       r->line++;
@@ -801,6 +1075,57 @@ static long read_stdio(void *ctx, char *buf, size_t cap) {
   return (long)n;
 }
 
+/* Keeps a copy of the options in r->opts, its strings owned; checks the
+ * values a row cannot (the default show, the column names). */
+static epcal_status copy_options(epcal_reader *r,
+                                 const epcal_read_options *opts,
+                                 epcal_error *err) {
+  r->delimiter = opts->delimiter;
+  r->opts.delimiter = opts->delimiter;
+  r->opts.encoding = NULL; /* kept in r->encoding */
+  r->opts.keep_titles = opts->keep_titles;
+  r->opts.has_default_season = opts->has_default_season;
+  r->opts.default_season = opts->default_season;
+  if (opts->default_show != NULL && !epcal__has_visible(opts->default_show)) {
+    return epcal__fail(err, EPCAL_EUSAGE, NULL, 0, 0, "the show name is empty");
+  }
+  if (opts->has_default_season &&
+      (opts->default_season < 0 || opts->default_season > 999999)) {
+    return epcal__fail(err, EPCAL_EUSAGE, NULL, 0, 0,
+                       "season %ld is out of range", opts->default_season);
+  }
+  for (size_t i = 0; i < opts->n_columns; i++) {
+    epcal_error why;
+    if (epcal_column_spec_check(opts->columns[i], &why) != EPCAL_OK) {
+      return epcal__fail(err, EPCAL_EUSAGE, NULL, 0, 0, "column \"%s\": %s",
+                         opts->columns[i], why.msg);
+    }
+  }
+  bool oom = false;
+  if (opts->date_format != NULL) {
+    r->opts.date_format = strdup(opts->date_format);
+    oom = r->opts.date_format == NULL;
+  }
+  if (opts->default_show != NULL) {
+    r->opts.default_show = strdup(opts->default_show);
+    oom = oom || r->opts.default_show == NULL;
+  }
+  if (opts->n_columns > 0) {
+    r->columns = calloc(opts->n_columns, sizeof *r->columns);
+    oom = oom || r->columns == NULL;
+    for (size_t i = 0; !oom && i < opts->n_columns; i++) {
+      r->columns[i] = strdup(opts->columns[i]);
+      r->opts.n_columns = i + 1; /* what to free */
+      oom = r->columns[i] == NULL;
+    }
+    r->opts.columns = (const char *const *)r->columns;
+  }
+  if (oom) {
+    return epcal__fail(err, EPCAL_ENOMEM, r->name, 0, 0, "out of memory");
+  }
+  return EPCAL_OK;
+}
+
 epcal_status epcal_reader_open_fn(epcal_reader **out, epcal_read_fn read,
                                   void *ctx, const char *name,
                                   const epcal_read_options *opts,
@@ -815,19 +1140,16 @@ epcal_status epcal_reader_open_fn(epcal_reader **out, epcal_read_fn read,
   r->ctx = r;
   r->line = 1;
   r->name = strdup(name != NULL ? name : "-");
-  if (opts != NULL) {
-    r->delimiter = opts->delimiter;
-    if (opts->date_format != NULL) {
-      r->date_format = strdup(opts->date_format);
-      if (r->date_format == NULL) {
-        epcal_reader_free(r);
-        return epcal__fail(err, EPCAL_ENOMEM, name, 0, 0, "out of memory");
-      }
-    }
-  }
   if (r->name == NULL) {
     epcal_reader_free(r);
     return epcal__fail(err, EPCAL_ENOMEM, name, 0, 0, "out of memory");
+  }
+  if (opts != NULL) {
+    epcal_status st = copy_options(r, opts, err);
+    if (st != EPCAL_OK) {
+      epcal_reader_free(r);
+      return st;
+    }
   }
   const char *enc = opts != NULL ? opts->encoding : NULL;
   if (enc != NULL && strcasecmp(enc, "UTF-8") != 0 &&
@@ -904,8 +1226,12 @@ epcal_status epcal_reader_next(epcal_reader *r, const epcal_episode **out,
     }
     const epcal__place place = {reader_fail_at, r};
     if (!r->have_header) {
-      st = epcal__header_map(&r->header, &place, (const char *)r->cells.data,
-                             r->cell_off, r->cell_len, r->n_cells, err);
+      if (record_blank(r)) {
+        continue; /* a spreadsheet's cleared row before the header */
+      }
+      st = epcal__header_map(&r->header, &place, &r->opts,
+                             (const char *)r->cells.data, r->cell_off,
+                             r->cell_len, r->n_cells, err);
       if (st != EPCAL_OK) {
         /* Without a header no row can be read: stop here. */
         r->finished = true;
@@ -915,6 +1241,9 @@ epcal_status epcal_reader_next(epcal_reader *r, const epcal_episode **out,
       r->header_end = r->in_base + r->raw_start + r->raw_len;
       continue;
     }
+    if (record_blank(r)) {
+      continue; /* ",,,,": a cleared spreadsheet row is a blank line */
+    }
     r->rows++;
     /* One check of the whole record instead of one per cell: cells are
      * pieces of it cut at ASCII bytes, so they are valid when it is. Only
@@ -923,10 +1252,14 @@ epcal_status epcal_reader_next(epcal_reader *r, const epcal_episode **out,
         epcal__utf8_valid_prefix(raw_data(r), r->raw_len) == r->raw_len &&
         memchr(raw_data(r), '\0', r->raw_len) == NULL;
     st = epcal__row_convert(&place, &r->header, r->cells.data, r->cell_off,
-                            r->cell_len, r->n_cells, text_ok, r->date_format,
-                            &r->ep, err);
+                            r->cell_len, r->n_cells, text_ok, &r->opts,
+                            r->has_rules ? &r->rules : NULL, &r->ep, err);
     if (st != EPCAL_OK) {
       return st;
+    }
+    if (!r->opts.keep_titles && r->ep.title != NULL) {
+      /* The title is a cell of r->cells: cleaned in place. */
+      r->ep.title = epcal__title_clean((char *)r->ep.title);
     }
     r->ep.file = r->name;
     r->ep.line = r->raw_line;
@@ -972,6 +1305,11 @@ size_t epcal_reader_columns(const epcal_reader *r) {
 
 const char *epcal__reader_name(const epcal_reader *r) { return r->name; }
 
+void epcal__reader_set_rules(epcal_reader *r, const epcal__event_rules *rules) {
+  r->rules = *rules;
+  r->has_rules = true;
+}
+
 const char *epcal__reader_cells(const epcal_reader *r, size_t *len) {
   *len = r->cells.len;
   return r->cells.data;
@@ -992,6 +1330,11 @@ void epcal_reader_free(epcal_reader *r) {
   epcal__recode_free(r->recode);
   free(r->encoding);
   free(r->name);
-  free(r->date_format);
+  free((char *)r->opts.date_format);
+  free((char *)r->opts.default_show);
+  for (size_t i = 0; i < r->opts.n_columns; i++) {
+    free(r->columns[i]);
+  }
+  free(r->columns);
   free(r);
 }

@@ -3,6 +3,12 @@
 #define EPCAL_READER_H
 
 #include "epcal/epcal.h"
+#include "row.h"
+
+/* Tells the reader what the renderer will make of timed rows, so that it
+ * refuses, at their place, rows whose events would leave the years 0001 to
+ * 9999. Call before the first row. */
+void epcal__reader_set_rules(epcal_reader *r, const epcal__event_rules *rules);
 
 /* The input's name, as messages print it. */
 const char *epcal__reader_name(const epcal_reader *r);

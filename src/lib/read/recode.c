@@ -9,6 +9,9 @@ struct epcal__recode {
   iconv_t cd;
   epcal_read_fn read;
   void *ctx;
+  /* Bytes read before the encoding was known, served before read(ctx). */
+  char *pre;
+  size_t pre_len, pre_pos;
   char in[16384];
   size_t in_len;
   bool eof;
@@ -31,11 +34,39 @@ epcal__recode *epcal__recode_new(const char *encoding, epcal_read_fn read,
   return r;
 }
 
+bool epcal__recode_prepend(epcal__recode *r, const char *bytes, size_t n) {
+  if (n == 0) {
+    return true;
+  }
+  r->pre = malloc(n);
+  if (r->pre == NULL) {
+    return false;
+  }
+  memcpy(r->pre, bytes, n);
+  r->pre_len = n;
+  r->pre_pos = 0;
+  return true;
+}
+
+/* The source: the prepended bytes first, then read(ctx). */
+static long source_read(epcal__recode *r, char *buf, size_t cap) {
+  if (r->pre_pos < r->pre_len) {
+    size_t n = r->pre_len - r->pre_pos;
+    if (n > cap) {
+      n = cap;
+    }
+    memcpy(buf, r->pre + r->pre_pos, n);
+    r->pre_pos += n;
+    return (long)n;
+  }
+  return r->read(r->ctx, buf, cap);
+}
+
 long epcal__recode_read(void *ctx, char *buf, size_t cap) {
   epcal__recode *r = ctx;
   for (;;) {
     if (!r->eof && r->in_len < sizeof r->in) {
-      long n = r->read(r->ctx, r->in + r->in_len, sizeof r->in - r->in_len);
+      long n = source_read(r, r->in + r->in_len, sizeof r->in - r->in_len);
       if (n < 0) {
         return -1;
       }
@@ -71,6 +102,7 @@ long epcal__recode_read(void *ctx, char *buf, size_t cap) {
 void epcal__recode_free(epcal__recode *r) {
   if (r != NULL) {
     iconv_close(r->cd);
+    free(r->pre);
     free(r);
   }
 }

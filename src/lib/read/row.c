@@ -90,7 +90,8 @@ static bool looks_like_code(const char *s) {
 epcal_status epcal__row_convert(const epcal__place *place,
                                 const epcal__header *h, char *data,
                                 const size_t *off, const size_t *len, size_t n,
-                                bool text_ok, const char *date_format,
+                                bool text_ok, const epcal_read_options *opts,
+                                const epcal__event_rules *rules,
                                 epcal_episode *ep, epcal_error *err) {
   for (size_t i = h->n_columns; i < n; i++) {
     if (len[i] != 0) {
@@ -136,7 +137,11 @@ epcal_status epcal__row_convert(const epcal__place *place,
 
   epcal_episode e;
   memset(&e, 0, sizeof e);
-  if (cell[EPCAL__F_SHOW] == NULL) {
+  if (h->col[EPCAL__F_SHOW] < 0) {
+    /* A single-show table: the header was accepted because the show is
+     * given (see epcal__header_map). */
+    cell[EPCAL__F_SHOW] = (char *)opts->default_show;
+  } else if (cell[EPCAL__F_SHOW] == NULL) {
     return epcal__place_fail(place, err, (size_t)h->col[EPCAL__F_SHOW], 0,
                              "show is empty");
   }
@@ -197,12 +202,19 @@ epcal_status epcal__row_convert(const epcal__place *place,
     e.season = season;
     have_season = true;
   }
+  if (!have_season && h->col[EPCAL__F_SEASON] < 0 && opts->has_default_season) {
+    e.season = opts->default_season;
+    have_season = true;
+  }
   if (!have_season) {
     int c = h->col[EPCAL__F_SEASON] >= 0 ? h->col[EPCAL__F_SEASON]
                                          : h->col[EPCAL__F_EPISODE];
     return epcal__place_fail(
         place, err, (size_t)c, 0,
-        "season is missing (give a season column, or a code like 2x01)");
+        h->col[EPCAL__F_SEASON] >= 0
+            ? "season is empty (give it, or a code like 2x01)"
+            : "season is missing: give a season column, a code like 2x01, "
+              "or the season with --season N (one)");
   }
 
   const char *date = cell[EPCAL__F_DATE];
@@ -210,7 +222,7 @@ epcal_status epcal__row_convert(const epcal__place *place,
     e.scheduled = false;
   } else {
     epcal_error derr;
-    if (epcal_date_parse(date, date_format, &e.date, &derr) != EPCAL_OK) {
+    if (epcal_date_parse(date, opts->date_format, &e.date, &derr) != EPCAL_OK) {
       return epcal__place_fail(place, err, (size_t)h->col[EPCAL__F_DATE], 0,
                                "%s", derr.msg);
     }
@@ -233,7 +245,7 @@ epcal_status epcal__row_convert(const epcal__place *place,
       }
     }
   }
-  epcal_status st = epcal__row_timing(place, h, cell, &e, err);
+  epcal_status st = epcal__row_timing(place, h, cell, rules, &e, err);
   if (st != EPCAL_OK) {
     return st;
   }

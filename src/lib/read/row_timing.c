@@ -2,6 +2,7 @@
  * and status. */
 #include "row.h"
 
+#include "date.h"
 #include "ical_tz.h"
 #include "place.h"
 #include "timeparse.h"
@@ -44,8 +45,32 @@ static const struct {
     {"canceled", EPCAL_EVENT_STATUS_CANCELLED},
 };
 
+/* Whether the timed event of `e` stays inside the years 0001..9999, as the
+ * renderer will place it. Only days near either end need the zone. */
+static bool event_in_years(const epcal__event_rules *rules,
+                           const epcal_episode *e) {
+  int64_t day = epcal__date_to_days(e->date);
+  /* A runtime is at most 100000 minutes (70 days), an offset under a day. */
+  if (day > epcal__date_to_days((epcal_date){1, 1, 2}) &&
+      day < epcal__date_to_days((epcal_date){9999, 10, 1})) {
+    return true;
+  }
+  const epcal__zone *z = NULL;
+  if (!e->utc) {
+    z = e->timezone != NULL ? epcal__zone_find(e->timezone) : rules->zone;
+    if (z == NULL) {
+      return true; /* the renderer refuses a time without a zone */
+    }
+  }
+  long runtime = e->runtime > 0 ? e->runtime : rules->runtime;
+  epcal__span span;
+  epcal__zone_span(z, day * 86400 + e->time, (int64_t)runtime * 60, &span);
+  return epcal__span_in_years(&span);
+}
+
 epcal_status epcal__row_timing(const epcal__place *place,
                                const epcal__header *h, char *const *cell,
+                               const epcal__event_rules *rules,
                                epcal_episode *e, epcal_error *err) {
   const char *t = cell[EPCAL__F_AIR_TIME];
   if (t != NULL) {
@@ -95,6 +120,14 @@ epcal_status epcal__row_timing(const epcal__place *place,
           "status \"%s\" is not confirmed, tentative or cancelled", st);
     }
     e->status = statuses[i].status;
+  }
+  if (rules != NULL && !rules->all_day && e->timed && e->scheduled &&
+      !event_in_years(rules, e)) {
+    return epcal__place_fail(
+        place, err, (size_t)h->col[EPCAL__F_AIR_TIME], 0,
+        "the event at %s would reach outside the years 0001 to 9999 (in "
+        "its time zone or in UTC)",
+        t);
   }
   return EPCAL_OK;
 }

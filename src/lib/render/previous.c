@@ -159,10 +159,13 @@ static void move_event(void *ctx, void *record) {
 
 epcal_status epcal__previous_load_view(epcal_previous *shared,
                                        const char *path, uint64_t salt,
+                                       uint64_t max_bytes,
+                                       const volatile sig_atomic_t *cancel,
                                        epcal_previous **view,
                                        epcal_error *err) {
   epcal_previous *own;
-  epcal_status st = epcal_previous_load(&own, path, err);
+  epcal_status st =
+      epcal__previous_load_capped(&own, path, max_bytes, cancel, err);
   if (st != EPCAL_OK) {
     return st;
   }
@@ -268,9 +271,16 @@ typedef struct scanner {
   const char *line; /* the current physical line, without its line end */
   size_t len;
   unsigned long lineno;
+  uint64_t total; /* bytes read so far */
+  uint64_t max;   /* at most this many (0: no cap): the file may grow */
+  bool too_long;  /* a line longer than MAX_LINE, or past `max` */
 } scanner;
 
 #define SCAN_BUF (256 * 1024)
+
+/* No feed has a physical line this long (RFC 5545 folds at 75 octets);
+ * a file that does is not read further, whatever its size. */
+#define MAX_LINE (16u << 20)
 
 /* Reads the next physical line (LF or CRLF ended). false at the end, on a
  * read error (read_errno) and when out of memory (*oom). */
@@ -299,6 +309,10 @@ static bool next_line(scanner *s, bool *oom) {
     s->filled = avail;
     s->pos = 0;
     if (s->filled == s->cap) {
+      if (s->cap >= MAX_LINE) {
+        s->too_long = true;
+        return false;
+      }
       char *buf = realloc(s->buf, 2 * s->cap);
       if (buf == NULL) {
         *oom = true;
@@ -319,6 +333,11 @@ static bool next_line(scanner *s, bool *oom) {
       s->eof = true;
     }
     s->filled += (size_t)r;
+    s->total += (uint64_t)r;
+    if (s->max > 0 && s->total > s->max) {
+      s->too_long = true; /* it grew while read */
+      return false;
+    }
   }
 }
 
@@ -346,26 +365,65 @@ enum role { BODY, KEY_UID, KEY_DTSTAMP, KEY_SEQUENCE, KEY_LASTMOD };
 
 epcal_status epcal_previous_load(epcal_previous **out, const char *path,
                                  epcal_error *err) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  return epcal__previous_load_capped(out, path, 0, NULL, err);
+}
+
+epcal_status epcal__previous_open(const char *path, int *fd_out,
+                                  uint64_t *size, epcal_error *err) {
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer (nor a device
+   * for carrier); fstat then refuses whatever is not a regular file, which
+   * is all that can be read to its end without waiting or without end. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) {
-      *out = NULL;
+      *fd_out = -1;
       return EPCAL_OK; /* the first run: nothing to compare with */
     }
     return epcal__fail(err, EPCAL_EIO, path, 0, 0, "cannot open: %s",
                        strerror(errno));
+  }
+  struct stat sb;
+  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    close(fd);
+    return epcal__fail(err, EPCAL_EUSAGE, path, 0, 0,
+                       "a previous feed must be a regular file, not a "
+                       "device, FIFO, socket or directory");
+  }
+  *fd_out = fd;
+  *size = (uint64_t)sb.st_size;
+  return EPCAL_OK;
+}
+
+epcal_status epcal__previous_load_capped(epcal_previous **out,
+                                         const char *path, uint64_t max_bytes,
+                                         const volatile sig_atomic_t *cancel,
+                                         epcal_error *err) {
+  int fd;
+  uint64_t size = 0;
+  epcal_status ost = epcal__previous_open(path, &fd, &size, err);
+  if (ost != EPCAL_OK) {
+    return ost;
+  }
+  if (fd < 0) {
+    *out = NULL;
+    return EPCAL_OK;
+  }
+  if (max_bytes > 0 && size > max_bytes) {
+    close(fd);
+    return epcal__fail(err, EPCAL_ENOMEM, path, 0, 0,
+                       "the previous feed is larger than %llu bytes",
+                       (unsigned long long)max_bytes);
   }
   epcal_previous *p = previous_new();
   scanner s;
   memset(&s, 0, sizeof s);
   s.fd = fd;
   s.cap = SCAN_BUF;
+  s.max = max_bytes;
   /* A split rerun loads tens of thousands of small feeds: a buffer the
    * size of each (the scanner grows it for a longer line). */
-  struct stat sb;
-  if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
-      (uint64_t)sb.st_size < SCAN_BUF) {
-    s.cap = sb.st_size < 4096 ? 4096 : (size_t)sb.st_size + 1;
+  if (size < SCAN_BUF) {
+    s.cap = size < 4096 ? 4096 : (size_t)size + 1;
   }
   s.buf = malloc(s.cap);
   epcal_status st = EPCAL_OK;
@@ -390,6 +448,11 @@ epcal_status epcal_previous_load(epcal_previous **out, const char *path,
   }
 
   while (st == EPCAL_OK && next_line(&s, &oom)) {
+    /* A signal ends the run here too: a big previous feed takes a while. */
+    if (cancel != NULL && *cancel != 0) {
+      st = epcal__fail(err, EPCAL_EIO, path, 0, 0, "interrupted");
+      break;
+    }
     const char *l = s.line;
     size_t n = s.len;
     bool continuation = n > 0 && (l[0] == ' ' || l[0] == '\t');
@@ -514,6 +577,13 @@ epcal_status epcal_previous_load(epcal_previous **out, const char *path,
   }
   if (st == EPCAL_OK && oom) {
     st = epcal__fail(err, EPCAL_ENOMEM, path, 0, 0, "out of memory");
+  } else if (st == EPCAL_OK && s.too_long) {
+    st = s.max > 0 && s.total > s.max
+             ? epcal__fail(err, EPCAL_ENOMEM, path, 0, 0,
+                           "the previous feed is larger than %llu bytes",
+                           (unsigned long long)s.max)
+             : epcal__fail(err, EPCAL_EDATA, path, s.lineno + 1, 1,
+                           "a line longer than %u MiB", MAX_LINE >> 20);
   } else if (st == EPCAL_OK && s.read_errno != 0) {
     st = epcal__fail(err, EPCAL_EIO, path, 0, 0, "cannot read: %s",
                      strerror(s.read_errno));

@@ -53,9 +53,12 @@ epcal__prev_event *epcal__previous_find(epcal_previous *p, uint64_t uid_hash);
 epcal_previous *epcal__previous_shared_new(void);
 
 /* Loads the feed at `path` into `shared` (nothing when it is damaged) and
- * gives its view; a missing file gives *view = NULL and EPCAL_OK. */
+ * gives its view; a missing file gives *view = NULL and EPCAL_OK.
+ * `max_bytes` and `cancel` as for epcal__previous_load_capped(). */
 epcal_status epcal__previous_load_view(epcal_previous *shared,
                                        const char *path, uint64_t salt,
+                                       uint64_t max_bytes,
+                                       const volatile sig_atomic_t *cancel,
                                        epcal_previous **view,
                                        epcal_error *err);
 
@@ -73,6 +76,24 @@ void epcal__previous_each_unseen(epcal_previous *p,
                                  void (*fn)(void *ctx,
                                             const epcal__prev_event *e),
                                  void *ctx);
+
+/*
+ * Opens a previous feed to read: *fd -1 (and EPCAL_OK) when there is none;
+ * EPCAL_EUSAGE when it is not a regular file (a FIFO or device would block
+ * or never end); *size its size. Never waits.
+ */
+epcal_status epcal__previous_open(const char *path, int *fd, uint64_t *size,
+                                  epcal_error *err);
+
+/*
+ * epcal_previous_load(), reading at most `max_bytes` (0: no cap; more is
+ * EPCAL_ENOMEM) and stopping with EPCAL_EIO "interrupted" as soon as
+ * *cancel (optional) is non-zero.
+ */
+epcal_status epcal__previous_load_capped(epcal_previous **out,
+                                         const char *path, uint64_t max_bytes,
+                                         const volatile sig_atomic_t *cancel,
+                                         epcal_error *err);
 
 /* "YYYYMMDDTHHMMSSZ" -> seconds since the epoch; false when malformed. */
 bool epcal__parse_utc(const char *s, size_t n, int64_t *out);

@@ -376,6 +376,27 @@ epcal_status epcal_renderer_retarget(epcal_renderer *r, epcal_write_fn write,
   return EPCAL_OK;
 }
 
+bool epcal__renderer_left_out(epcal_renderer *r, const epcal_episode *ep,
+                              uint64_t uid_hash) {
+  if (r->previous == NULL) {
+    return false;
+  }
+  if (uid_hash == 0) {
+    /* The UID as an event would write it (a uid column's text escaped);
+     * no event is being rendered, so the UID scratch is free. */
+    if (!render_uid(r, ep)) {
+      return false;
+    }
+    uid_hash = epcal__hash64(r->uid.data, r->uid.len);
+  }
+  epcal__prev_event *prev = epcal__previous_find(r->previous, uid_hash);
+  if (prev == NULL || prev->seen) {
+    return false;
+  }
+  prev->seen = true;
+  return true;
+}
+
 void epcal__renderer_prefetch(const epcal_renderer *r, uint64_t uid_hash) {
   epcal__previous_prefetch(r->previous, uid_hash);
 }

@@ -19,6 +19,17 @@ epcal_status epcal__renderer_add_read(epcal_renderer *r,
  * a previous feed). */
 void epcal__renderer_prefetch(const epcal_renderer *r, uint64_t uid_hash);
 
+/*
+ * An episode that is in the input but that the selection left out (a
+ * rolling --past-days window moving on, a changed filter): its event in
+ * the previous feed, if any, leaves the feed, but it is no loss of input,
+ * so it is marked seen and not counted as unseen (the shrink guard counts
+ * unseen events). `uid_hash` is the hash of its UID's text when known,
+ * else 0. Returns whether it had an event not seen before.
+ */
+bool epcal__renderer_left_out(epcal_renderer *r, const epcal_episode *ep,
+                              uint64_t uid_hash);
+
 /* Writes out what the renderer holds for its current target. */
 epcal_status epcal__renderer_flush(epcal_renderer *r, epcal_error *err);
 

@@ -1,8 +1,9 @@
 #include "render_ext.h"
 
 #include "color.h"
-#include "read/date.h"
 #include "error.h"
+#include "read/date.h"
+#include "read/row.h"
 #include "read/timeparse.h"
 #include "read/utf8.h"
 
@@ -10,7 +11,6 @@
 #include <string.h>
 
 #define DURATION_MAX 32
-#define DEFAULT_RUNTIME 60
 
 struct epcal__render_ext {
   const epcal__zone *zone; /* default zone, or NULL */
@@ -93,7 +93,7 @@ static epcal_status setup(epcal__render_ext *x,
                        "100000",
                        opts->runtime);
   }
-  x->runtime = opts->runtime > 0 ? opts->runtime : DEFAULT_RUNTIME;
+  x->runtime = opts->runtime > 0 ? opts->runtime : EPCAL__DEFAULT_RUNTIME;
   x->all_day = opts->all_day;
 
   if (opts->n_alarms > 0) {
@@ -110,6 +110,15 @@ static epcal_status setup(epcal__render_ext *x,
                          "alarm \"%s\" is not an RFC 5545 duration such as "
                          "-PT30M, -PT1H30M or -P1D",
                          opts->alarms[i]);
+    }
+    /* RFC 5545 reads an unsigned offset as after the start: PT30M rings
+     * half an hour into the episode, which nobody writing it means. */
+    char first = opts->alarms[i][0];
+    if (secs != 0 && first != '+' && first != '-') {
+      return epcal__fail(err, EPCAL_EUSAGE, NULL, 0, 0,
+                         "alarm \"%s\" has no sign: write -%s for a reminder "
+                         "before the start (+%s: after it)",
+                         opts->alarms[i], opts->alarms[i], opts->alarms[i]);
     }
     x->n_alarms++;
   }
@@ -191,7 +200,7 @@ epcal_status epcal__render_ext_new(epcal__render_ext **out,
       return st;
     }
   } else {
-    x->runtime = DEFAULT_RUNTIME;
+    x->runtime = EPCAL__DEFAULT_RUNTIME;
   }
   *out = x;
   return EPCAL_OK;
@@ -272,20 +281,32 @@ epcal_status epcal__render_ext_when(epcal__render_ext *x,
       z = NULL;
     }
   }
-  w->zone = z;
   long runtime = ep->runtime > 0 ? ep->runtime : x->runtime;
-  if (z == NULL) {
-    w->start_wall = w->start_utc = local;
-    w->end_utc = w->end_wall = local + (int64_t)runtime * 60;
+  epcal__span span;
+  epcal__zone_span(z, local, (int64_t)runtime * 60, &span);
+  if (!epcal__span_in_years(&span)) {
+    return epcal__fail(err, EPCAL_EDATA, ep->file, ep->line, 0,
+                       "the event would reach outside the years 0001 to "
+                       "9999 (in its time zone or in UTC)");
+  }
+  w->start_utc = span.start_utc;
+  w->end_utc = span.end_utc;
+  if (z == NULL || !span.start_once) {
+    /* A wall-clock time that this day repeats (a backward change) or skips
+     * (a forward one) is read differently by different clients, whatever
+     * RFC 5545 says: such a start, and then its end too, is written in UTC,
+     * which every client reads the same way. */
+    w->zone = NULL;
+    w->start_wall = span.start_utc;
+    w->end_wall = span.end_utc;
     w->end_in_utc = true;
     return EPCAL_OK;
   }
-  w->start_utc = epcal__zone_to_utc(z, local, &w->start_wall);
-  w->end_utc = w->start_utc + (int64_t)runtime * 60;
-  w->end_wall = epcal__zone_to_local(z, w->end_utc);
-  /* A wall-clock end that a fall-back change repeats would read as its
-   * first occurrence: then say the end in UTC instead. */
-  w->end_in_utc = epcal__zone_to_utc(z, w->end_wall, NULL) != w->end_utc;
+  w->zone = z;
+  w->start_wall = span.start_wall;
+  w->end_wall = span.end_wall;
+  /* Likewise an end whose wall-clock time is repeated. */
+  w->end_in_utc = !span.end_once;
   return EPCAL_OK;
 }
 

@@ -16,12 +16,13 @@ typedef struct epcal__render_ext epcal__render_ext;
 /* When an event happens, worked out before any of it is written. */
 typedef struct epcal__when {
   bool timed;
-  const epcal__zone *zone; /* NULL: UTC (written with Z) */
+  const epcal__zone *zone; /* NULL: UTC (written with Z), also for a start
+                              that its zone skips or repeats that day */
   int64_t start_wall;      /* wall-clock start in zone (UTC when no zone) */
   int64_t start_utc;
   int64_t end_utc;
   int64_t end_wall;
-  bool end_in_utc; /* DTEND in UTC: its wall-clock time is ambiguous */
+  bool end_in_utc; /* DTEND in UTC: no zone, or its wall-clock time repeats */
 } epcal__when;
 
 /* Checks and copies what it needs of `opts`. EPCAL_EUSAGE names the
