@@ -252,6 +252,40 @@ def t_whole_catalogue_limit():
     check(st == 200 and body.count(b"BEGIN:VEVENT") > 0, f"a week -> {st}")
 
 
+def t_stream_outlives_reload():
+    """A stream keeps the data it started with: the input replaced and
+    reloaded while /calendar.ics is being sent, the stream still ends with
+    every event of the old data (its snapshot stays open until the stream's
+    reference goes), and the next request sees the new data."""
+    import http.client
+    import time
+    s = ctx.big
+    c = http.client.HTTPConnection(s.host, s.port, timeout=60)
+    c.request("GET", "/calendar.ics")
+    r = c.getresponse()
+    head = r.read(1 << 20)  # the stream is well under way, not finished
+    check(r.status == 200 and len(head) == 1 << 20, f"stream -> {r.status}")
+    big = os.path.join(ctx.work, "big.csv")
+    with open(big, encoding="utf-8") as f:
+        text = f.read()
+    tmp = big + ".new"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text + '"Late Show",1,1,Pilot,2030-01-01\n')
+    os.rename(tmp, big)
+    deadline = time.monotonic() + 60
+    while "reloaded" not in s.log_text() and time.monotonic() < deadline:
+        time.sleep(1.2)  # the inputs are checked at most once a second
+        s.get("/late-show.ics")
+    check("reloaded" in s.log_text(), "no reload")
+    body = head + r.read()
+    c.close()
+    check(body.count(b"BEGIN:VEVENT") == 200000 and
+          body.endswith(b"END:VCALENDAR\r\n") and b"Late Show" not in body,
+          f"the stream across a reload: {body.count(b'BEGIN:VEVENT')} events")
+    st, _, feed = s.get("/late-show.ics")
+    check(st == 200 and b"SUMMARY:Late Show" in feed, f"new data -> {st}")
+
+
 def t_paths_stay_with_state():
     """Café first; then Cafe, in rows before Café's: with --state, serve
     keeps /cafe.ics on Café as split does with its index.json."""
@@ -341,7 +375,7 @@ def main():
         ctx.big = Server(BINARY, ["--max-feed-events", "20000", "big.csv"],
                          cwd=work)
         for fn in (t_page_at_10000_shows, t_page_search_in_chromium,
-                   t_whole_catalogue_limit):
+                   t_whole_catalogue_limit, t_stream_outlives_reload):
             test(fn)
         ctx.big.stop()
         test(t_paths_stay_with_state)
