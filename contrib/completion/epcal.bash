@@ -74,7 +74,7 @@ _epcal() {
         --summary|--description|--category|--calendar-description|\
         --refresh|--color|--url|--listen|--token|--max-connections|\
         --timeout|--base-url|--per-address-limit|--header-timeout|\
-        --cache-size|--max-removed)
+        --cache-size|--max-removed|--max-feed-events)
             return 0 ;;
     esac
 
@@ -95,6 +95,7 @@ _epcal() {
             opts="--listen --base-url --token --refresh --max-connections
                 --per-address-limit --header-timeout --timeout --threads
                 --cache-size --state --max-removed --allow-shrink
+                --max-feed-events --no-stream
                 --calendar-name --show --season --delimiter
                 --date-format --encoding --column --keep-titles --skip-invalid
                 --timezone --runtime --all-day

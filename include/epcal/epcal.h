@@ -212,6 +212,41 @@ uint64_t epcal_reader_bytes(const epcal_reader *r);
  */
 size_t epcal_reader_columns(const epcal_reader *r);
 
+/**
+ * Receives the bytes the reader reads, in order and each once, after any
+ * conversion (`encoding`): UTF-8 then. Returns 0, or -1 (with errno set) to
+ * fail the read with EPCAL_EIO.
+ */
+typedef int (*epcal_tap_fn)(void *ctx, const char *buf, size_t len);
+
+/**
+ * Lets `tap` see every byte the reader reads from now on (call it before
+ * the first epcal_reader_next()): with epcal_reader_row_span(), a caller can
+ * keep a copy of the input as parsed and read single rows of it again.
+ */
+void epcal_reader_set_tap(epcal_reader *r, epcal_tap_fn tap, void *ctx);
+
+/**
+ * Where the header record ends in the bytes read (after any conversion, as
+ * a tap sees them): *offset is 0 and *len covers everything up to the first
+ * data row (a byte order mark and the header with its line end). Another
+ * reader given these bytes followed by the bytes of some rows
+ * (epcal_reader_row_span), with no `encoding`, reads those rows as this one
+ * did. Returns false before the header is read.
+ */
+bool epcal_reader_header_span(const epcal_reader *r, uint64_t *offset,
+                              size_t *len);
+
+/**
+ * The bytes of the row epcal_reader_next() returned last, in the bytes read
+ * (after any conversion, as a tap sees them): from its first byte to its
+ * line end included (none at the end of input without one). Lets a caller
+ * index its input and read single rows again later. Returns false before
+ * the first row.
+ */
+bool epcal_reader_row_span(const epcal_reader *r, uint64_t *offset,
+                           size_t *len);
+
 /** Frees the reader and closes its file. NULL is a no-op. */
 void epcal_reader_free(epcal_reader *r);
 
@@ -690,6 +725,38 @@ epcal_status epcal_generate_split(const epcal_generate_options *opts,
                                   epcal_generate_stats *stats,
                                   epcal_error *err);
 
+/* ------------------------------------------------------------------ stems */
+
+/** Room for a show's path stem, NUL included. */
+#define EPCAL_STEM_MAX 64
+
+/** Tells whether some show has `stem` already. */
+typedef bool (*epcal_stem_taken_fn)(void *ctx, const char *stem);
+
+/**
+ * The path stem of show `name` in split output and `epcal serve`
+ * (STEM.ics, STEM/season-N.ics), written to `out`: the name's slug
+ * (epcal_slug()) unless `taken` says another show has it, then the slug and
+ * a hash of the name ("cafe-1beac8c8"), then a number after that. The stem
+ * "calendar" is never chosen (serve's /calendar.ics holds every show). A
+ * caller that gives shows stems in the order it first meets them, after the
+ * shows an earlier run named (epcal_stems_each()), keeps every path on its
+ * show from run to run, as split does.
+ */
+void epcal_stem_choose(const char *name, epcal_stem_taken_fn taken,
+                       void *ctx, char out[EPCAL_STEM_MAX]);
+
+/** Receives a show and the stem an index gave it; false stops. */
+typedef bool (*epcal_stem_fn)(void *ctx, const char *show, const char *stem);
+
+/**
+ * Calls fn(ctx, show, stem) for every feed the index.json at `index_path`
+ * lists (as split writes it; a show with several feeds comes once per
+ * feed). A missing or unreadable index lists nothing; lines that do not
+ * parse, and paths epcal does not make, are passed over. Returns false
+ * when fn stopped it.
+ */
+bool epcal_stems_each(const char *index_path, epcal_stem_fn fn, void *ctx);
 /**
  * Removes what killed split runs left in `dir`: the temporary files of
  * index.json, index.html and every feed (`.NAME.epcal-XXXXXX.tmp`, regular

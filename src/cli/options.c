@@ -448,7 +448,20 @@ static const row rows[EPCAL_CLI_N_OPTIONS] = {
                          "unchanged event keeps its DTSTAMP and\n"
                          "SEQUENCE, and a changed one gets SEQUENCE+1,\n"
                          "across reloads and restarts (feeds without\n"
-                         "parameters only)"},
+                         "parameters only); and the shows' paths\n"
+                         "(DIR/index.json), so a show keeps its path\n"
+                         "when others are added"},
+    [EPCAL_CLI_MAX_FEED_EVENTS] = {"max-feed-events", 0, "N", set_number,
+                                   AT(max_feed_events), 0, 100000000, NULL,
+                                   "events",
+                                   "the most events a feed rendered in\n"
+                                   "memory holds (default 50000; 0: no\n"
+                                   "limit); /calendar.ics past it is\n"
+                                   "streamed, any other feed refused (413)"},
+    [EPCAL_CLI_NO_STREAM] = {"no-stream", 0, NULL, set_flag, AT(no_stream), 0,
+                             0, NULL, NULL,
+                             "refuse /calendar.ics past --max-feed-events\n"
+                             "too, rather than stream it"},
     [EPCAL_CLI_BASE_URL] = {"base-url", 0, "URL", set_text, AT(base_url), 0, 0,
                             NULL, NULL,
                             "the server's public address, e.g.\n"
@@ -472,7 +485,7 @@ static const row rows[EPCAL_CLI_N_OPTIONS] = {
                               AT(cache_size), 1L << 20, 64L << 30, NULL,
                               "1M to 64G",
                               "memory for rendered feeds, with K, M or G\n"
-                              "(default 64M)"},
+                              "(default 16M)"},
     [EPCAL_CLI_PROGRESS] = {"progress", 0, "WHEN", set_choice, AT(progress), 0,
                             0, progress_choices, NULL,
                             "auto (a terminal, runs over a second), always\n"
@@ -497,6 +510,7 @@ bool epcal_cli_opts_init(epcal_cli_opts *o, int argc) {
   o->past_days = -1;
   o->future_days = -1;
   o->split = -1;
+  o->max_feed_events = -1;
   o->per_address_limit = -1;
   size_t n = argc > 0 ? (size_t)argc : 1;
   o->shows.v = calloc(n, sizeof *o->shows.v);

@@ -72,6 +72,8 @@ typedef enum epcal_cli_opt_id {
   EPCAL_CLI_MAX_CONNECTIONS,
   EPCAL_CLI_TIMEOUT,
   EPCAL_CLI_STATE,
+  EPCAL_CLI_MAX_FEED_EVENTS,
+  EPCAL_CLI_NO_STREAM,
   EPCAL_CLI_BASE_URL,
   EPCAL_CLI_PER_ADDRESS_LIMIT,
   EPCAL_CLI_HEADER_TIMEOUT,
@@ -149,6 +151,8 @@ typedef struct epcal_cli_opts {
   /* serve */
   const char *listen, *token, *state_dir, *base_url;
   long max_connections;
+  long max_feed_events;   /* -1: not given */
+  bool no_stream;
   long per_address_limit; /* -1: not given */
   epcal_cli_duration timeout, header_timeout;
   size_t cache_size; /* 0: not given */

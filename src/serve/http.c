@@ -12,6 +12,7 @@
 #include "page.h"
 #include "query.h"
 #include "routes.h"
+#include "stream.h"
 #include "timeutil.h"
 
 #include <arpa/inet.h>
@@ -29,6 +30,8 @@
 #define MAX_PARAMS 16
 /* The page is small; the cap only guards against a pathological catalog. */
 #define MAX_PAGE_BYTES ((size_t)64 * 1024 * 1024)
+/* The most shows one "my shows" feed names (?shows=a,b,...). */
+#define MAX_SHOWS 50
 
 /* Marks a request whose handler ran, for serve_http_completed(). */
 static char request_marker;
@@ -229,6 +232,32 @@ static serve_shared_upcoming *upcoming_for(serve_server *s, const serve_data *d,
   return u;
 }
 
+typedef struct page_job {
+  serve_page page;
+  sem_t *slots; /* taken while rendering */
+} page_job;
+
+static epcal_status render_page(void *ctx, int64_t now, serve_buf *out,
+                                epcal_error *err) {
+  (void)now;
+  page_job *j = ctx;
+  sem_wait(j->slots);
+  int rc = serve_page_render(&j->page, out);
+  sem_post(j->slots);
+  if (rc != 0) {
+    epcal_error_clear(err);
+    err->code = EPCAL_ENOMEM;
+    snprintf(err->msg, sizeof err->msg, "page too large");
+    return EPCAL_ENOMEM;
+  }
+  return EPCAL_OK;
+}
+
+static void release_entry(void *cls) { serve_entry_release(cls); }
+
+/* The page is cached like a feed, under its query, page, search and the
+ * day (it lists what comes up); nothing of it comes from the request's
+ * headers (links are relative, or on --base-url). */
 static enum MHD_Result answer_page(request *r, const serve_data *d,
                                    const serve_query *q, epcal_date today) {
   serve_server *s = r->srv;
@@ -236,44 +265,92 @@ static enum MHD_Result answer_page(request *r, const serve_data *d,
   if (up == NULL) {
     return fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
   }
-  serve_buf filters, body;
+  serve_buf filters, key;
   serve_buf_init(&filters, 1024);
-  serve_buf_init(&body, MAX_PAGE_BYTES);
+  serve_buf_init(&key, 4096);
   serve_query_format(q, &filters);
-  serve_page p = {serve_data_catalog(d),
-                  &up->list,
-                  s->cfg.base_url,
-                  filters.data != NULL ? filters.data : "",
-                  s->cfg.token != NULL ? q->token : NULL,
-                  s->cfg.calendar_name};
-  int rc = serve_page_render(&p, &body);
+  const char *token = s->cfg.token != NULL ? q->token : NULL;
+  page_job job = {{serve_data_catalog(d), &up->list, s->cfg.base_url,
+                   filters.data != NULL ? filters.data : "", token,
+                   s->cfg.calendar_name, q->search,
+                   q->page > 0 ? (unsigned long)q->page : 1,
+                   s->cfg.stream_all ? 0 : s->cfg.max_feed_events},
+                  &s->render_slots};
+  serve_buf_printf(&key, "page:%04d%02d%02d?%s&page=%lu&q=", today.year,
+                   today.month, today.day, job.page.query, job.page.page);
+  if (q->search != NULL) {
+    serve_buf_puts(&key, q->search);
+  }
+  if (token != NULL) {
+    serve_buf_puts(&key, "&token=");
+    serve_buf_puts(&key, token);
+  }
+  serve_entry *e = NULL;
+  epcal_error err;
+  epcal_error_clear(&err);
+  epcal_status st =
+      key.failed ? EPCAL_ENOMEM
+                 : serve_cache_get(s->cache, key.data, serve_data_generation(d),
+                                   0, 0, false, render_page, &job, &e, &err);
   upcoming_release(up);
+  bool gz = false;
+  if (st == EPCAL_OK &&
+      serve_gzip_accepted(header(r, MHD_HTTP_HEADER_ACCEPT_ENCODING))) {
+    bool ready = atomic_load_explicit(&e->gz_ready, memory_order_acquire);
+    if (!ready) {
+      sem_wait(&s->render_slots);
+    }
+    gz = serve_cache_gzip(s->cache, e) == 0;
+    if (!ready) {
+      sem_post(&s->render_slots);
+    }
+  }
   serve_buf_free(&filters);
-  size_t len = 0;
-  char *html = rc == 0 ? serve_buf_take(&body, &len) : NULL;
-  serve_buf_free(&body);
-  if (html == NULL) {
+  serve_buf_free(&key);
+  if (st != EPCAL_OK) {
     return fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "page too large");
   }
+  bool not_modified =
+      serve_not_modified(header(r, MHD_HTTP_HEADER_IF_NONE_MATCH), NULL,
+                         e->etag, e->etag_gz, INT64_MAX);
+  size_t len = gz ? e->gz_len : e->len;
   struct MHD_Response *resp =
-      MHD_create_response_from_buffer(len, html, MHD_RESPMEM_MUST_FREE);
+      MHD_create_response_from_buffer_with_free_callback_cls(
+          len, gz ? e->gz : e->body, release_entry, e);
   if (resp == NULL) {
-    free(html);
+    serve_entry_release(e);
     return MHD_NO;
   }
-  MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                          "text/html; charset=utf-8");
-  /* The page lists today's upcoming episodes and may embed the token. */
-  MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+  if (!not_modified) {
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "text/html; charset=utf-8");
+    if (gz) {
+      MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+    }
+  }
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG,
+                          gz ? e->etag_gz : e->etag);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+  /* The page lists today's upcoming episodes: a minute old at most. One
+   * that embeds the token is no cache's to keep, and revalidated on every
+   * view (a 304 costs little). */
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+                          token != NULL ? "private, no-cache"
+                                        : "public, max-age=60");
   MHD_add_response_header(resp, "Content-Security-Policy",
-                          "default-src 'none'; style-src 'unsafe-inline'");
+                          "default-src 'none'; style-src 'unsafe-inline'; "
+                          "form-action 'self'");
   MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-  return respond(r, MHD_HTTP_OK, resp, len);
+  return respond(r, not_modified ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK, resp,
+                 len);
 }
 
 typedef struct feed_job {
-  const serve_data *src;
-  sem_t *slots; /* taken while rendering */
+  const serve_catalog *cat;
+  const serve_rows *rows;
+  const epcal_read_options *read;
+  bool content_stamp; /* DTSTAMP from the rows, not from `now` */
+  sem_t *slots;       /* taken while rendering */
   const epcal_selection *sel;
   const char *name;
   serve_feed_extras extras;
@@ -314,7 +391,8 @@ static epcal_status render_feed(void *ctx, int64_t now, serve_buf *out,
   j->extras.previous = prev;
   sem_wait(j->slots);
   epcal_status st =
-      serve_feed_render(j->src, j->sel, j->name, now, &j->extras, out, err);
+      serve_feed_render(j->cat, j->rows, j->read, j->sel, j->name,
+                        j->content_stamp ? -1 : now, &j->extras, out, err);
   sem_post(j->slots);
   epcal_previous_free(prev);
   j->extras.previous = NULL;
@@ -339,8 +417,6 @@ static epcal_status render_feed(void *ctx, int64_t now, serve_buf *out,
   return st;
 }
 
-static void release_entry(void *cls) { serve_entry_release(cls); }
-
 static void validators(struct MHD_Response *resp, const serve_server *s,
                        const serve_entry *e, bool gz) {
   char date[30], cc[64];
@@ -349,16 +425,22 @@ static void validators(struct MHD_Response *resp, const serve_server *s,
            s->cfg.token != NULL ? "private" : "public", s->cfg.refresh);
   MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG,
                           gz ? e->etag_gz : e->etag);
-  MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, date);
+  /* With content stamps nothing gives a time that moves forward with every
+   * change and agrees between instances: the ETag alone validates. */
+  if (!s->cfg.content_stamps) {
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, date);
+  }
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cc);
   MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
 }
 
-/* The dates the route's own events span; false when it has none. */
+/* The days (epcal_date_to_days) the route's own events span; false when it
+ * has none. */
 static bool route_span(const serve_route *route, const serve_catalog *cat,
-                       epcal_date *first, epcal_date *last) {
+                       int32_t *first, int32_t *last) {
   if (route->kind == SERVE_ROUTE_SEASON) {
-    const serve_season *se = serve_show_season(route->show, route->season);
+    const serve_season *se =
+        serve_show_season(cat, route->show, (long)route->season);
     if (se == NULL || se->events == 0) {
       return false;
     }
@@ -371,21 +453,7 @@ static bool route_span(const serve_route *route, const serve_catalog *cat,
     *last = route->show->last;
     return route->show->events > 0;
   }
-  bool any = false;
-  for (size_t i = 0; i < serve_catalog_count(cat); i++) {
-    const serve_show *sh = serve_catalog_at(cat, i);
-    if (sh->events == 0) {
-      continue;
-    }
-    if (!any || epcal_date_cmp(sh->first, *first) < 0) {
-      *first = sh->first;
-    }
-    if (!any || epcal_date_cmp(sh->last, *last) > 0) {
-      *last = sh->last;
-    }
-    any = true;
-  }
-  return any;
+  return serve_catalog_span(cat, first, last);
 }
 
 /*
@@ -410,21 +478,21 @@ static bool feed_key(const serve_route *route, const serve_catalog *cat,
   if (kq.all_day == 0) {
     kq.all_day = -1; /* all_day=false asks for what the server does anyway */
   }
-  epcal_date first, last;
+  int32_t first, last;
   bool none = false;
   if (!route_span(route, cat, &first, &last)) {
     sel->has_from = sel->has_to = false; /* nothing for a window to cut */
   } else {
-    if ((sel->has_from && epcal_date_cmp(sel->from, last) > 0) ||
-        (sel->has_to && epcal_date_cmp(sel->to, first) < 0) ||
-        (sel->has_from && sel->has_to &&
-         epcal_date_cmp(sel->from, sel->to) > 0)) {
+    int32_t from = sel->has_from ? (int32_t)epcal_date_to_days(sel->from) : 0;
+    int32_t to = sel->has_to ? (int32_t)epcal_date_to_days(sel->to) : 0;
+    if ((sel->has_from && from > last) || (sel->has_to && to < first) ||
+        (sel->has_from && sel->has_to && from > to)) {
       none = true;
     }
-    if (sel->has_from && epcal_date_cmp(sel->from, first) <= 0) {
+    if (sel->has_from && from <= first) {
       sel->has_from = false;
     }
-    if (sel->has_to && epcal_date_cmp(sel->to, last) >= 0) {
+    if (sel->has_to && to >= last) {
       sel->has_to = false;
     }
   }
@@ -447,28 +515,267 @@ static bool feed_key(const serve_route *route, const serve_catalog *cat,
   return key->len == plain;
 }
 
+static int cmp_show_ptr(const void *a, const void *b) {
+  const serve_show *const *x = a, *const *y = b;
+  return strcmp((*x)->slug, (*y)->slug);
+}
+
+/*
+ * ?shows=a,b,c: the shows, sorted by slug and without repeats, so that the
+ * same set names the same feed in any order. Returns 0, or an HTTP status
+ * with a message.
+ */
+static unsigned parse_shows(const serve_catalog *cat, const char *list,
+                            const serve_show **out, size_t *n, char *msg,
+                            size_t cap) {
+  *n = 0;
+  const char *p = list;
+  while (*p != '\0') {
+    size_t len = strcspn(p, ",");
+    if (len > 0) {
+      char slug[SERVE_SLUG_MAX + 8];
+      if (len >= sizeof slug) {
+        snprintf(msg, cap, "no show named '%.40s...' here (see /)", p);
+        return MHD_HTTP_NOT_FOUND;
+      }
+      memcpy(slug, p, len);
+      slug[len] = '\0';
+      const serve_show *show = serve_catalog_find(cat, slug);
+      if (show == NULL) {
+        char q[64];
+        size_t k = 0;
+        for (const char *c = slug; *c != '\0' && k < 40; c++) {
+          q[k++] = (*c >= 0x20 && *c < 0x7f && *c != '\'') ? *c : '?';
+        }
+        q[k] = '\0';
+        snprintf(msg, cap,
+                 "no show '%s' here: shows= takes the names in the shows' "
+                 "addresses (/NAME.ics), see /",
+                 q);
+        return MHD_HTTP_NOT_FOUND;
+      }
+      bool seen = false;
+      for (size_t i = 0; i < *n && !seen; i++) {
+        seen = out[i] == show;
+      }
+      if (!seen) {
+        if (*n == MAX_SHOWS) {
+          snprintf(msg, cap,
+                   "too many shows in one feed (at most %d): split them "
+                   "over several feeds",
+                   MAX_SHOWS);
+          return MHD_HTTP_BAD_REQUEST;
+        }
+        out[(*n)++] = show;
+      }
+    }
+    p += len;
+    if (*p == ',') {
+      p++;
+    }
+  }
+  if (*n == 0) {
+    snprintf(msg, cap,
+             "shows= names no show (shows=NAME,NAME: the names in "
+             "the shows' addresses)");
+    return MHD_HTTP_BAD_REQUEST;
+  }
+  qsort(out, *n, sizeof *out, cmp_show_ptr);
+  return 0;
+}
+
+/*
+ * The rows of the feed a request names: a show, a season, several shows,
+ * everything, each within the date window of `sel`. Returns 0, or an HTTP
+ * status with a message (413 past the server's limit on one feed).
+ */
+static unsigned feed_rows(const serve_server *s, const serve_catalog *cat,
+                          const serve_route *route, const serve_show **shows,
+                          size_t n_shows, const epcal_selection *sel,
+                          serve_rows *rows, char *msg, size_t cap) {
+  int32_t from =
+      sel->has_from ? (int32_t)epcal_date_to_days(sel->from) : INT32_MIN;
+  int32_t to = sel->has_to ? (int32_t)epcal_date_to_days(sel->to) : INT32_MAX;
+  size_t max = s->cfg.max_feed_events > 0 ? s->cfg.max_feed_events : SIZE_MAX;
+  bool over = false;
+  int rc = 0;
+  if (route->kind == SERVE_ROUTE_SHOW || route->kind == SERVE_ROUTE_SEASON) {
+    rc = serve_rows_add_show(cat, route->show, route->kind == SERVE_ROUTE_SHOW,
+                             route->season, from, to, max, rows, &over);
+  } else if (n_shows > 0) {
+    for (size_t i = 0; i < n_shows && rc == 0; i++) {
+      rc = serve_rows_add_show(cat, shows[i], true, 0, from, to, max, rows,
+                               &over);
+    }
+  } else if (serve_catalog_count_window(cat, from, to) > max) {
+    over = true;
+    rc = -1;
+  } else {
+    rc = serve_rows_add_window(cat, from, to, max, rows, &over);
+  }
+  if (over) {
+    snprintf(msg, cap,
+             "this feed would hold more than %lu events, the most one feed "
+             "of this server holds: subscribe to single shows (/NAME.ics, "
+             "listed at /), to a few with /calendar.ics?shows=NAME,NAME, or "
+             "narrow it with future_days=N and past_days=N",
+             s->cfg.max_feed_events);
+    return MHD_HTTP_CONTENT_TOO_LARGE;
+  }
+  if (rc != 0) {
+    snprintf(msg, cap, "out of memory");
+    return MHD_HTTP_SERVICE_UNAVAILABLE;
+  }
+  serve_rows_sort(rows);
+  return 0;
+}
+
+/*
+ * The whole catalogue (or a window of it) past the feed limit: rendered
+ * while it is sent, never held in memory (stream.h). The stream takes its
+ * own reference to the catalogue (and so to its snapshot file), which
+ * outlives the request's reference to `d`.
+ */
+static enum MHD_Result answer_stream(request *r, const serve_data *d,
+                                     const serve_query *q,
+                                     const epcal_selection *sel,
+                                     const char *key) {
+  serve_server *s = r->srv;
+  serve_catalog *cat = (serve_catalog *)serve_data_catalog(d);
+  epcal_render_options ro = s->cfg.render;
+  char alarm[32];
+  const char *alarms[1] = {alarm};
+  ro.all_day = ro.all_day || q->all_day == 1;
+  if (q->alarm >= 0) {
+    snprintf(alarm, sizeof alarm, "-PT%ldM", q->alarm);
+    ro.alarms = alarms;
+    ro.n_alarms = 1;
+  }
+  int32_t from =
+      sel->has_from ? (int32_t)epcal_date_to_days(sel->from) : INT32_MIN;
+  int32_t to = sel->has_to ? (int32_t)epcal_date_to_days(sel->to) : INT32_MAX;
+  serve_stream *st = serve_stream_new(cat, serve_data_read_options(d), sel,
+                                      from, to, &ro, s->cfg.calendar_name, key);
+  if (st == NULL) {
+    return fail(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+  }
+  const char *etag = serve_stream_etag(st);
+  bool not_modified = serve_not_modified(
+      header(r, MHD_HTTP_HEADER_IF_NONE_MATCH), NULL, etag, NULL, INT64_MAX);
+  struct MHD_Response *resp;
+  char tag[64];
+  snprintf(tag, sizeof tag, "%s", etag);
+  /* Chunks of 64 KiB; no Content-Length: sent chunked. HEAD and 304 get
+   * an empty buffer instead: libmicrohttpd 0.9.75 sends the chunked end
+   * ("0", CRLF, CRLF) after the headers of either when the response has an
+   * unknown size, which would break the connection's framing; with a
+   * buffer it says "Content-Length: 0", which clients ignore there. */
+  if (not_modified || r->head) {
+    serve_stream_free(st);
+    resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+  } else {
+    resp = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, 64 * 1024, serve_stream_read, st, serve_stream_free);
+    if (resp == NULL) {
+      serve_stream_free(st);
+    }
+  }
+  if (resp == NULL) {
+    return MHD_NO;
+  }
+  if (!not_modified) {
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "text/calendar; charset=utf-8");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION,
+                            "inline; filename=\"calendar.ics\"");
+  }
+  char cc[64];
+  snprintf(cc, sizeof cc, "%s, max-age=%ld",
+           s->cfg.token != NULL ? "private" : "public", s->cfg.refresh);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, tag);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cc);
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+  return respond(r, not_modified ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK, resp,
+                 0);
+}
+
 /* The route borrows from `d`'s catalog, which the caller holds. */
 static enum MHD_Result answer_feed(request *r, const serve_data *d,
                                    serve_route *route, const serve_query *q,
                                    epcal_date today) {
   serve_server *s = r->srv;
+  const serve_catalog *cat = serve_data_catalog(d);
   epcal_selection sel;
   memset(&sel, 0, sizeof sel);
   serve_route_select(route, &sel);
   serve_query_select(q, today, &sel);
+  char msg[600];
+  const serve_show *shows[MAX_SHOWS];
+  size_t n_shows = 0;
+  if (q->shows != NULL) {
+    unsigned bad = MHD_HTTP_BAD_REQUEST;
+    if (route->kind != SERVE_ROUTE_ALL) {
+      snprintf(msg, sizeof msg,
+               "shows= is for /calendar.ics, not for one show's feed");
+    } else {
+      bad = parse_shows(cat, q->shows, shows, &n_shows, msg, sizeof msg);
+    }
+    if (bad != 0) {
+      return fail(r, bad, "%s", msg);
+    }
+  }
+  if (q->search != NULL || q->page > 0) {
+    return fail(r, MHD_HTTP_BAD_REQUEST,
+                "%s is for the page at /, not for a feed",
+                q->search != NULL ? "q=" : "page=");
+  }
 
+  /* The canonical key first: it drops bounds that cut nothing, so the rows
+   * below are those of the key. */
   serve_buf key, name, file;
   serve_buf_init(&key, 4096);
   serve_buf_init(&name, 4096);
   serve_buf_init(&file, 256);
-  bool plain = feed_key(route, serve_data_catalog(d), q, &sel, &key);
-  serve_route_calendar_name(route, s->cfg.calendar_name, &name);
-  serve_route_filename(route, &file);
+  bool plain = feed_key(route, cat, q, &sel, &key);
+  if (n_shows > 0) {
+    /* One feed for the set: its name lists the shows, in slug order. */
+    plain = false;
+    serve_buf_puts(&key, "@shows=");
+    for (size_t i = 0; i < n_shows; i++) {
+      serve_buf_printf(&key, "%s%s", i > 0 ? "," : "", shows[i]->slug);
+      serve_buf_printf(&name, "%s%s", i > 0 ? ", " : "", shows[i]->name);
+    }
+    serve_buf_puts(&file, "my-shows.ics");
+  } else {
+    serve_route_calendar_name(route, s->cfg.calendar_name, &name);
+    serve_route_filename(route, &file);
+  }
   if (key.failed || name.failed || file.failed) {
     serve_buf_free(&key);
     serve_buf_free(&name);
     serve_buf_free(&file);
     return fail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+  }
+
+  serve_rows rows = {NULL, 0, 0};
+  unsigned bad =
+      feed_rows(s, cat, route, shows, n_shows, &sel, &rows, msg, sizeof msg);
+  if (bad == MHD_HTTP_CONTENT_TOO_LARGE && route->kind == SERVE_ROUTE_ALL &&
+      n_shows == 0 && s->cfg.stream_all) {
+    /* Everything, or a window of it, past the limit: streamed. */
+    serve_rows_free(&rows);
+    enum MHD_Result rc = answer_stream(r, d, q, &sel, key.data);
+    serve_buf_free(&key);
+    serve_buf_free(&name);
+    serve_buf_free(&file);
+    return rc;
+  }
+  if (bad != 0) {
+    serve_rows_free(&rows);
+    serve_buf_free(&key);
+    serve_buf_free(&name);
+    serve_buf_free(&file);
+    return fail(r, bad, "%s", msg);
   }
 
   bool want_gz =
@@ -477,7 +784,10 @@ static enum MHD_Result answer_feed(request *r, const serve_data *d,
    * most, whatever query strings clients invent. */
   const char *state_dir = plain ? s->cfg.state_dir : NULL;
   feed_job job = {
-      d,
+      cat,
+      &rows,
+      serve_data_read_options(d),
+      s->cfg.content_stamps,
       &s->render_slots,
       &sel,
       name.data,
@@ -489,7 +799,8 @@ static enum MHD_Result answer_feed(request *r, const serve_data *d,
   epcal_error_clear(&err);
   epcal_status st = serve_cache_get(
       s->cache, key.data, serve_data_generation(d), serve_data_time(d),
-      s->cfg.fixed_stamp, state_dir != NULL, render_feed, &job, &e, &err);
+      s->cfg.content_stamps ? 0 : s->cfg.fixed_stamp, state_dir != NULL,
+      render_feed, &job, &e, &err);
   bool gz = false;
   if (st == EPCAL_OK && want_gz) {
     bool ready = atomic_load_explicit(&e->gz_ready, memory_order_acquire);
@@ -501,6 +812,7 @@ static enum MHD_Result answer_feed(request *r, const serve_data *d,
       sem_post(&s->render_slots);
     }
   }
+  serve_rows_free(&rows);
   serve_buf_free(&key);
   serve_buf_free(&name);
   if (st != EPCAL_OK) {
@@ -510,10 +822,10 @@ static enum MHD_Result answer_feed(request *r, const serve_data *d,
   }
 
   size_t len = gz ? e->gz_len : e->len;
-  bool not_modified =
-      serve_not_modified(header(r, MHD_HTTP_HEADER_IF_NONE_MATCH),
-                         header(r, MHD_HTTP_HEADER_IF_MODIFIED_SINCE), e->etag,
-                         e->etag_gz, e->modified);
+  bool not_modified = serve_not_modified(
+      header(r, MHD_HTTP_HEADER_IF_NONE_MATCH),
+      header(r, MHD_HTTP_HEADER_IF_MODIFIED_SINCE), e->etag, e->etag_gz,
+      s->cfg.content_stamps ? INT64_MAX : e->modified);
   unsigned status = not_modified ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK;
   /* The response borrows the cached bytes; its reference keeps them
    * alive even if a reload replaces the entry meanwhile. A 304 borrows

@@ -16,6 +16,9 @@ enum param_id {
   P_ALL_DAY,
   P_ALARM,
   P_TOKEN,
+  P_SHOWS,
+  P_SEARCH,
+  P_PAGE,
   P_COUNT
 };
 
@@ -30,6 +33,9 @@ static const struct {
     [P_ALL_DAY] = {"all_day", "asAllDay"},
     [P_ALARM] = {"alarm", NULL},
     [P_TOKEN] = {"token", NULL},
+    [P_SHOWS] = {"shows", NULL},
+    [P_SEARCH] = {"q", NULL},
+    [P_PAGE] = {"page", NULL},
 };
 
 /* A parameter name or value quoted in a message: printable ASCII only and
@@ -89,7 +95,7 @@ static int parse_count(const char *v, long max, long *out) {
 
 int serve_query_parse(const serve_param *params, size_t n, serve_query *out,
                       char *msg, size_t cap) {
-  serve_query q = {-1, -1, false, true, -1, -1, NULL};
+  serve_query q = {-1, -1, false, true, -1, -1, NULL, NULL, NULL, 0};
   bool seen[P_COUNT] = {false};
   for (size_t i = 0; i < n; i++) {
     const char *key = params[i].key;
@@ -107,7 +113,8 @@ int serve_query_parse(const serve_param *params, size_t n, serve_query *out,
     if (id < 0) {
       snprintf(msg, cap,
                "unknown parameter '%s' (known: past_days, future_days, "
-               "premieres_only, specials, all_day, alarm, token)",
+               "premieres_only, specials, all_day, alarm, shows, token; "
+               "on the page: q, page)",
                qk);
       return -1;
     }
@@ -144,6 +151,27 @@ int serve_query_parse(const serve_param *params, size_t n, serve_query *out,
       break;
     case P_TOKEN:
       q.token = v != NULL ? v : "";
+      break;
+    case P_SHOWS:
+      q.shows = v != NULL ? v : "";
+      break;
+    case P_SEARCH:
+      q.search = v != NULL ? v : "";
+      if (strlen(q.search) > SERVE_MAX_SEARCH) {
+        snprintf(msg, cap, "search text longer than %d bytes",
+                 SERVE_MAX_SEARCH);
+        return -1;
+      }
+      break;
+    case P_PAGE:
+      rc = parse_count(v, 1000000, &q.page);
+      if (rc == 0 && q.page == 0) {
+        rc = -1;
+      }
+      if (rc != 0) {
+        snprintf(msg, cap, "invalid page \"%s\": expected 1 or more", qv);
+        return -1;
+      }
       break;
     }
     if (rc != 0 && (id == P_PAST || id == P_FUTURE)) {

@@ -1,8 +1,9 @@
 /*
  * Query parameters of feed URLs, Sonarr-style: `past_days`, `future_days`,
- * `premieres_only`, `specials`, `all_day`, `alarm`, and `token`. Sonarr's own
- * spellings (pastDays, futureDays, premieresOnly, asAllDay) are accepted too,
- * so a subscription moved from Sonarr keeps working.
+ * `premieres_only`, `specials`, `all_day`, `alarm`, and `token`; `shows`
+ * (several shows in /calendar.ics); `q` and `page` for the page at "/".
+ * Sonarr's own spellings (pastDays, futureDays, premieresOnly, asAllDay) are
+ * accepted too, so a subscription moved from Sonarr keeps working.
  *
  * Parsing is strict: an unknown or repeated parameter or a bad value is an
  * error that names the parameter (the server answers 400), because a typo
@@ -22,6 +23,8 @@
 #define SERVE_MAX_DAYS 36500L
 /* The most minutes `alarm` accepts (four weeks). */
 #define SERVE_MAX_ALARM 40320L
+/* The longest search text `q` the page accepts. */
+#define SERVE_MAX_SEARCH 100
 
 typedef struct serve_param {
   const char *key;
@@ -32,10 +35,13 @@ typedef struct serve_query {
   long past_days;   /* -1: no lower bound */
   long future_days; /* -1: no upper bound */
   bool premieres_only;
-  bool specials;     /* default true */
-  int all_day;       /* -1 unset, else 0/1 (accepted, see README) */
-  long alarm;        /* -1 unset/none, else minutes before (see README) */
-  const char *token; /* borrowed from params; NULL when absent */
+  bool specials;      /* default true */
+  int all_day;        /* -1 unset, else 0/1 (accepted, see README) */
+  long alarm;         /* -1 unset/none, else minutes before (see README) */
+  const char *token;  /* borrowed from params; NULL when absent */
+  const char *shows;  /* shows=a,b: several shows in one feed; NULL: absent */
+  const char *search; /* q=: the page's search; NULL when absent */
+  long page;          /* page=N of the page's list; 0 when absent */
 } serve_query;
 
 /* Parses `params` into *out. Returns 0, or -1 with a one-line message that

@@ -71,7 +71,7 @@ serve_route serve_route_match(const char *path, const serve_catalog *cat) {
     return r;
   }
   r.show = serve_catalog_find(cat, slug);
-  if (r.show == NULL || serve_show_season(r.show, season) == NULL) {
+  if (r.show == NULL || serve_show_season(cat, r.show, season) == NULL) {
     r.show = NULL;
     return r;
   }

@@ -7,6 +7,9 @@
 #include "options.h"
 
 #include <errno.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -26,9 +29,10 @@ enum {
 };
 
 static const epcal_cli_opt_id server_rows[] = {
-    EPCAL_CLI_LISTEN,         EPCAL_CLI_BASE_URL,
-    EPCAL_CLI_TOKEN,          EPCAL_CLI_REFRESH,
-    EPCAL_CLI_STATE,          EPCAL_CLI_END};
+    EPCAL_CLI_LISTEN,          EPCAL_CLI_BASE_URL,
+    EPCAL_CLI_TOKEN,           EPCAL_CLI_REFRESH,
+    EPCAL_CLI_STATE,           EPCAL_CLI_MAX_FEED_EVENTS,
+    EPCAL_CLI_NO_STREAM,       EPCAL_CLI_END};
 /* What no client can exceed (README, "Limits"). */
 static const epcal_cli_opt_id limit_rows[] = {
     EPCAL_CLI_MAX_CONNECTIONS, EPCAL_CLI_PER_ADDRESS_LIMIT,
@@ -68,14 +72,19 @@ static const epcal_cli_command command = {
     "\n"
     "Serves iCalendar feeds of the episodes in FILE.csv over HTTP, for\n"
     "calendar apps to subscribe to:\n"
-    "  /                        a page with every show and season and their\n"
-    "                           subscribe links\n"
+    "  /                        a page of the shows and their seasons with\n"
+    "                           subscribe links (search: ?q=TEXT; ?page=N)\n"
     "  /calendar.ics            every episode\n"
+    "  /calendar.ics?shows=A,B  the shows A and B (their SHOW names)\n"
     "  /SHOW.ics                one show\n"
     "  /SHOW/season-N.ics       one season\n"
     "Feed parameters: past_days=N, future_days=N, premieres_only=true,\n"
     "specials=false, all_day=true, alarm=MINUTES (a reminder before each\n"
     "episode).\n"
+    "SHOW is the show's slug, or its slug and a hash of its name when\n"
+    "another show has that slug: the paths of generate's split output.\n"
+    "DTSTAMP comes from each feed's own rows (or SOURCE_DATE_EPOCH), so\n"
+    "every instance serving the same data sends the same bytes.\n"
     "A changed FILE is picked up on the next request; an invalid one, one\n"
     "that is not a regular file, and one that would remove most events\n"
     "are reported and the last good data stays in service. Options mean what\n"
@@ -343,6 +352,10 @@ static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
     cfg->calendar_name = o->calendar_name;
   }
   cfg->state_dir = o->state_dir;
+  if (o->max_feed_events >= 0) {
+    cfg->max_feed_events = (unsigned long)o->max_feed_events;
+  }
+  cfg->stream_all = !o->no_stream;
   /* How events are written, as for generate: the library checks the
    * values (a renderer is made once at start-up to say so). */
   cfg->render = o->render;
@@ -378,6 +391,14 @@ static int parse_args(int argc, char **argv, serve_args *a, serve_config *cfg) {
 }
 
 int epcal_serve_main(int argc, char **argv) {
+#if defined(__GLIBC__)
+  /* The catalogue's arrays (megabytes each) are made at every reload and
+   * the old ones freed: a fixed mmap threshold keeps them out of the heap,
+   * so freeing returns them to the system and growing them is a mremap,
+   * not a copy. (glibc otherwise raises the threshold to the size of the
+   * first big block freed, and RSS stays at the reload's peak.) */
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
   serve_args a;
   memset(&a, 0, sizeof a);
   a.listen = "127.0.0.1:8080";
@@ -385,7 +406,10 @@ int epcal_serve_main(int argc, char **argv) {
   a.max_conn = 512;
   a.per_address = 32;
   a.header_timeout = 10;
-  a.cache_size = (size_t)64 * 1024 * 1024;
+  /* A feed renders from its own rows in about a millisecond, so the cache
+   * saves little past the feeds being polled right now: 16 MB keeps a
+   * million-row catalogue's server under 64 MB (bench/README.md). */
+  a.cache_size = (size_t)16 * 1024 * 1024;
   a.timeout = 30;
   a.threads = 2;
   serve_server *s = calloc(1, sizeof *s);
@@ -394,6 +418,7 @@ int epcal_serve_main(int argc, char **argv) {
   int fd = -1;
   struct MHD_Daemon *d = NULL;
   bool locked = false;
+  char *stems_index = NULL; /* --state: DIR/index.json */
   serve_deadline *deadline = NULL;
   if (s == NULL || !opts_ok) {
     fputs("epcal: out of memory\n", stderr);
@@ -402,6 +427,8 @@ int epcal_serve_main(int argc, char **argv) {
   s->cfg.calendar_name = "Episodes";
   s->cfg.upcoming = 20;
   s->cfg.fixed_stamp = -1;
+  s->cfg.max_feed_events = 50000;
+  s->cfg.stream_all = true;
   code = parse_args(argc, argv, &a, &s->cfg);
   if (code >= 0) {
     goto done;
@@ -451,6 +478,19 @@ int epcal_serve_main(int argc, char **argv) {
   if (sde != NULL && *sde != '\0') {
     s->cfg.fixed_stamp = epcal_now();
   }
+  /* Otherwise, without --state, DTSTAMP comes from each feed's rows: the
+   * same data gives the same bytes on every instance behind a balancer. */
+  s->cfg.content_stamps = s->cfg.fixed_stamp < 0 && s->cfg.state_dir == NULL;
+  if (s->cfg.state_dir != NULL) {
+    size_t n = strlen(s->cfg.state_dir) + sizeof "/index.json";
+    stems_index = malloc(n);
+    if (stems_index == NULL) {
+      fputs("epcal: out of memory\n", stderr);
+      goto done;
+    }
+    snprintf(stems_index, n, "%s/index.json", s->cfg.state_dir);
+  }
+  a.src.stems_index = stems_index;
 
   a.src.paths = (const char *const *)argv + optind;
   a.src.n_paths = (size_t)(argc - optind);
@@ -578,6 +618,7 @@ done:
     free(s->cfg.base_url);
     free(s);
   }
+  free(stems_index);
   epcal_cli_opts_free(&a.o);
   return code;
 }

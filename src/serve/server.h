@@ -21,7 +21,14 @@ typedef struct serve_config {
   long refresh;              /* Cache-Control max-age, seconds */
   const char *calendar_name; /* of /calendar.ics */
   int64_t fixed_stamp;       /* SOURCE_DATE_EPOCH for DTSTAMP, or -1 */
-  char host[300];            /* the bound "address:port", for the log */
+  /* Neither SOURCE_DATE_EPOCH nor --state: each feed's DTSTAMP comes from
+   * its own rows (serve_feed_content_stamp), so that instances agree. */
+  bool content_stamps;
+  unsigned long max_feed_events; /* --max-feed-events: 413 past it; 0: none */
+  /* /calendar.ics past max_feed_events: streamed (chunked, rendered while
+   * sent) rather than refused; --no-stream turns it off. */
+  bool stream_all;
+  char host[300]; /* the bound "address:port", for the log */
   /* --base-url without a trailing '/', for absolute links on the page; NULL:
    * links relative to the page (nothing comes from the client's Host). */
   char *base_url;

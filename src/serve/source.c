@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 void serve_report_load_error(const epcal_error *err, const char *suffix) {
   fputs("epcal: ", stderr);
@@ -38,11 +39,14 @@ typedef struct fingerprint {
   bool exists;
 } fingerprint;
 
+/* One load: immutable once published, freed with its last reference. The
+ * catalogue owns the snapshot file the rows are read back from, so the
+ * snapshot stays open while any request (or stream) holds the data. */
 struct serve_data {
   atomic_int refs;
-  const serve_source_options *opts; /* the source's; outlives every load */
-  char **bytes;
-  size_t *lens;
+  /* The source's `reread`: it outlives every load, and a stream that
+   * outlives this data's last request reads with it. */
+  const epcal_read_options *reread;
   fingerprint *fps;
   serve_catalog *catalog;
   int64_t newest; /* newest mtime of these inputs, seconds */
@@ -52,6 +56,9 @@ struct serve_data {
 
 struct serve_source {
   serve_source_options opts;
+  /* How rows are read back from the snapshot: as loaded, but UTF-8 (the
+   * snapshot holds the input as converted). */
+  epcal_read_options reread;
   /* Guards `current`, `last_check_ms` and `loading`; held only to read or
    * swap them, never across I/O or parsing. */
   pthread_mutex_t lock;
@@ -86,13 +93,8 @@ static void data_free(serve_data *d) {
   if (d == NULL) {
     return;
   }
-  for (size_t i = 0; d->bytes != NULL && i < d->opts->n_paths; i++) {
-    free(d->bytes[i]);
-  }
-  free(d->bytes);
-  free(d->lens);
   free(d->fps);
-  serve_catalog_free(d->catalog);
+  serve_catalog_free(d->catalog); /* closes the snapshot with its last ref */
   free(d);
 }
 
@@ -103,12 +105,13 @@ void serve_data_release(serve_data *d) {
   }
 }
 
-static void io_error(epcal_error *err, const char *path, const char *fmt,
-                     const char *detail) {
+static epcal_status io_error(epcal_error *err, const char *path,
+                             const char *what, int e) {
   epcal_error_clear(err);
   err->code = EPCAL_EIO;
-  snprintf(err->file, sizeof err->file, "%s", path);
-  snprintf(err->msg, sizeof err->msg, fmt, detail);
+  snprintf(err->file, sizeof err->file, "%s", path != NULL ? path : "");
+  snprintf(err->msg, sizeof err->msg, "%s: %s", what, strerror(e));
+  return EPCAL_EIO;
 }
 
 static const char *kind_of(mode_t mode) {
@@ -128,8 +131,18 @@ static const char *kind_of(mode_t mode) {
   }
 }
 
-static void too_large(epcal_error *err, const char *path, uintmax_t size,
-                      size_t limit) {
+static epcal_status not_regular(epcal_error *err, const char *path,
+                                mode_t mode) {
+  epcal_error_clear(err);
+  err->code = EPCAL_EIO;
+  snprintf(err->file, sizeof err->file, "%s", path);
+  snprintf(err->msg, sizeof err->msg, "%s, not a regular file: refused",
+           kind_of(mode));
+  return EPCAL_EIO;
+}
+
+static epcal_status too_large(epcal_error *err, const char *path,
+                              uintmax_t size, size_t limit) {
   epcal_error_clear(err);
   err->code = EPCAL_EIO;
   snprintf(err->file, sizeof err->file, "%s", path);
@@ -137,115 +150,84 @@ static void too_large(epcal_error *err, const char *path, uintmax_t size,
            "too large to serve: %ju bytes or more, and all inputs together "
            "are limited to %zu bytes",
            size, limit);
+  return EPCAL_EIO;
 }
 
 /*
- * Reads the whole file; its fingerprint comes from the open descriptor, so
- * it describes exactly the bytes read. Only a regular file is opened: a
- * FIFO would block open() and read() for good, and a device such as
- * /dev/zero never ends. The check runs before the open (so a device is
- * never opened) and again on the descriptor (the path may have been
- * swapped in between); O_NONBLOCK keeps even that open from waiting.
+ * A private, unlinked file for a load's copy of the inputs: in TMPDIR (or
+ * /tmp). Feeds are read back from it, never from the inputs, which may be
+ * edited in place at any time.
  */
-static epcal_status read_whole(const char *path, size_t budget, size_t limit,
-                               char **bytes, size_t *len, fingerprint *fp,
-                               epcal_error *err) {
-  struct stat st;
-  if (stat(path, &st) != 0) {
-    io_error(err, path, "cannot open: %s", strerror(errno));
-    return EPCAL_EIO;
+static int open_snapshot(epcal_error *err) {
+  const char *dir = getenv("TMPDIR");
+  if (dir == NULL || *dir == '\0') {
+    dir = "/tmp";
   }
-  if (!S_ISREG(st.st_mode)) {
-    io_error(err, path, "%s, not a regular file: refused", kind_of(st.st_mode));
-    return EPCAL_EIO;
+#ifdef O_TMPFILE
+  int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    return fd;
   }
-  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-  if (fd < 0 || fstat(fd, &st) != 0) {
-    int e = errno;
-    if (fd >= 0) {
-      close(fd);
-    }
-    io_error(err, path, "cannot open: %s", strerror(e));
-    return EPCAL_EIO;
+#endif
+  char path[4096];
+  snprintf(path, sizeof path, "%s/epcal-serve-XXXXXX", dir);
+  int tfd = mkstemp(path);
+  if (tfd < 0) {
+    io_error(err, dir, "cannot create the data snapshot", errno);
+    return -1;
   }
-  if (!S_ISREG(st.st_mode)) {
-    close(fd);
-    io_error(err, path, "%s, not a regular file: refused", kind_of(st.st_mode));
-    return EPCAL_EIO;
-  }
-  if (st.st_size < 0 || (uintmax_t)st.st_size > budget) {
-    close(fd);
-    too_large(err, path, (uintmax_t)st.st_size, limit);
-    return EPCAL_EIO;
-  }
-  size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
-  char *buf = malloc(cap);
-  size_t n = 0;
-  epcal_status status = buf != NULL ? EPCAL_OK : EPCAL_ENOMEM;
-  while (status == EPCAL_OK) {
-    if (n == cap) {
-      /* The file grew while being read. */
-      size_t ncap = cap * 2;
-      if (cap > budget) {
-        too_large(err, path, (uintmax_t)n, limit);
-        status = EPCAL_EIO;
-        break;
-      }
-      char *p = realloc(buf, ncap);
-      if (p == NULL) {
-        status = EPCAL_ENOMEM;
-        break;
-      }
-      buf = p;
-      cap = ncap;
-    }
-    ssize_t got = read(fd, buf + n, cap - n);
-    if (got < 0 && errno == EINTR) {
-      continue;
-    }
-    if (got < 0) {
-      io_error(err, path, "cannot read: %s", strerror(errno));
-      status = EPCAL_EIO;
-      break;
-    }
-    if (got == 0) {
-      break;
-    }
-    n += (size_t)got;
-  }
-  close(fd);
-  if (status == EPCAL_OK && n > budget) {
-    too_large(err, path, (uintmax_t)n, limit);
-    status = EPCAL_EIO;
-  }
-  if (status == EPCAL_ENOMEM) {
-    epcal_error_clear(err);
-    err->code = EPCAL_ENOMEM;
-    snprintf(err->file, sizeof err->file, "%s", path);
-    snprintf(err->msg, sizeof err->msg, "out of memory");
-  }
-  if (status != EPCAL_OK) {
-    free(buf);
-    return status;
-  }
-  *bytes = buf;
-  *len = n;
-  *fp = fingerprint_of(&st);
-  return EPCAL_OK;
+  unlink(path);
+  return tfd;
 }
 
-typedef struct mem_reader {
-  const char *p;
-  size_t left;
-} mem_reader;
+/* Reads an input; the reader's tap (copy_tap) appends what it parsed,
+ * converted to UTF-8 with --encoding, to the snapshot, so that the snapshot
+ * holds exactly the bytes that were parsed. */
+typedef struct copy_reader {
+  int in, out;
+  const char *path;
+  size_t budget; /* bytes all inputs may still take */
+  uint64_t copied;
+  unsigned long *crc; /* of every byte of every input, in order */
+  int error;          /* errno of a failed read or write */
+  bool too_large;
+} copy_reader;
 
-static long mem_read(void *ctx, char *buf, size_t cap) {
-  mem_reader *m = ctx;
-  size_t n = m->left < cap ? m->left : cap;
-  memcpy(buf, m->p, n);
-  m->p += n;
-  m->left -= n;
-  return (long)n;
+static long copy_read(void *ctx, char *buf, size_t cap) {
+  copy_reader *r = ctx;
+  ssize_t got;
+  do {
+    got = read(r->in, buf, cap);
+  } while (got < 0 && errno == EINTR);
+  if (got < 0) {
+    r->error = errno;
+    return -1;
+  }
+  if ((size_t)got > r->budget) {
+    r->too_large = true;
+    errno = EFBIG;
+    return -1;
+  }
+  r->budget -= (size_t)got;
+  return (long)got;
+}
+
+static int copy_tap(void *ctx, const char *buf, size_t len) {
+  copy_reader *r = ctx;
+  for (size_t done = 0; done < len;) {
+    ssize_t w = write(r->out, buf + done, len - done);
+    if (w < 0 && errno == EINTR) {
+      continue;
+    }
+    if (w < 0) {
+      r->error = errno;
+      return -1;
+    }
+    done += (size_t)w;
+  }
+  r->copied += (uint64_t)len;
+  *r->crc = crc32(*r->crc, (const Bytef *)buf, (uInt)len);
+  return 0;
 }
 
 /* The command line's --show/--season, applied to scheduled and unscheduled
@@ -267,65 +249,182 @@ static bool base_matches(const serve_source_options *o,
   return found;
 }
 
-/* Runs every episode of a snapshot through fn; with `log_skipped`, invalid
- * rows skipped under --skip-invalid are reported on standard error. */
-static epcal_status each_episode(const serve_source_options *o,
-                                 const serve_data *snap, bool log_skipped,
-                                 serve_episode_fn fn, void *ctx,
-                                 epcal_error *err) {
-  for (size_t i = 0; i < o->n_paths; i++) {
-    mem_reader m = {snap->bytes[i], snap->lens[i]};
-    epcal_reader *rd;
-    epcal_status st =
-        epcal_reader_open_fn(&rd, mem_read, &m, o->paths[i], &o->read, err);
-    if (st != EPCAL_OK) {
-      return st;
+/*
+ * Reads input `i` through a copy into the snapshot and indexes its rows;
+ * invalid rows skipped under --skip-invalid are reported on standard
+ * error.
+ */
+static epcal_status load_input(const serve_source_options *o, size_t i,
+                               int snap_fd, uint64_t base, size_t *budget,
+                               unsigned long *crc, uint64_t *copied,
+                               serve_catalog *cat, fingerprint *fp,
+                               epcal_error *err) {
+  const char *path = o->paths[i];
+  /* Only a regular file is opened: a FIFO would block open() and read()
+   * for good, and a device such as /dev/zero never ends. The check runs
+   * before the open (so a device is never opened) and again on the
+   * descriptor (the path may have been swapped in between); O_NONBLOCK
+   * keeps even that open from waiting. The fingerprint comes from the
+   * descriptor, so it describes exactly the bytes read. */
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    return io_error(err, path, "cannot open", errno);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return not_regular(err, path, st.st_mode);
+  }
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    int e = errno;
+    if (fd >= 0) {
+      close(fd);
     }
-    for (;;) {
-      const epcal_episode *ep;
-      epcal_error row_err;
-      st = epcal_reader_next(rd, &ep, &row_err);
-      if (st == EPCAL_EDATA && o->skip_invalid &&
-          epcal_reader_columns(rd) > 0) {
-        if (log_skipped) {
-          fprintf(stderr, "epcal: %s:%lu:%lu: warning: skipped row: %s\n",
-                  row_err.file, row_err.line, row_err.column, row_err.msg);
-        }
-        continue;
-      }
-      if (st != EPCAL_OK) {
-        if (err != NULL) {
-          *err = row_err;
-        }
-        break;
-      }
-      if (ep == NULL) {
-        break;
-      }
-      if (base_matches(o, ep) && fn(ctx, ep) != 0) {
+    return io_error(err, path, "cannot open", e);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return not_regular(err, path, st.st_mode);
+  }
+  if (st.st_size < 0 || (uintmax_t)st.st_size > *budget) {
+    close(fd);
+    return too_large(err, path, (uintmax_t)st.st_size, o->max_bytes);
+  }
+  copy_reader cr = {fd, snap_fd, path, *budget, 0, crc, 0, false};
+  epcal_reader *rd;
+  epcal_status st2 =
+      epcal_reader_open_fn(&rd, copy_read, &cr, path, &o->read, err);
+  if (st2 != EPCAL_OK) {
+    close(fd);
+    return st2;
+  }
+  epcal_reader_set_tap(rd, copy_tap, &cr);
+  bool header = false;
+  for (;;) {
+    const epcal_episode *ep;
+    epcal_error row_err;
+    st2 = epcal_reader_next(rd, &ep, &row_err);
+    if (st2 == EPCAL_EDATA && o->skip_invalid && epcal_reader_columns(rd) > 0) {
+      fprintf(stderr, "epcal: %s:%lu:%lu: warning: skipped row: %s\n",
+              row_err.file, row_err.line, row_err.column, row_err.msg);
+      continue;
+    }
+    if (st2 != EPCAL_OK) {
+      *err = row_err;
+      break;
+    }
+    if (ep == NULL) {
+      break;
+    }
+    uint64_t off, hoff;
+    size_t len, hlen;
+    if (!header) {
+      header = true;
+      if (!epcal_reader_header_span(rd, &hoff, &hlen) ||
+          serve_catalog_add_input(cat, path, base, hlen) != 0) {
+        st2 = EPCAL_ENOMEM;
         break;
       }
     }
-    epcal_reader_free(rd);
-    if (st != EPCAL_OK) {
-      return st;
+    if (!base_matches(o, ep)) {
+      continue;
+    }
+    if (!epcal_reader_row_span(rd, &off, &len) ||
+        serve_catalog_add(cat, ep, base + off, len) != 0) {
+      st2 = EPCAL_ENOMEM;
+      break;
     }
   }
+  epcal_reader_free(rd);
+  close(fd);
+  if (cr.too_large) {
+    /* The file grew while being read. */
+    return too_large(err, path, (uintmax_t)(o->max_bytes - *budget),
+                     o->max_bytes);
+  }
+  if (cr.error != 0) {
+    return io_error(err, path, "cannot read or keep a copy", cr.error);
+  }
+  if (st2 == EPCAL_ENOMEM) {
+    epcal_error_clear(err);
+    err->code = EPCAL_ENOMEM;
+    snprintf(err->msg, sizeof err->msg, "out of memory");
+  }
+  if (st2 != EPCAL_OK) {
+    return st2;
+  }
+  *budget = cr.budget;
+  *copied = cr.copied;
+  *fp = fingerprint_of(&st);
   return EPCAL_OK;
 }
 
-typedef struct catalog_fill {
-  serve_catalog *catalog;
-  bool failed; /* out of memory */
-} catalog_fill;
-
-static int add_to_catalog(void *ctx, const epcal_episode *ep) {
-  catalog_fill *f = ctx;
-  f->failed = serve_catalog_add(f->catalog, ep) != 0;
-  return f->failed ? -1 : 0;
+/* The stems an earlier run gave (--state: its index.json), for
+ * serve_catalog_finish. */
+static bool previous_stems(void *ctx, serve_stems_fn fn, void *fnctx) {
+  const serve_source_options *o = ctx;
+  return o->stems_index == NULL || epcal_stems_each(o->stems_index, fn, fnctx);
 }
 
-static epcal_status load(const serve_source_options *o, serve_data **out,
+/* JSON string content (without quotes). */
+static void json_text(FILE *f, const char *s) {
+  for (; *s != '\0'; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') {
+      fprintf(f, "\\%c", c);
+    } else if (c < 0x20) {
+      fprintf(f, "\\u%04x", c);
+    } else {
+      fputc(c, f);
+    }
+  }
+}
+
+/* --state: DIR/index.json names every show's stem, in split's format, so
+ * that a restart or a reload gives each show the path it had. */
+static void write_stems(const serve_source_options *o,
+                        const serve_catalog *cat) {
+  if (o->stems_index == NULL) {
+    return;
+  }
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (f == NULL) {
+    return;
+  }
+  fputs("{\"feeds\": [\n", f);
+  size_t n = serve_catalog_count(cat);
+  for (size_t i = 0; i < n; i++) {
+    const serve_show *s = serve_catalog_show(cat, i);
+    fputs("  {\"name\": \"", f);
+    json_text(f, s->name);
+    fputs("\", \"show\": \"", f);
+    json_text(f, s->name);
+    fprintf(f, "\", \"path\": \"%s.ics\"}%s\n", s->slug, i + 1 < n ? "," : "");
+  }
+  fputs("]}\n", f);
+  fclose(f);
+  epcal_output *out;
+  epcal_error err;
+  epcal_status st = epcal_output_open(&out, o->stems_index, &err);
+  if (st == EPCAL_OK) {
+    if (epcal_output_write(out, text, len) != 0) {
+      st = EPCAL_EIO;
+      snprintf(err.msg, sizeof err.msg, "%s", strerror(errno));
+    } else {
+      st = epcal_output_commit(out, NULL, &err);
+    }
+    epcal_output_free(out);
+  }
+  if (st != EPCAL_OK) {
+    fprintf(stderr, "epcal serve: %s: cannot keep the shows' paths: %s\n",
+            o->stems_index, err.msg);
+  }
+  free(text);
+}
+
+static epcal_status load(const serve_source_options *o,
+                         const epcal_read_options *reread, serve_data **out,
                          epcal_error *err) {
   serve_data *snap = calloc(1, sizeof *snap);
   epcal_status st = EPCAL_ENOMEM;
@@ -333,35 +432,43 @@ static epcal_status load(const serve_source_options *o, serve_data **out,
     goto fail;
   }
   atomic_init(&snap->refs, 1);
-  snap->opts = o;
-  snap->bytes = calloc(o->n_paths, sizeof *snap->bytes);
-  snap->lens = calloc(o->n_paths, sizeof *snap->lens);
+  snap->reread = reread;
   snap->fps = calloc(o->n_paths, sizeof *snap->fps);
-  snap->catalog = serve_catalog_new();
-  if (snap->bytes == NULL || snap->lens == NULL || snap->fps == NULL ||
-      snap->catalog == NULL) {
+  if (snap->fps == NULL) {
+    goto fail;
+  }
+  int fd = open_snapshot(err);
+  if (fd < 0) {
+    st = EPCAL_EIO;
+    goto done;
+  }
+  snap->catalog = serve_catalog_new(fd);
+  if (snap->catalog == NULL) {
     goto fail;
   }
   size_t budget = o->max_bytes;
+  uint64_t base = 0;
+  unsigned long crc = crc32(0L, Z_NULL, 0);
   for (size_t i = 0; i < o->n_paths; i++) {
-    st = read_whole(o->paths[i], budget, o->max_bytes, &snap->bytes[i],
-                    &snap->lens[i], &snap->fps[i], err);
+    uint64_t copied = 0;
+    st = load_input(o, i, fd, base, &budget, &crc, &copied, snap->catalog,
+                    &snap->fps[i], err);
     if (st != EPCAL_OK) {
       goto done;
     }
-    budget -= snap->lens[i];
+    base += copied;
     int64_t t = (int64_t)snap->fps[i].mtime.tv_sec;
     if (t > snap->newest) {
       snap->newest = t;
     }
   }
-  catalog_fill fill = {snap->catalog, false};
-  st = each_episode(o, snap, true, add_to_catalog, &fill, err);
-  if (st != EPCAL_OK) {
-    goto done;
-  }
+  /* The data's digest: the CRC of every byte and their number, mixed. */
+  uint64_t digest =
+      ((uint64_t)(crc & 0xffffffffUL) << 32 | (base & 0xffffffffU)) *
+      0x9E3779B97F4A7C15ULL;
+  serve_catalog_set_digest(snap->catalog, digest ^ (digest >> 29));
   st = EPCAL_ENOMEM;
-  if (fill.failed || serve_catalog_finish(snap->catalog) != 0) {
+  if (serve_catalog_finish(snap->catalog, previous_stems, (void *)o) != 0) {
     goto fail;
   }
   *out = snap;
@@ -387,12 +494,15 @@ epcal_status serve_source_open(serve_source **out,
     return EPCAL_ENOMEM;
   }
   s->opts = *opts;
-  epcal_status st = load(&s->opts, &s->current, err);
+  s->reread = opts->read;
+  s->reread.encoding = NULL;
+  epcal_status st = load(&s->opts, &s->reread, &s->current, err);
   if (st != EPCAL_OK) {
     pthread_mutex_destroy(&s->lock);
     free(s);
     return st;
   }
+  write_stems(&s->opts, s->current->catalog);
   s->current->generation = 1;
   s->current->time = s->current->newest;
   *out = s;
@@ -469,7 +579,7 @@ bool serve_source_refresh(serve_source *s, int64_t now_ms) {
   }
   serve_data *snap = NULL;
   epcal_error err;
-  if (load(&s->opts, &snap, &err) != EPCAL_OK ||
+  if (load(&s->opts, &s->reread, &snap, &err) != EPCAL_OK ||
       shrink_refused(&s->opts, cur, snap, &err)) {
     data_free(snap);
     /* Report this version of the files once, not on every check. */
@@ -481,6 +591,8 @@ bool serve_source_refresh(serve_source *s, int64_t now_ms) {
   free(fps);
   free(s->bad);
   s->bad = NULL;
+  /* Only an accepted load names the shows' paths for the next run. */
+  write_stems(&s->opts, snap->catalog);
   snap->generation = cur->generation + 1;
   snap->time = snap->newest > cur->time ? snap->newest : cur->time;
   fprintf(stderr, "epcal: reloaded: %zu shows, %lu events\n",
@@ -511,16 +623,15 @@ const serve_catalog *serve_data_catalog(const serve_data *d) {
   return d->catalog;
 }
 
+const epcal_read_options *serve_data_read_options(const serve_data *d) {
+  return d->reread;
+}
+
 unsigned long serve_data_generation(const serve_data *d) {
   return d->generation;
 }
 
 int64_t serve_data_time(const serve_data *d) { return d->time; }
-
-epcal_status serve_data_each(const serve_data *d, serve_episode_fn fn,
-                             void *ctx, epcal_error *err) {
-  return each_episode(d->opts, d, false, fn, ctx, err);
-}
 
 void serve_source_free(serve_source *s) {
   if (s == NULL) {

@@ -1,9 +1,11 @@
 /*
  * The input CSV files, as the server last read them successfully.
  *
- * Every (re)load reads each file whole into memory, validates every row and
- * builds the catalog; feeds are then rendered from those bytes, not from
- * the files. So a file that is being rewritten, or that was edited into
+ * Every (re)load reads each file once, copying its bytes into a private
+ * snapshot file as it validates every row, and builds the catalogue (an
+ * index of where each row is in the snapshot); feeds are then rendered
+ * from the snapshot, not from the files, and the bytes are not kept in
+ * memory. So a file that is being rewritten, or that was edited into
  * something invalid, never reaches a subscriber: the last good data stays
  * in service until a valid edit replaces it.
  *
@@ -39,6 +41,10 @@ typedef struct serve_source_options {
   size_t n_seasons;
   bool skip_invalid; /* skip invalid rows (logged once per load) */
   size_t max_bytes;  /* cap on all inputs together */
+  /* --state: DIR/index.json, where the shows' stems are kept (split's
+   * format), read before every load and written after every accepted one;
+   * NULL: none. */
+  const char *stems_index;
   /* A reload that would remove more events than this allows is refused
    * (generate's rule and flags); a reload to no events at all is refused
    * too, unless `allow`. */
@@ -73,6 +79,10 @@ void serve_data_release(serve_data *d);
 
 const serve_catalog *serve_data_catalog(const serve_data *d);
 
+/* The options the data's rows are read back with (from its snapshot);
+ * valid as long as the source (a stream may outlive the data's request). */
+const epcal_read_options *serve_data_read_options(const serve_data *d);
+
 /* Counts successful loads: 1 after open, +1 per reload. */
 unsigned long serve_data_generation(const serve_data *d);
 
@@ -80,17 +90,9 @@ unsigned long serve_data_generation(const serve_data *d);
  * never smaller than it was at an earlier load. */
 int64_t serve_data_time(const serve_data *d);
 
-/* Called for each episode; returns 0 to go on, non-zero to stop. */
-typedef int (*serve_episode_fn)(void *ctx, const epcal_episode *ep);
-
-/* Calls `fn` for every valid episode of the data that the command line's
- * selection keeps, scheduled or not, in input order. Returns EPCAL_OK or
- * the reader's error (not expected: the data was validated on load). */
-epcal_status serve_data_each(const serve_data *d, serve_episode_fn fn,
-                             void *ctx, epcal_error *err);
-
 /* Frees the source and its reference to the current data (requests that
- * still hold a reference keep theirs). */
+ * still hold a reference keep theirs, and the snapshot stays open until the
+ * last of them is released). */
 void serve_source_free(serve_source *s);
 
 /* "epcal: FILE:LINE:COLUMN: message" plus `suffix` on standard error, for

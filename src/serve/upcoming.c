@@ -60,9 +60,23 @@ int serve_upcoming_collect(const serve_data *src, epcal_date today,
   if (c.items == NULL) {
     return -1;
   }
+  /* The date index gives the soonest rows: only they are read back. */
+  const serve_catalog *cat = serve_data_catalog(src);
+  serve_rows rows = {NULL, 0, 0};
   epcal_error err;
-  epcal_status st =
-      max > 0 ? serve_data_each(src, consider, &c, &err) : EPCAL_OK;
+  epcal_status st = EPCAL_OK;
+  if (max > 0) {
+    st = serve_rows_upcoming(cat, (int32_t)epcal_date_to_days(today), max,
+                             &rows) == 0
+             ? EPCAL_OK
+             : EPCAL_ENOMEM;
+  }
+  if (st == EPCAL_OK && rows.n > 0) {
+    st = serve_catalog_read(cat, rows.ids, rows.n,
+                            serve_data_read_options(src), NULL, consider, &c,
+                            &err);
+  }
+  serve_rows_free(&rows);
   if (st != EPCAL_OK || c.failed) {
     serve_upcoming u = {c.items, c.n, 0, today};
     serve_upcoming_free(&u);

@@ -481,6 +481,172 @@ static void bytes_not_in_the_encoding_are_skipped(void **state) {
   }
 }
 
+/* Parses header + one row's bytes with a fresh reader: "show|number|title|
+ * description" of its one episode. */
+static void reread(const char *csv, size_t hlen, uint64_t off, size_t len,
+                   char *out, size_t cap) {
+  char *buf = malloc(hlen + len + 2);
+  memcpy(buf, csv, hlen);
+  memcpy(buf + hlen, csv + off, len);
+  size_t n = hlen + len;
+  if (len == 0 || (buf[n - 1] != '\n' && buf[n - 1] != '\r')) {
+    buf[n++] = '\n';
+  }
+  buf[n] = '\0';
+  source s = {buf, n, 0, 65536};
+  epcal_reader *r;
+  assert_int_equal(epcal_reader_open_fn(&r, read_chunk, &s, "again.csv", NULL,
+                                        NULL),
+                   EPCAL_OK);
+  const epcal_episode *ep;
+  assert_int_equal(epcal_reader_next(r, &ep, NULL), EPCAL_OK);
+  assert_non_null(ep);
+  snprintf(out, cap, "%s|%ld|%s|%s", ep->show, ep->number,
+           ep->title ? ep->title : "-",
+           ep->description ? ep->description : "-");
+  assert_int_equal(epcal_reader_next(r, &ep, NULL), EPCAL_OK);
+  assert_null(ep); /* exactly one row */
+  epcal_reader_free(r);
+  free(buf);
+}
+
+/* epcal_reader_row_span names each row's bytes, whatever the chunks, after
+ * a syntax error (the reader starts again on the next line) and across the
+ * buffer's 64 KiB refills: header + those bytes read again give the row. */
+static void row_spans_read_again(void **state) {
+  (void)state;
+  size_t cap = 400000, n = 0;
+  char *csv = malloc(cap);
+  n += (size_t)snprintf(csv + n, cap - n,
+                        "\xEF\xBB\xBFshow,season,episode,title,air_date,"
+                        "description\r\n"
+                        "A,1,1,One,2024-01-01,\"two\r\nlines\"\r\n"
+                        "\r\n"
+                        "  B,1,2,Two,2024-01-02,plain\r\n"
+                        "C,1,3,Th\"ree,2024-01-03,stray quote\r\n"
+                        "D,1,4,Four,2024-01-04,\"quoted, comma\"\r\n");
+  for (int i = 0; i < 2500; i++) {
+    n += (size_t)snprintf(csv + n, cap - n,
+                          i == 1700 ? "E,2,%d,\"bad\"x,2024-02-01,-\n"
+                                    : "E,2,%d,Row %d,2024-02-01,-\n",
+                          i + 1, i);
+  }
+  n += (size_t)snprintf(csv + n, cap - n, "F,3,1,Last,2024-03-01,no break");
+  for (size_t chunk = 1; chunk <= 65536; chunk = chunk < 8 ? chunk + 1
+                                                           : chunk * 7) {
+    source s = {csv, n, 0, chunk};
+    epcal_reader *r;
+    assert_int_equal(
+        epcal_reader_open_fn(&r, read_chunk, &s, "in.csv", NULL, NULL),
+        EPCAL_OK);
+    uint64_t off;
+    size_t len, hlen = 0, rows = 0, errors = 0;
+    assert_false(epcal_reader_header_span(r, &off, &len));
+    for (;;) {
+      const epcal_episode *ep;
+      epcal_status st = epcal_reader_next(r, &ep, NULL);
+      if (st == EPCAL_EDATA) {
+        errors++;
+        continue;
+      }
+      assert_int_equal(st, EPCAL_OK);
+      if (ep == NULL) {
+        break;
+      }
+      if (rows++ == 0) {
+        assert_true(epcal_reader_header_span(r, &off, &len));
+        assert_int_equal(off, 0);
+        hlen = len;
+      }
+      char want[256], got[256];
+      snprintf(want, sizeof want, "%s|%ld|%s|%s", ep->show, ep->number,
+               ep->title ? ep->title : "-",
+               ep->description ? ep->description : "-");
+      assert_true(epcal_reader_row_span(r, &off, &len));
+      assert_true(off + len <= n);
+      reread(csv, hlen, off, len, got, sizeof got);
+      if (strcmp(want, got) != 0) {
+        fail_msg("chunk %zu, row %zu: %s read again as %s", chunk, rows, want,
+                 got);
+      }
+    }
+    assert_int_equal(rows, 2503); /* A, B, D, 2,499 of E, F */
+    assert_int_equal(errors, 2);
+    epcal_reader_free(r);
+  }
+  free(csv);
+}
+
+typedef struct tapped {
+  char *data;
+  size_t len, cap;
+} tapped;
+
+static int keep(void *ctx, const char *buf, size_t len) {
+  tapped *t = ctx;
+  if (t->len + len + 1 > t->cap) {
+    t->cap = (t->len + len + 1) * 2;
+    t->data = realloc(t->data, t->cap);
+  }
+  memcpy(t->data + t->len, buf, len);
+  t->len += len;
+  t->data[t->len] = '\0';
+  return 0;
+}
+
+/* With --encoding, a tap sees the input converted to UTF-8, and the spans
+ * name bytes of that: read again without an encoding, they give the rows
+ * (a row with bytes not in the encoding is dropped, and the others still
+ * line up). */
+static void tap_sees_converted_bytes(void **state) {
+  (void)state;
+  const char *csv = "show,season,episode,title,air_date\n"
+                    "Caf\xE9,1,1,Cr\xE8me,2024-01-01\n"
+                    "B,1,2,\x81 undefined,2024-01-02\n"
+                    "\xC5land,1,3,Third,2024-01-03\n";
+  epcal_read_options opts;
+  memset(&opts, 0, sizeof opts);
+  opts.encoding = "WINDOWS-1252";
+  for (size_t chunk = 1; chunk <= 65536; chunk *= 4) {
+    source s = {csv, strlen(csv), 0, chunk};
+    epcal_reader *r;
+    assert_int_equal(
+        epcal_reader_open_fn(&r, read_chunk, &s, "in.csv", &opts, NULL),
+        EPCAL_OK);
+    tapped t = {NULL, 0, 0};
+    epcal_reader_set_tap(r, keep, &t);
+    const char *want[] = {"Caf\xC3\xA9|1|Cr\xC3\xA8me|-",
+                          "\xC3\x85land|3|Third|-"};
+    size_t rows = 0, hlen = 0;
+    for (;;) {
+      const epcal_episode *ep;
+      epcal_status st = epcal_reader_next(r, &ep, NULL);
+      if (st == EPCAL_EDATA) {
+        continue;
+      }
+      assert_int_equal(st, EPCAL_OK);
+      if (ep == NULL) {
+        break;
+      }
+      uint64_t off;
+      size_t len;
+      if (rows == 0) {
+        assert_true(epcal_reader_header_span(r, &off, &len));
+        hlen = len;
+      }
+      assert_true(epcal_reader_row_span(r, &off, &len));
+      assert_true(rows < 2 && off + len <= t.len);
+      char got[256];
+      reread(t.data, hlen, off, len, got, sizeof got);
+      assert_string_equal(got, want[rows]);
+      rows++;
+    }
+    assert_int_equal(rows, 2);
+    epcal_reader_free(r);
+    free(t.data);
+  }
+}
+
 static void delimiter_names(void **state) {
   (void)state;
   const char *names[] = {",", ";", "|", "tab", "\\t", "\t"};
@@ -522,6 +688,8 @@ int main(void) {
       cmocka_unit_test(huge_field_is_refused),
       cmocka_unit_test(bytes_not_in_the_encoding_are_skipped),
       cmocka_unit_test(delimiter_names),
+      cmocka_unit_test(row_spans_read_again),
+      cmocka_unit_test(tap_sees_converted_bytes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

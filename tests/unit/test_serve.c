@@ -209,41 +209,77 @@ static epcal_episode episode(const char *show, long season, bool dated) {
   return e;
 }
 
-static void catalog_and_routes(void **state) {
-  (void)state;
-  serve_catalog *c = serve_catalog_new();
+/* An earlier index that gave "Foo Bar" the plain slug and named a show
+ * that is gone. */
+static bool listed_stems(void *ctx, serve_stems_fn fn, void *fnctx) {
+  (void)ctx;
+  return fn(fnctx, "Foo Bar", "foo-bar") && fn(fnctx, "Gone", "zed");
+}
+
+static serve_catalog *catalog_of(const char *const *names, size_t n,
+                                 bool previous) {
+  serve_catalog *c = serve_catalog_new(-1);
   assert_non_null(c);
-  const char *names[] = {"Foo-Bar", "Calendar", "Foo Bar", "FOO BAR", "Zed"};
-  for (size_t i = 0; i < 5; i++) {
+  for (size_t i = 0; i < n; i++) {
     epcal_episode e = episode(names[i], (long)i, true);
-    assert_int_equal(serve_catalog_add(c, &e), 0);
+    assert_int_equal(serve_catalog_add(c, &e, i * 10, 10), 0);
   }
   epcal_episode tba = episode("Zed", 9, false);
-  assert_int_equal(serve_catalog_add(c, &tba), 0);
-  assert_int_equal(serve_catalog_finish(c), 0);
-  /* "FOO BAR" is "Foo Bar" (case-insensitive, as epcal_selection). */
-  assert_int_equal(serve_catalog_count(c), 4);
+  assert_int_equal(serve_catalog_add(c, &tba, 0, 0), 0);
+  assert_int_equal(
+      serve_catalog_finish(c, previous ? listed_stems : NULL, NULL), 0);
+  return c;
+}
+
+static bool hashed(const char *slug, const char *base) {
+  size_t n = strlen(base);
+  return strncmp(slug, base, n) == 0 && slug[n] == '-' &&
+         strlen(slug) == n + 9 && strspn(slug + n + 1, "0123456789abcdef") == 8;
+}
+
+static void catalog_and_routes(void **state) {
+  (void)state;
+  const char *names[] = {"Foo-Bar", "Calendar", "Foo Bar", "FOO BAR", "Zed"};
+  serve_catalog *c = catalog_of(names, 5, false);
+  /* Shows are told apart by their exact name, as split does. */
+  assert_int_equal(serve_catalog_count(c), 5);
   assert_int_equal(serve_catalog_events(c), 5);
-  /* Name order decides who gets the plain slug, whatever the row order. */
-  assert_string_equal(serve_catalog_at(c, 0)->slug, "calendar-2");
-  assert_string_equal(serve_catalog_at(c, 1)->name, "Foo Bar");
-  assert_string_equal(serve_catalog_at(c, 1)->slug, "foo-bar");
-  assert_int_equal(serve_catalog_at(c, 1)->n_seasons, 2);
-  assert_string_equal(serve_catalog_at(c, 2)->name, "Foo-Bar");
-  assert_string_equal(serve_catalog_at(c, 2)->slug, "foo-bar-2");
+  /* Name order for the page; stems as split gives them: the first show
+   * met keeps the plain slug, the others get a hash of their name, and
+   * "calendar" is nobody's. */
+  assert_string_equal(serve_catalog_at(c, 0)->name, "Calendar");
+  assert_true(hashed(serve_catalog_at(c, 0)->slug, "calendar"));
+  assert_string_equal(serve_catalog_at(c, 1)->name, "FOO BAR");
+  assert_string_equal(serve_catalog_at(c, 2)->name, "Foo Bar");
+  assert_true(hashed(serve_catalog_at(c, 2)->slug, "foo-bar"));
+  assert_string_equal(serve_catalog_at(c, 3)->name, "Foo-Bar");
+  assert_string_equal(serve_catalog_at(c, 3)->slug, "foo-bar");
+  assert_int_equal(serve_catalog_at(c, 3)->n_seasons, 1);
+  char want[EPCAL_STEM_MAX + 8];
+  assert_true(hashed(serve_catalog_at(c, 1)->slug, "foo-bar"));
+  assert_string_not_equal(serve_catalog_at(c, 1)->slug,
+                          serve_catalog_at(c, 2)->slug);
   const serve_show *zed = serve_catalog_find(c, "zed");
   assert_non_null(zed);
   assert_int_equal(zed->events, 1);
-  const serve_season *s9 = serve_show_season(zed, 9);
+  const serve_season *s9 = serve_show_season(c, zed, 9);
   assert_non_null(s9);
   assert_int_equal(s9->events, 0);
   assert_int_equal(s9->pending, 1);
+  /* An earlier index decides: "Foo Bar" keeps foo-bar, "Foo-Bar" gets the
+   * hash, and "zed" stays the stem of a show no longer here. */
+  serve_catalog *p = catalog_of(names, 5, true);
+  assert_string_equal(serve_catalog_at(p, 2)->slug, "foo-bar");
+  assert_true(hashed(serve_catalog_at(p, 3)->slug, "foo-bar"));
+  assert_true(hashed(serve_catalog_at(p, 4)->slug, "zed"));
+  serve_catalog_free(p);
 
   serve_route r = serve_route_match("/", c);
   assert_int_equal(r.kind, SERVE_ROUTE_INDEX);
   r = serve_route_match("/calendar.ics", c);
   assert_int_equal(r.kind, SERVE_ROUTE_ALL);
-  r = serve_route_match("/calendar-2.ics", c);
+  snprintf(want, sizeof want, "/%s.ics", serve_catalog_at(c, 0)->slug);
+  r = serve_route_match(want, c);
   assert_int_equal(r.kind, SERVE_ROUTE_SHOW);
   assert_string_equal(r.show->name, "Calendar");
   r = serve_route_match("/zed/season-009.ics", c);
@@ -382,7 +418,8 @@ static void cache_keeps_time_of_unchanged_feeds(void **state) {
   /* Inputs with an older mtime: Last-Modified still moves forward. */
   f.text = "C";
   assert_int_equal(
-      serve_cache_get(c, "k", 4, 10, -1, false, fake_render, &f, &e4, &err), EPCAL_OK);
+      serve_cache_get(c, "k", 4, 10, -1, false, fake_render, &f, &e4, &err),
+      EPCAL_OK);
   assert_int_equal(e4->modified, 3001);
   serve_entry_release(e4);
   /* A failing render keeps the last good bytes. */

@@ -229,8 +229,19 @@ void epcal__stems_choose(const char *name,
     } else { /* even the hash is taken */
       snprintf(out, EPCAL__STEM_MAX, "%s-%08x-%u", slug, h, k);
     }
-    if (!taken(ctx, out)) {
+    /* "calendar" is nobody's: `epcal serve` answers /calendar.ics with
+     * every show, and serve and split name shows alike. */
+    if (strcmp(out, "calendar") != 0 && !taken(ctx, out)) {
       return;
     }
   }
+}
+
+void epcal_stem_choose(const char *name, epcal_stem_taken_fn taken,
+                       void *ctx, char out[EPCAL_STEM_MAX]) {
+  epcal__stems_choose(name, taken, ctx, out);
+}
+
+bool epcal_stems_each(const char *index_path, epcal_stem_fn fn, void *ctx) {
+  return epcal__stems_each(index_path, fn, ctx);
 }

@@ -13,10 +13,12 @@
 #ifndef EPCAL_STEMS_H
 #define EPCAL_STEMS_H
 
+#include "epcal/epcal.h"
+
 #include <stdbool.h>
 
 /* Room for a stem: slug (40), "-%08x", "-%u", NUL. */
-#define EPCAL__STEM_MAX 64
+#define EPCAL__STEM_MAX EPCAL_STEM_MAX
 
 /*
  * Calls fn(ctx, show, stem) for every feed the index at `index_path` lists

@@ -100,6 +100,9 @@ struct epcal_reader {
   size_t in_len;
   size_t in_pos;
   size_t in_cap;
+  uint64_t in_base; /* offset of in[0] in the input as read */
+  epcal_tap_fn tap; /* sees every byte read, converted, in order */
+  void *tap_ctx;
   bool eof;
   bool started;    /* BOM and delimiter handled */
   bool finished;   /* end of input reached and reported */
@@ -136,6 +139,11 @@ struct epcal_reader {
   epcal__header header;
   unsigned long rows;
   uint64_t bytes;
+  /* Where the header and the last row returned are in the input as read
+   * (epcal_reader_header_span, epcal_reader_row_span). */
+  uint64_t header_end;
+  uint64_t row_off;
+  size_t row_len;
   epcal_episode ep;
 };
 
@@ -392,6 +400,7 @@ static epcal_status fill(epcal_reader *r, epcal_error *err) {
   /* Keep the record being read (its raw bytes) with the unread input. */
   size_t keep_from = r->raw_len > 0 ? r->raw_start : r->in_pos;
   if (keep_from > 0) {
+    r->in_base += keep_from;
     memmove(r->in, r->in + keep_from, r->in_len - keep_from);
     r->in_len -= keep_from;
     r->in_pos -= keep_from;
@@ -421,6 +430,11 @@ static epcal_status fill(epcal_reader *r, epcal_error *err) {
   }
   if (n == 0) {
     r->eof = true;
+  }
+  if (n > 0 && r->tap != NULL &&
+      r->tap(r->tap_ctx, r->in + r->in_len, (size_t)n) != 0) {
+    return epcal__fail(err, EPCAL_EIO, r->name, 0, 0,
+                       "cannot keep a copy of the input: %s", strerror(errno));
   }
   r->in_len += (size_t)n;
   return EPCAL_OK;
@@ -634,6 +648,9 @@ static epcal_status resync_after(epcal_reader *r, unsigned long line,
   if (unread > 0) {
     memcpy(buf + keep, r->in + r->in_pos, unread);
   }
+  /* The kept bytes and the unread input follow each other in the input:
+   * the new buffer starts where the kept bytes did. */
+  r->in_base += r->raw_start + i;
   free(r->in);
   r->in = buf;
   r->in_cap = keep + unread + READ_CHUNK;
@@ -1221,6 +1238,7 @@ epcal_status epcal_reader_next(epcal_reader *r, const epcal_episode **out,
         return st;
       }
       r->have_header = true;
+      r->header_end = r->in_base + r->raw_start + r->raw_len;
       continue;
     }
     if (record_blank(r)) {
@@ -1245,6 +1263,8 @@ epcal_status epcal_reader_next(epcal_reader *r, const epcal_episode **out,
     }
     r->ep.file = r->name;
     r->ep.line = r->raw_line;
+    r->row_off = r->in_base + r->raw_start;
+    r->row_len = r->raw_len;
     *out = &r->ep;
     return EPCAL_OK;
   }
@@ -1253,6 +1273,31 @@ epcal_status epcal_reader_next(epcal_reader *r, const epcal_episode **out,
 unsigned long epcal_reader_rows(const epcal_reader *r) { return r->rows; }
 
 uint64_t epcal_reader_bytes(const epcal_reader *r) { return r->bytes; }
+
+void epcal_reader_set_tap(epcal_reader *r, epcal_tap_fn tap, void *ctx) {
+  r->tap = tap;
+  r->tap_ctx = ctx;
+}
+
+bool epcal_reader_header_span(const epcal_reader *r, uint64_t *offset,
+                              size_t *len) {
+  if (!r->have_header) {
+    return false;
+  }
+  *offset = 0;
+  *len = (size_t)r->header_end;
+  return true;
+}
+
+bool epcal_reader_row_span(const epcal_reader *r, uint64_t *offset,
+                           size_t *len) {
+  if (r->rows == 0) {
+    return false;
+  }
+  *offset = r->row_off;
+  *len = r->row_len;
+  return true;
+}
 
 size_t epcal_reader_columns(const epcal_reader *r) {
   return r->have_header ? r->header.n_columns : 0;
