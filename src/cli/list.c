@@ -15,22 +15,12 @@
 #include <unistd.h>
 
 static const epcal_cli_opt_id output_rows[] = {EPCAL_CLI_FORMAT, EPCAL_CLI_END};
-static const epcal_cli_opt_id selection_rows[] = {
-    EPCAL_CLI_SHOW,           EPCAL_CLI_SEASON,
-    EPCAL_CLI_FROM,           EPCAL_CLI_TO,
-    EPCAL_CLI_PAST_DAYS,      EPCAL_CLI_FUTURE_DAYS,
-    EPCAL_CLI_PREMIERES_ONLY, EPCAL_CLI_FINALES_ONLY,
-    EPCAL_CLI_NO_SPECIALS,    EPCAL_CLI_END};
-static const epcal_cli_opt_id input_rows[] = {
-    EPCAL_CLI_DELIMITER, EPCAL_CLI_DATE_FORMAT, EPCAL_CLI_ENCODING,
-    EPCAL_CLI_COLUMN,    EPCAL_CLI_KEEP_TITLES, EPCAL_CLI_SKIP_INVALID,
-    EPCAL_CLI_END};
 static const epcal_cli_opt_id run_rows[] = {EPCAL_CLI_HELP, EPCAL_CLI_END};
 
 static const epcal_cli_section sections[] = {
     {"Output", output_rows},
-    {"Selection", selection_rows},
-    {"Input", input_rows},
+    {"Selection", epcal_cli_selection_rows},
+    {"Input", epcal_cli_input_rows},
     {NULL, run_rows},
 };
 

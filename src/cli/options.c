@@ -713,3 +713,20 @@ void epcal_cli_opts_select(const epcal_cli_opts *o, int64_t now,
     sel->to = epcal_date_add_days(local_date(now), o->future_days);
   }
 }
+
+const epcal_cli_opt_id epcal_cli_input_rows[] = {
+    EPCAL_CLI_DELIMITER, EPCAL_CLI_DATE_FORMAT, EPCAL_CLI_ENCODING,
+    EPCAL_CLI_COLUMN,    EPCAL_CLI_KEEP_TITLES, EPCAL_CLI_SKIP_INVALID,
+    EPCAL_CLI_END};
+
+const epcal_cli_opt_id epcal_cli_event_rows[] = {
+    EPCAL_CLI_TIMEZONE, EPCAL_CLI_RUNTIME, EPCAL_CLI_ALL_DAY,
+    EPCAL_CLI_ALARM,    EPCAL_CLI_SUMMARY, EPCAL_CLI_DESCRIPTION,
+    EPCAL_CLI_CATEGORY, EPCAL_CLI_END};
+
+const epcal_cli_opt_id epcal_cli_selection_rows[] = {
+    EPCAL_CLI_SHOW,           EPCAL_CLI_SEASON,
+    EPCAL_CLI_FROM,           EPCAL_CLI_TO,
+    EPCAL_CLI_PAST_DAYS,      EPCAL_CLI_FUTURE_DAYS,
+    EPCAL_CLI_PREMIERES_ONLY, EPCAL_CLI_FINALES_ONLY,
+    EPCAL_CLI_NO_SPECIALS,    EPCAL_CLI_END};

@@ -162,6 +162,12 @@ typedef struct epcal_cli_opts {
 } epcal_cli_opts;
 
 /* A heading and the rows under it in a command's --help. */
+/* Row lists that several commands take whole, so that an input, event or
+ * selection option one command reads is one every such command reads. */
+extern const epcal_cli_opt_id epcal_cli_input_rows[];     /* CSV commands */
+extern const epcal_cli_opt_id epcal_cli_event_rows[];     /* feed makers */
+extern const epcal_cli_opt_id epcal_cli_selection_rows[]; /* generate, list */
+
 typedef struct epcal_cli_section {
   const char *heading;          /* "Selection", or NULL for none */
   const epcal_cli_opt_id *rows; /* ends with EPCAL_CLI_END */

@@ -45,16 +45,8 @@ static const epcal_cli_opt_id guard_rows[] = {
 static const epcal_cli_opt_id feed_rows[] = {
     EPCAL_CLI_CALENDAR_NAME, EPCAL_CLI_CALENDAR_DESCRIPTION, EPCAL_CLI_COLOR,
     EPCAL_CLI_URL, EPCAL_CLI_END};
-static const epcal_cli_opt_id event_rows[] = {
-    EPCAL_CLI_TIMEZONE, EPCAL_CLI_RUNTIME, EPCAL_CLI_ALL_DAY,
-    EPCAL_CLI_ALARM,    EPCAL_CLI_SUMMARY, EPCAL_CLI_DESCRIPTION,
-    EPCAL_CLI_CATEGORY, EPCAL_CLI_END};
 static const epcal_cli_opt_id selection_rows[] = {
     EPCAL_CLI_SHOW, EPCAL_CLI_SEASON, EPCAL_CLI_END};
-static const epcal_cli_opt_id input_rows[] = {
-    EPCAL_CLI_DELIMITER, EPCAL_CLI_DATE_FORMAT, EPCAL_CLI_ENCODING,
-    EPCAL_CLI_COLUMN, EPCAL_CLI_KEEP_TITLES, EPCAL_CLI_SKIP_INVALID,
-    EPCAL_CLI_END};
 static const epcal_cli_opt_id run_rows[] = {EPCAL_CLI_HELP, EPCAL_CLI_END};
 
 static const epcal_cli_section sections[] = {
@@ -62,8 +54,10 @@ static const epcal_cli_section sections[] = {
     {"Limits", limit_rows},
     {"Reloads", guard_rows},
     {"Feed metadata", feed_rows},
-    {"Events", event_rows},  {"Selection (what is served)", selection_rows},
-    {"Input", input_rows},   {NULL, run_rows},
+    {"Events", epcal_cli_event_rows},
+    {"Selection (what is served)", selection_rows},
+    {"Input", epcal_cli_input_rows},
+    {NULL, run_rows},
 };
 
 static const epcal_cli_command command = {
