@@ -345,6 +345,11 @@ static epcal_status fail_missing(const epcal__place *place,
              m.cap > m.len + 200 ? m.cap - m.len - 200 : 0);
   if (header_has_nul(data, off, len, n)) {
     put(&m, " (is the file UTF-16? try --encoding UTF-16LE)");
+  } else if (n == 1 && len[0] > 0) {
+    /* A table copied out of a page as plain text loses its tabs: the
+     * names run together in one cell, and no option can split them. */
+    put(&m, " (one column: no ',' ';' '|' or TAB between the names; was "
+            "the table copied without its tabs?)");
   }
   if (missing[EPCAL__F_SHOW] && count > 1) {
     put(&m, "; give the show with --show NAME (one), or add a show column");
