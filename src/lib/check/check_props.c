@@ -586,6 +586,22 @@ void epcal__check_property(checker *c, unsigned long line, char *text) {
   bool in_event = strcmp(top, "VEVENT") == 0;
   raw_line r;
   epcal__check_split(text, &r);
+  /* RFC 5545 3.1: a name is letters, digits and '-'. Anything else (a bare
+   * CR inside "END\r\r:VEVENT", a space) is judged here: libical 3.0.16
+   * mis-parses such lines and leaks what it built of them. */
+  bool name_ok = r.name_len > 0;
+  for (size_t i = 0; i < r.name_len && name_ok; i++) {
+    char ch = text[i];
+    name_ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+              (ch >= '0' && ch <= '9') || ch == '-';
+  }
+  if (!name_ok) {
+    epcal__check_finding(c, line, "invalid-name", ERROR,
+                         "the property name is not letters, digits and '-' "
+                         "(RFC 5545 3.1): clients drop the line or the "
+                         "feed");
+    return;
+  }
   raw_rules(c, &r, line, in_event);
   if (libical_cannot_parse(&r) || fast_line(c, &r, line, in_event)) {
     return;
