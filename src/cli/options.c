@@ -56,7 +56,7 @@ static int add_text(const row *r, epcal_cli_opts *o, void *field,
   return 0;
 }
 
-static int parse_long(const char *s, long min, long max, long *out) {
+int epcal_cli_parse_long(const char *s, long min, long max, long *out) {
   char *end;
   errno = 0;
   long v = strtol(s, &end, 10);
@@ -71,7 +71,7 @@ static int parse_long(const char *s, long min, long max, long *out) {
 static int set_number(const row *r, epcal_cli_opts *o, void *field,
                       const char *arg, char *msg, size_t cap) {
   (void)o;
-  if (parse_long(arg, r->min, r->max, field) != 0) {
+  if (epcal_cli_parse_long(arg, r->min, r->max, field) != 0) {
     snprintf(msg, cap, "%s, %ld to %ld", r->hint, r->min, r->max);
     return -1;
   }
@@ -86,7 +86,7 @@ static int set_threads(const row *r, epcal_cli_opts *o, void *field,
     *(long *)field = 0;
     return 0;
   }
-  if (parse_long(arg, r->min, r->max, field) != 0) {
+  if (epcal_cli_parse_long(arg, r->min, r->max, field) != 0) {
     snprintf(msg, cap, "%ld to %ld, or auto", r->min, r->max);
     return -1;
   }

@@ -215,4 +215,7 @@ void epcal_cli_opts_select(const epcal_cli_opts *o, int64_t now,
 /* The long name of a row ("refresh"), for messages. */
 const char *epcal_cli_option_name(epcal_cli_opt_id id);
 
+/* A whole decimal number from min to max, all of s: 0 and *out, or -1. */
+int epcal_cli_parse_long(const char *s, long min, long max, long *out);
+
 #endif

@@ -253,6 +253,20 @@ static epcal_status render_page(void *ctx, int64_t now, serve_buf *out,
   return EPCAL_OK;
 }
 
+/* The entry's gzip form, made once: compressing takes a render slot, as
+ * rendering does, so that --threads bounds both. True when it exists. */
+static bool gzip_entry(serve_server *s, serve_entry *e) {
+  bool ready = atomic_load_explicit(&e->gz_ready, memory_order_acquire);
+  if (!ready) {
+    sem_wait(&s->render_slots);
+  }
+  bool gz = serve_cache_gzip(s->cache, e) == 0;
+  if (!ready) {
+    sem_post(&s->render_slots);
+  }
+  return gz;
+}
+
 static void release_entry(void *cls) { serve_entry_release(cls); }
 
 /* The page is cached like a feed, under its query, page, search and the
@@ -296,14 +310,7 @@ static enum MHD_Result answer_page(request *r, const serve_data *d,
   bool gz = false;
   if (st == EPCAL_OK &&
       serve_gzip_accepted(header(r, MHD_HTTP_HEADER_ACCEPT_ENCODING))) {
-    bool ready = atomic_load_explicit(&e->gz_ready, memory_order_acquire);
-    if (!ready) {
-      sem_wait(&s->render_slots);
-    }
-    gz = serve_cache_gzip(s->cache, e) == 0;
-    if (!ready) {
-      sem_post(&s->render_slots);
-    }
+    gz = gzip_entry(s, e);
   }
   serve_buf_free(&filters);
   serve_buf_free(&key);
@@ -803,14 +810,7 @@ static enum MHD_Result answer_feed(request *r, const serve_data *d,
       render_feed, &job, &e, &err);
   bool gz = false;
   if (st == EPCAL_OK && want_gz) {
-    bool ready = atomic_load_explicit(&e->gz_ready, memory_order_acquire);
-    if (!ready) {
-      sem_wait(&s->render_slots);
-    }
-    gz = serve_cache_gzip(s->cache, e) == 0;
-    if (!ready) {
-      sem_post(&s->render_slots);
-    }
+    gz = gzip_entry(s, e);
   }
   serve_rows_free(&rows);
   serve_buf_free(&key);

@@ -107,17 +107,6 @@ static void usage_error(const char *fmt, ...) {
   va_end(ap);
 }
 
-static int parse_long(const char *s, long min, long max, long *out) {
-  char *end;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-    return -1;
-  }
-  *out = v;
-  return 0;
-}
-
 /* "127.0.0.1:8080", "[::1]:8080", "localhost:8080" -> a bound, listening
  * socket. Binding here rather than in libmicrohttpd lets port 0 work: the
  * kernel's choice is read back and printed. */
@@ -144,7 +133,7 @@ static int listen_on(const char *spec, char *bound, size_t cap) {
     port = colon + 1;
   }
   long p;
-  if (parse_long(port, 0, 65535, &p) != 0) {
+  if (epcal_cli_parse_long(port, 0, 65535, &p) != 0) {
     return -2;
   }
   struct addrinfo hints, *res;

@@ -3,6 +3,7 @@ HTTP to it with the standard library only."""
 import http.client
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -119,3 +120,30 @@ class Server:
             raise
         self._reader.join(timeout=5)
         return code
+
+
+# Helpers of the tests that put nginx in front of epcal serve.
+
+def find_nginx():
+    """nginx's binary, or None when it is not installed."""
+    for p in (shutil.which("nginx"), "/usr/sbin/nginx"):
+        if p and os.access(p, os.X_OK):
+            return p
+    return None
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(port, path, headers=None, method="GET"):
+    """One request on loopback: (status, lower-cased headers, body)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request(method, path, headers=headers or {})
+    r = c.getresponse()
+    body = r.read()
+    h = {k.lower(): v for k, v in r.getheaders()}
+    c.close()
+    return r.status, h, body

@@ -8,7 +8,6 @@ Usage: test_nginx.py EPCAL_BINARY SNIPPET DATA_CSV
 Exits 77 (skipped) when nginx is not installed.
 """
 import gzip
-import http.client
 import os
 import shutil
 import socket
@@ -18,7 +17,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serverlib import Server  # noqa: E402
+from serverlib import Server, find_nginx, free_port, get  # noqa: E402,E501
 
 SKIP = 77
 
@@ -28,27 +27,7 @@ def fail(msg):
     sys.exit(1)
 
 
-def find_nginx():
-    for p in (shutil.which("nginx"), "/usr/sbin/nginx"):
-        if p and os.access(p, os.X_OK):
-            return p
-    return None
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(port, path, headers=None, method="GET"):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    c.request(method, path, headers=headers or {})
-    r = c.getresponse()
-    body = r.read()
-    h = {k.lower(): v for k, v in r.getheaders()}
-    c.close()
-    return r.status, h, body
 
 
 # The feeds the test publishes: (show, season, slug).
