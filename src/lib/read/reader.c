@@ -45,9 +45,10 @@
 #define LIBCSV_ROW_NOT_BEGUN 0
 #define LIBCSV_FIELD_NOT_BEGUN 1
 /* The quote character libcsv is given while it reads a TAB-delimited field
- * whose quotes are literal: a byte that is never text (not in UTF-8), so
- * no field can start with it, and libcsv's lenient mode keeps it as it is
- * anywhere else. */
+ * whose quotes are literal: a byte that is never text (not in UTF-8). It is
+ * set only from that field's start to its TAB or line end (feed_record
+ * cuts the input there), so a 0xFF byte in invalid input never opens a
+ * field of its own. */
 #define TSV_NO_QUOTE 0xFF
 
 typedef struct growbuf {
@@ -971,15 +972,20 @@ static epcal_status feed_record(epcal_reader *r, epcal_error *err) {
       /* Whatever follows a '\r' other than '\n' starts the next line. */
       r->pending_cr = false;
       const char *eol = line_end(piece, avail);
-      const char *tab =
-          r->delimiter == '\t'
-              ? tab_before_quote(piece,
-                                 eol != NULL ? (size_t)(eol - piece) : avail,
-                                 eol != NULL)
-              : NULL;
+      size_t line_len = eol != NULL ? (size_t)(eol - piece) : avail;
+      const char *tab = NULL;
+      if (r->delimiter == '\t' && r->tsv_literal) {
+        /* A field with literal quotes ends at its TAB: libcsv's quote is
+         * TSV_NO_QUOTE only up to there, so that a 0xFF byte (not text,
+         * but input may hold it) never opens a field, whatever the reads'
+         * sizes. */
+        tab = memchr(piece, '\t', line_len);
+      } else if (r->delimiter == '\t') {
+        tab = tab_before_quote(piece, line_len, eol != NULL);
+      }
       if (tab != NULL) {
         /* Up to a field that starts with a quote, which is judged on its
-         * own (tsv_field_begin). */
+         * own (tsv_field_begin), or to the end of a literal field. */
         len = (size_t)(tab - piece) + 1;
       } else if (eol != NULL && *eol == '\r') {
         has_cr = true;
